@@ -1,0 +1,42 @@
+"""homl runner for bench/peers.py; run with the project's .venv/bin/python (see _peer_common).
+
+The test table is not passed to ``homl.fit``: like the other tools, homl sees the
+training rows only, and the harness scores its test predictions.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import homl
+
+from _peer_common import proba_of_one, run_peer
+
+
+def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, workdir: Path) -> Any:
+    """``homl.fit`` with the benchmark's metric; the task is given when fit accepts it."""
+    kwargs: dict[str, Any] = dict(
+        target=target, time_limit=budget, seed=seed,
+        metric="rmse" if task == "regression" else "roc_auc",
+    )
+    if "task" in inspect.signature(homl.fit).parameters:
+        kwargs["task"] = task
+    return homl.fit(train, **kwargs)
+
+
+def predict(result: Any, x: pd.DataFrame, task: str) -> np.ndarray:
+    model = result.model
+    if task == "regression":
+        return np.asarray(model.predict(x))
+    if hasattr(model, "predict_proba"):
+        return proba_of_one(model.predict_proba(x), model.classes_)
+    return proba_of_one(result.predict_proba(x), getattr(result, "classes_", [0, 1]))
+
+
+if __name__ == "__main__":
+    run_peer("homl", getattr(homl, "__version__", "dev"), fit, predict)

@@ -1,0 +1,3 @@
+from homl.cli import main
+
+main()

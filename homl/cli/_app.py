@@ -1,0 +1,185 @@
+"""The ``homl`` command: parse, call the Python API, print. No logic the API lacks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from homl.errors import HomlError
+
+from ._render import RichProgress, leaderboard_table, schema_table
+
+app = typer.Typer(
+    help="Machine learning on your tables: fit, predict, inspect.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Explain each decision (columns, models, budget).")]
+
+
+def _setup_logging(verbose: bool) -> None:
+    logger = logging.getLogger("homl")
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+@app.command()
+def fit(
+    source: Annotated[str | None, typer.Argument(help="Table to learn from: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
+    example: Annotated[str | None, typer.Option(help="Use a bundled example table instead: housing or titanic.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model directory to write (default: models/<table name>).")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds for the whole run.")] = 300,
+    metric: Annotated[str | None, typer.Option(help="rmse, mae, r2, roc_auc, log_loss, accuracy, balanced_accuracy, f1.")] = None,
+    task: Annotated[str | None, typer.Option(help="regression, binary or multiclass (detected if omitted).")] = None,
+    test: Annotated[str | None, typer.Option(help="A separate labelled table to use as the test set.")] = None,
+    test_size: Annotated[float, typer.Option("--test-size", help="Share of rows held out as the test set.")] = 0.2,
+    cv: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed (split, folds, models).")] = 42,
+    group_by: Annotated[str | None, typer.Option("--group-by", help="Keep rows of a group together when splitting.")] = None,
+    time_column: Annotated[str | None, typer.Option("--time-column", help="Hold out the latest rows by this column.")] = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated model families to try (default: all).")] = None,
+    tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Fine-tune the best families.")] = True,
+    ensemble: Annotated[bool, typer.Option("--ensemble/--no-ensemble", help="Try voting and stacking.")] = True,
+    refit_full: Annotated[bool, typer.Option("--refit-full/--no-refit-full", help="Refit the final model on all rows.")] = True,
+    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a model already in the output directory.")] = False,
+    resume: Annotated[bool, typer.Option(help="Continue an interrupted search stored beside the output.")] = False,
+    verbose: Verbose = False,
+) -> None:
+    """Learn to predict TARGET from the other columns, and save the best model found."""
+    import homl
+    from homl.data import example_path, example_target
+
+    _setup_logging(verbose)
+    if example is not None:
+        source, target = str(example_path(example)), target or example_target(example)
+    if source is None:
+        raise HomlError("give a table to learn from (or --example housing)")
+    if target is None:
+        raise HomlError("give the column to predict with --target")
+    if output is None:
+        output = Path("models") / _stem(example or source)
+    progress = RichProgress(console, verbose=verbose)
+    try:
+        result = homl.fit(
+            source, target, test=test, task=task, metric=metric, time_limit=time_limit, test_size=test_size,
+            cv=cv, seed=seed, group_by=group_by, time_column=time_column,
+            models=[m.strip() for m in models.split(",")] if models else None,
+            tune=tune, ensemble=ensemble, refit_full=refit_full, output=output, overwrite=overwrite,
+            resume=resume, query=query, progress=progress,
+        )
+    finally:
+        progress.close()
+    out.print(leaderboard_table(result.leaderboard, result.metric, limit=12))
+    if result.baseline_score is not None:
+        out.print(f"baseline on the test set: {result.baseline_score}")
+    if result.test_score is not None:
+        out.print(f"[bold]test score[/bold] of {result.winner}: [bold green]{result.test_score}[/bold green]")
+    out.print(f"model saved to {output}  ({result.timings['total']:.0f} s)")
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`.")],
+    source: Annotated[str, typer.Argument(help="Table of new rows to predict.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV file to write (default: standard output).")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Predict every row of SOURCE, in order, with the model in MODEL."""
+    import homl
+
+    _setup_logging(verbose)
+    if output is not None and Path(source).exists() and output.resolve() == Path(source).resolve():
+        raise HomlError(f"output '{output}' is the input file; choose another name so the input is kept")
+    loaded = homl.load(model)
+    frame = loaded.predict_frame(source)
+    if output is None:
+        frame.to_csv(sys.stdout, index=False)
+        return
+    _write_csv_atomic(frame, output)
+    console.print(f"{len(frame):,} predictions written to {output}")
+
+
+@app.command()
+def info(
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`.")],
+) -> None:
+    """Show a model's task, scores, schema, leaderboard and library versions."""
+    import homl
+
+    loaded = homl.load(model)
+    meta = loaded.metadata
+    out.print(f"[bold]{model}[/bold]")
+    out.print(loaded.describe())
+    if "baseline_test_score" in meta and meta["baseline_test_score"]:
+        from homl.tasks._model import TestScore
+
+        out.print(f"baseline test score: {TestScore(**meta['baseline_test_score'])}")
+    out.print(f"trained {meta.get('created', '?')} on data sha256 {meta.get('data_sha256', '?')[:16]}…")
+    out.print(schema_table(loaded.schema))
+    if loaded.leaderboard is not None:
+        out.print(leaderboard_table(loaded.leaderboard, meta.get("metric", ""), limit=10))
+    versions = ", ".join(f"{k} {v}" for k, v in meta.get("library_versions", {}).items())
+    out.print(f"versions: {versions}")
+
+
+def _stem(source: Any) -> str:
+    name = Path(str(source).split("?")[0]).name or "model"
+    for suffix in (".gz", ".bz2", ".zip", ".xz"):
+        name = name.removesuffix(suffix)
+    return Path(name).stem or "model"
+
+
+def _write_csv_atomic(frame: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", newline="")
+    try:
+        with handle:
+            frame.to_csv(handle, index=False)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def main() -> None:
+    """Entry point: bad input ends in one clear line and exit code 2, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except HomlError as error:
+        console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        console.print("interrupted; run the same command with --resume to continue the search")
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except Exception as error:  # click's usage errors and anything unexpected
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(2)
+        if isinstance(error, click.exceptions.Abort):
+            sys.exit(1)
+        console.print(f"[bold red]internal error:[/bold red] {type(error).__name__}: {error}", highlight=False)
+        if os.environ.get("HOML_DEBUG"):
+            raise
+        console.print("set HOML_DEBUG=1 to see the traceback, and please report it")
+        sys.exit(1)

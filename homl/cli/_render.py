@@ -1,0 +1,83 @@
+"""Rich renderings for the terminal: progress bars, the leaderboard and the schema."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from homl._progress import Progress as BaseProgress
+from homl.data import Schema
+from homl.metrics import METRICS
+
+
+class RichProgress(BaseProgress):
+    """Progress bars on the terminal; notes printed when ``verbose``."""
+
+    def __init__(self, console: Console, verbose: bool = False):
+        super().__init__()
+        self.console, self.verbose = console, verbose
+        self.bars = Progress(
+            TextColumn("{task.description:<12}"), BarColumn(), TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal and not verbose,
+        )
+        self.bars.start()
+        self.task = None
+
+    def phase(self, name: str, total: float | None = None) -> None:
+        self.end_phase()
+        self.task = self.bars.add_task(name, total=total, detail="")
+
+    def advance(self, amount: float = 1, detail: str = "") -> None:
+        if self.task is not None:
+            self.bars.update(self.task, advance=amount, detail=detail)
+
+    def end_phase(self) -> None:
+        if self.task is not None:
+            total = self.bars.tasks[self.task].total
+            if total is not None:
+                self.bars.update(self.task, completed=total)
+            self.task = None
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+        if self.verbose:
+            self.bars.console.print(f"[dim]·[/dim] {message}", highlight=False)
+
+    def close(self) -> None:
+        self.end_phase()
+        self.bars.stop()
+
+
+def _fmt(value: float) -> str:
+    if pd.isna(value):
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+
+
+def leaderboard_table(board: pd.DataFrame, metric: str, limit: int = 12) -> Table:
+    label = METRICS[metric].label if metric in METRICS else metric
+    table = Table(title=f"Leaderboard (cross-validated {label})")
+    for column, justify in (("#", "right"), ("model", "left"), ("stage", "left"), ("CV mean", "right"),
+                            ("± std", "right"), ("fit s", "right"), ("settings", "left")):
+        table.add_column(column, justify=justify, no_wrap=column != "settings", overflow="ellipsis")
+    for i, row in enumerate(board.head(limit).itertuples(index=False), start=1):
+        params = row.params if isinstance(row.params, str) else json.dumps(row.params)
+        params = params if len(params) <= 48 else params[:45] + "..."
+        table.add_row(str(i), row.model, row.stage, _fmt(row.cv_mean), _fmt(row.cv_std), f"{row.fit_time:.2f}",
+                      "" if params == "{}" else params)
+    return table
+
+
+def schema_table(schema: Schema) -> Table:
+    table = Table(title=f"Schema ({schema.n_rows:,} training rows, target '{schema.target}')")
+    for column in ("column", "kind", "missing", "distinct", "note"):
+        table.add_column(column)
+    for column in schema.columns:
+        style = None if column.usable else "dim"
+        note = column.reason if not column.usable else ""
+        table.add_row(column.name, column.kind, f"{column.n_missing:,}", f"{column.n_unique:,}", note, style=style)
+    return table

@@ -1,0 +1,36 @@
+"""Data layer: read tables, infer their schema, frame the task and split off a test set."""
+
+from ._coerce import SchemaCoercer, coerce_frame
+from ._examples import EXAMPLES, example_path, example_target
+from ._readers import read_table
+from ._schema import ColumnInfo, Schema, infer_schema
+from ._split import (
+    BINARY,
+    MULTICLASS,
+    REGRESSION,
+    TASKS,
+    check_target,
+    detect_task,
+    split_train_test,
+    stratification_labels,
+)
+
+__all__ = [
+    "BINARY",
+    "EXAMPLES",
+    "MULTICLASS",
+    "REGRESSION",
+    "TASKS",
+    "ColumnInfo",
+    "Schema",
+    "SchemaCoercer",
+    "check_target",
+    "coerce_frame",
+    "detect_task",
+    "example_path",
+    "example_target",
+    "infer_schema",
+    "read_table",
+    "split_train_test",
+    "stratification_labels",
+]

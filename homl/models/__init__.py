@@ -1,0 +1,23 @@
+"""Model layer: the zoo of model families, their search spaces, and pipeline assembly."""
+
+from ._build import PREP_PREFIX, build_pipeline, tunable_space
+from ._space import Choice, FloatRange, IntRange, Space, sample
+from ._wrappers import RowCap
+from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, prep_space
+
+__all__ = [
+    "PREP_PREFIX",
+    "SPECS",
+    "Choice",
+    "FloatRange",
+    "IntRange",
+    "ModelSpec",
+    "RowCap",
+    "Space",
+    "build_pipeline",
+    "candidates_for",
+    "get_spec",
+    "prep_space",
+    "sample",
+    "tunable_space",
+]

@@ -1,0 +1,64 @@
+"""Assemble a family and its parameters into one scikit-learn pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from homl.data import Schema, SchemaCoercer
+from homl.prep import TablePreprocessor
+
+from ._wrappers import RowCap
+from ._zoo import REGRESSION, ModelSpec
+
+PREP_PREFIX = "prep:"
+
+
+def build_pipeline(
+    spec: ModelSpec, task: str, schema: Schema, params: dict[str, Any] | None = None, *, seed: int = 42
+) -> Pipeline:
+    """``schema → prep → model``: a pipeline that takes the raw table and predicts.
+
+    ``params`` holds model parameters and ``prep:``-prefixed preparation options.
+    """
+    params = dict(params or {})
+    prep_options = {**spec.prep, **{k[len(PREP_PREFIX):]: v for k, v in params.items() if k.startswith(PREP_PREFIX)}}
+    model_params = {k: v for k, v in params.items() if not k.startswith(PREP_PREFIX)}
+    model = spec.make(task, seed)
+    if model_params:
+        model.set_params(**_route(model, model_params))
+    if spec.max_rows is not None:
+        model = RowCap(model, max_rows=spec.max_rows, random_state=seed)
+    if spec.scale_target and task == REGRESSION:
+        model = TransformedTargetRegressor(model, transformer=StandardScaler())
+    target_type = "continuous" if task == REGRESSION else task
+    prep = TablePreprocessor(columns=schema.kinds(), target_type=target_type, random_state=seed, **prep_options)
+    return Pipeline([("schema", SchemaCoercer(schema.to_dict())), ("prep", prep), ("model", model)])
+
+
+def _route(model: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """Map each parameter to where it lives: the model, its wrapped estimator, or its last step.
+
+    Parameters the model does not have are left out (a space may serve several tasks).
+    """
+    available = model.get_params(deep=True)
+    prefixes = ["", "estimator__", "regressor__"]
+    if isinstance(model, Pipeline):
+        prefixes.append(f"{model.steps[-1][0]}__")
+    routed = {}
+    for key, value in params.items():
+        for prefix in prefixes:
+            if prefix + key in available:
+                routed[prefix + key] = value
+                break
+    return routed
+
+
+def tunable_space(spec: ModelSpec, task: str) -> dict[str, Any]:
+    """The part of the family's space that applies to this task's estimator."""
+    routed = _route(spec.make(task, 0), {name: None for name in spec.space})
+    kept = {key.split("__")[-1] for key in routed}
+    return {name: dim for name, dim in spec.space.items() if name in kept}

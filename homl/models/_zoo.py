@@ -1,0 +1,298 @@
+"""The model zoo: every family declared once, with its defaults and its search space.
+
+The short-list, the search, the report and the docs all read these declarations.
+Parameter names in a space are the model's own; names starting with ``prep:`` are
+options of the ``TablePreprocessor`` in front of the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from homl.errors import ConfigError
+
+from ._space import Choice, FloatRange, IntRange, Space
+
+REGRESSION = "regression"
+CLASSIFICATION = ("binary", "multiclass")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model family: how to build it, how to prepare data for it, and what to tune."""
+
+    name: str
+    label: str
+    make: Callable[[str, int], Any]
+    tasks: tuple[str, ...] = (REGRESSION, *CLASSIFICATION)
+    prep: dict[str, Any] = field(default_factory=dict)
+    space: Space = field(default_factory=dict)
+    #: Configurations known to work well, tried first by the search (the book's experience).
+    seeds: tuple[dict[str, Any], ...] = ()
+    #: Fit on a random sample of at most this many rows (kernel methods, k-NN).
+    max_rows: int | None = None
+    #: Only offered when the prepared table has at most this many features.
+    max_features: int | None = None
+    #: Regression target standardised before fitting (models whose penalties or step
+    #: sizes assume targets of order one: SGD, SVMs).
+    scale_target: bool = False
+
+    def supports(self, task: str) -> bool:
+        return task in self.tasks
+
+
+def _cores() -> int:
+    import os
+
+    return max(1, os.cpu_count() or 1)
+
+
+def _linear(task: str, seed: int) -> Any:
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    return LinearRegression() if task == REGRESSION else LogisticRegression(max_iter=2000)
+
+
+def _ridge(task: str, seed: int) -> Any:
+    from sklearn.linear_model import Ridge
+
+    return Ridge()
+
+
+def _lasso(task: str, seed: int) -> Any:
+    from sklearn.linear_model import Lasso
+
+    return Lasso(alpha=1.0, max_iter=5000, random_state=seed)
+
+
+def _elastic(task: str, seed: int) -> Any:
+    from sklearn.linear_model import ElasticNet, LogisticRegression
+
+    if task == REGRESSION:
+        return ElasticNet(alpha=1.0, l1_ratio=0.5, max_iter=5000, random_state=seed)
+    model = LogisticRegression(solver="saga", l1_ratio=0.5, max_iter=2000, random_state=seed)
+    if "penalty" in model.get_params() and _sklearn_before((1, 8)):
+        model.set_params(penalty="elasticnet")  # before 1.8, l1_ratio needed it
+    return model
+
+
+def _sklearn_before(version: tuple[int, int]) -> bool:
+    import sklearn
+
+    major, minor = (int(part) for part in sklearn.__version__.split(".")[:2])
+    return (major, minor) < version
+
+
+def _poly(task: str, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+
+    final = Ridge(alpha=10.0) if task == REGRESSION else LogisticRegression(C=0.1, max_iter=2000)
+    return make_pipeline(PolynomialFeatures(degree=2, include_bias=False), StandardScaler(), final)
+
+
+def _sgd(task: str, seed: int) -> Any:
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+    if task == REGRESSION:
+        return SGDRegressor(random_state=seed, early_stopping=True)
+    return SGDClassifier(loss="log_loss", random_state=seed, early_stopping=True)
+
+
+def _knn(task: str, seed: int) -> Any:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    return KNeighborsRegressor(n_neighbors=10) if task == REGRESSION else KNeighborsClassifier(n_neighbors=10)
+
+
+def _linear_svm(task: str, seed: int) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import LinearSVC, LinearSVR
+
+    if task == REGRESSION:
+        return LinearSVR(max_iter=5000, random_state=seed)
+    # LinearSVC has no probabilities; a cross-fitted sigmoid gives them cheaply.
+    return CalibratedClassifierCV(LinearSVC(max_iter=5000, random_state=seed), cv=3, ensemble=False)
+
+
+def _svm(task: str, seed: int) -> Any:
+    from sklearn.svm import SVC, SVR
+
+    return SVR() if task == REGRESSION else SVC(probability=True, random_state=seed)
+
+
+def _tree(task: str, seed: int) -> Any:
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    cls = DecisionTreeRegressor if task == REGRESSION else DecisionTreeClassifier
+    return cls(random_state=seed, min_samples_leaf=5)
+
+
+def _forest(task: str, seed: int) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestRegressor if task == REGRESSION else RandomForestClassifier
+    return cls(n_estimators=100, max_features=0.5 if task == REGRESSION else "sqrt", n_jobs=_cores(),
+               random_state=seed)
+
+
+def _extra(task: str, seed: int) -> Any:
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+    cls = ExtraTreesRegressor if task == REGRESSION else ExtraTreesClassifier
+    return cls(n_estimators=100, max_features=0.7 if task == REGRESSION else "sqrt", n_jobs=_cores(),
+               random_state=seed)
+
+
+def _adaboost(task: str, seed: int) -> Any:
+    from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    if task == REGRESSION:
+        return AdaBoostRegressor(DecisionTreeRegressor(max_depth=4), n_estimators=100, random_state=seed)
+    return AdaBoostClassifier(DecisionTreeClassifier(max_depth=2), n_estimators=100, random_state=seed)
+
+
+def _hist_gb(task: str, seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingRegressor if task == REGRESSION else HistGradientBoostingClassifier
+    return cls(random_state=seed, early_stopping=False)
+
+
+def _lightgbm(task: str, seed: int) -> Any:
+    from lightgbm import LGBMClassifier, LGBMRegressor
+
+    cls = LGBMRegressor if task == REGRESSION else LGBMClassifier
+    return cls(random_state=seed, n_jobs=_cores(), verbose=-1)
+
+
+def _xgboost(task: str, seed: int) -> Any:
+    from xgboost import XGBClassifier, XGBRegressor
+
+    cls = XGBRegressor if task == REGRESSION else XGBClassifier
+    return cls(random_state=seed, n_jobs=_cores(), tree_method="hist", verbosity=0)
+
+
+_TREES = {"scale": False, "log_heavy_tails": False}
+_LINEAR = {"scale": True}
+_BOOSTING_SPACE: Space = {
+    "learning_rate": FloatRange(0.01, 0.3, log=True),
+    "n_estimators": IntRange(100, 3000, log=True),
+    "subsample": FloatRange(0.5, 1.0),
+    "colsample_bytree": FloatRange(0.3, 1.0),
+    "reg_lambda": FloatRange(1e-3, 10.0, log=True),
+}
+
+#: In short-list order: quick families first, so a small budget still sees many of them.
+SPECS: tuple[ModelSpec, ...] = (
+    ModelSpec("linear", "linear / logistic regression", _linear, prep=_LINEAR,
+              space={"C": FloatRange(1e-3, 1e3, log=True)}),
+    ModelSpec("ridge", "ridge regression", _ridge, tasks=(REGRESSION,), prep=_LINEAR,
+              space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
+    ModelSpec("lasso", "lasso regression", _lasso, tasks=(REGRESSION,), prep=_LINEAR,
+              space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
+    ModelSpec("elastic_net", "elastic net", _elastic, prep=_LINEAR,
+              space={"l1_ratio": FloatRange(0.05, 0.95)}),
+    ModelSpec("sgd", "SGD linear model", _sgd, prep=_LINEAR, scale_target=True,
+              space={"alpha": FloatRange(1e-6, 1e-1, log=True)}),
+    ModelSpec("decision_tree", "decision tree", _tree, prep=_TREES,
+              space={"max_depth": IntRange(2, 30), "min_samples_leaf": IntRange(1, 50, log=True)}),
+    ModelSpec("knn", "k-nearest neighbours", _knn, prep=_LINEAR, max_rows=20000,
+              space={"n_neighbors": IntRange(3, 50, log=True), "weights": Choice(("uniform", "distance"))}),
+    ModelSpec(
+        "lightgbm", "LightGBM", _lightgbm, prep=_TREES,
+        space={
+            **_BOOSTING_SPACE,
+            "num_leaves": IntRange(8, 256, log=True),
+            "min_child_samples": IntRange(3, 100, log=True),
+            "subsample_freq": Choice((1,)),
+        },
+        seeds=(
+            {"learning_rate": 0.03, "n_estimators": 1500, "num_leaves": 63, "min_child_samples": 10,
+             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.6, "reg_lambda": 1.0},
+            {"learning_rate": 0.05, "n_estimators": 400, "num_leaves": 15, "min_child_samples": 20,
+             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+        ),
+    ),
+    ModelSpec(
+        "hist_gb", "histogram gradient boosting", _hist_gb, prep=_TREES,
+        space={
+            "learning_rate": FloatRange(0.01, 0.3, log=True),
+            "max_iter": IntRange(100, 1500, log=True),
+            "max_leaf_nodes": IntRange(8, 255, log=True),
+            "min_samples_leaf": IntRange(3, 100, log=True),
+            "l2_regularization": FloatRange(1e-4, 10.0, log=True),
+        },
+    ),
+    ModelSpec(
+        "xgboost", "XGBoost", _xgboost, prep=_TREES,
+        space={
+            **_BOOSTING_SPACE,
+            "max_depth": IntRange(3, 10),
+            "min_child_weight": FloatRange(0.5, 20.0, log=True),
+        },
+        seeds=(
+            {"learning_rate": 0.03, "n_estimators": 1500, "max_depth": 8, "subsample": 0.8,
+             "colsample_bytree": 0.6, "reg_lambda": 1.0, "min_child_weight": 3.0},
+        ),
+    ),
+    ModelSpec("linear_svm", "linear SVM", _linear_svm, prep=_LINEAR, scale_target=True, max_rows=50000),
+    ModelSpec("poly_ridge", "polynomial features + ridge/logistic", _poly, prep=_LINEAR, max_rows=50000,
+              max_features=40),
+    ModelSpec(
+        "random_forest", "random forest", _forest, prep=_TREES,
+        space={
+            "n_estimators": IntRange(100, 500, log=True),
+            "max_features": FloatRange(0.1, 1.0),
+            "min_samples_leaf": IntRange(1, 20, log=True),
+        },
+        seeds=({"n_estimators": 300, "max_features": 0.4, "min_samples_leaf": 1},),
+    ),
+    ModelSpec(
+        "extra_trees", "extra trees", _extra, prep=_TREES,
+        space={
+            "n_estimators": IntRange(100, 500, log=True),
+            "max_features": FloatRange(0.1, 1.0),
+            "min_samples_leaf": IntRange(1, 20, log=True),
+        },
+    ),
+    ModelSpec("adaboost", "AdaBoost", _adaboost, prep=_TREES,
+              space={"n_estimators": IntRange(50, 400, log=True), "learning_rate": FloatRange(0.01, 2.0, log=True)}),
+    ModelSpec("svm", "kernel SVM (RBF)", _svm, prep=_LINEAR, scale_target=True, max_rows=4000,
+              space={"C": FloatRange(0.1, 1000.0, log=True), "gamma": FloatRange(1e-4, 1.0, log=True)}),
+)
+
+_BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The model family called ``name``."""
+    if name not in _BY_NAME:
+        raise ConfigError(f"unknown model family '{name}'; expected one of {', '.join(_BY_NAME)}")
+    return _BY_NAME[name]
+
+
+def candidates_for(task: str, names: list[str] | None = None) -> list[ModelSpec]:
+    """The families that can learn ``task`` (only ``names``, in that order, if given)."""
+    specs = [get_spec(n) for n in names] if names else list(SPECS)
+    unfit = [s.name for s in specs if not s.supports(task)]
+    if names and unfit:
+        raise ConfigError(f"model famil{'y' if len(unfit) == 1 else 'ies'} {', '.join(unfit)} cannot do {task}")
+    return [s for s in specs if s.supports(task)]
+
+
+def prep_space(has_geo: bool, has_heavy: bool, has_categorical: bool) -> Space:
+    """Preparation options worth searching for this table."""
+    space: Space = {}
+    if has_geo:
+        space["prep:geo_clusters"] = Choice((0, 5, 10, 20, 45))
+        space["prep:geo_neighbors"] = Choice((0, 5, 10, 20, 40))
+    if has_heavy:
+        space["prep:ratios"] = Choice((False, True))
+    if has_categorical:
+        space["prep:categorical"] = Choice(("auto", "onehot", "ordinal", "target"))
+    return space

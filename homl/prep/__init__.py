@@ -1,0 +1,14 @@
+"""Preparation layer: turn typed table columns into features a model can learn from."""
+
+from ._builder import TablePreprocessor, find_lat_lon, heavy_tailed
+from ._transformers import DateParts, GeoFeatures, LogTransform, RatioFeatures
+
+__all__ = [
+    "DateParts",
+    "GeoFeatures",
+    "LogTransform",
+    "RatioFeatures",
+    "TablePreprocessor",
+    "find_lat_lon",
+    "heavy_tailed",
+]

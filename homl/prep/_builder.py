@@ -1,0 +1,232 @@
+"""The automatic preparation step: one transformer whose options the search can tune.
+
+``TablePreprocessor`` turns the typed columns of a schema into a numeric matrix with a
+``ColumnTransformer`` built at fit time, because some choices (which columns have heavy
+tails, which are latitude and longitude) depend on the training data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from ._transformers import DateParts, GeoFeatures, LogTransform, RatioFeatures
+
+_LAT = re.compile(r"^(lat|latitude)$|(^|[_\W])lat(itude)?($|[_\W])", re.I)
+_LON = re.compile(r"^(lon|lng|long|longitude)$|(^|[_\W])(lon|lng|longitude)($|[_\W])", re.I)
+
+#: A non-negative column whose skewness passes this is log-transformed.
+HEAVY_TAIL_SKEW = 1.5
+#: Ratios are formed between at most this many heavy-tailed count columns.
+MAX_RATIO_COLUMNS = 5
+
+
+def find_lat_lon(frame: pd.DataFrame, numeric: list[str]) -> tuple[str, str] | None:
+    """The (latitude, longitude) column pair, found by name and checked by range."""
+    lat = [c for c in numeric if _LAT.search(c)]
+    lon = [c for c in numeric if _LON.search(c)]
+    if len(lat) != 1 or len(lon) != 1:
+        return None
+    lat_values, lon_values = frame[lat[0]].dropna(), frame[lon[0]].dropna()
+    if lat_values.empty or lon_values.empty:
+        return None
+    if lat_values.abs().max() > 90 or lon_values.abs().max() > 180:
+        return None
+    return lat[0], lon[0]
+
+
+def heavy_tailed(frame: pd.DataFrame, numeric: list[str]) -> list[str]:
+    """Non-negative columns with a long right tail (population, income, counts...)."""
+    heavy = []
+    for column in numeric:
+        values = pd.to_numeric(frame[column], errors="coerce").dropna()
+        if len(values) > 10 and values.min() >= 0 and values.nunique() > 10 and values.skew() > HEAVY_TAIL_SKEW:
+            heavy.append(column)
+    return heavy
+
+
+class TablePreprocessor(TransformerMixin, BaseEstimator):
+    """Impute, encode, scale and enrich the columns of a table, by kind.
+
+    Parameters are the preparation choices a search may change:
+
+    - ``columns``: ``{name: kind}`` (numeric, boolean, categorical, datetime, text); left
+      ``None``, kinds are read from the dtypes (numbers are numeric, the rest categorical).
+    - ``scale``: standardise numeric features (needed by linear models, SVMs, k-NN).
+    - ``log_heavy_tails``: log-transform non-negative heavy-tailed numeric columns.
+    - ``categorical``: "auto" (one-hot up to ``max_onehot`` levels, target encoding above),
+      "onehot", "ordinal" (integer codes, good for trees) or "target".
+    - ``geo_clusters``, ``geo_gamma``, ``geo_neighbors``: geographic features when a
+      latitude/longitude pair exists (see ``GeoFeatures``); ``geo=False`` turns them off.
+    - ``ratios``: add pairwise ratios of heavy-tailed count columns.
+    - ``text_features``: TF-IDF vocabulary size for each free-text column.
+    - ``target_type``: "continuous", "binary", "multiclass" or "auto", for the steps that
+      learn from the target (target encoding, neighbour targets).
+
+    Missing numeric values are imputed with the median and flagged by indicator columns.
+    """
+
+    def __init__(
+        self,
+        columns: dict[str, str] | None = None,
+        scale: bool = True,
+        log_heavy_tails: bool = True,
+        categorical: str = "auto",
+        max_onehot: int = 15,
+        geo: bool = True,
+        geo_clusters: int = 10,
+        geo_gamma: float = 1.0,
+        geo_neighbors: int = 0,
+        ratios: bool = False,
+        text_features: int = 200,
+        target_type: str = "auto",
+        random_state: int | None = 0,
+    ):
+        self.columns = columns
+        self.scale = scale
+        self.log_heavy_tails = log_heavy_tails
+        self.categorical = categorical
+        self.max_onehot = max_onehot
+        self.geo = geo
+        self.geo_clusters = geo_clusters
+        self.geo_gamma = geo_gamma
+        self.geo_neighbors = geo_neighbors
+        self.ratios = ratios
+        self.text_features = text_features
+        self.target_type = target_type
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> TablePreprocessor:
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
+        X = self._check_frame(X)
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.transformer_ = self._build(X, y)
+        return self.transformer_.fit_transform(X, y)
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "transformer_")
+        return self.transformer_.transform(self._check_frame(X))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "transformer_")
+        return self.transformer_.get_feature_names_out()
+
+    @staticmethod
+    def _check_frame(X: Any) -> pd.DataFrame:
+        if isinstance(X, pd.DataFrame):
+            return X
+        return pd.DataFrame(X, columns=[f"x{i}" for i in range(np.shape(X)[1])])
+
+    def _kinds(self, X: pd.DataFrame) -> dict[str, str]:
+        if self.columns is not None:
+            return {name: kind for name, kind in self.columns.items() if name in X.columns}
+        return {
+            str(c): "numeric" if pd.api.types.is_numeric_dtype(X[c]) else "categorical" for c in X.columns
+        }
+
+    def _build(self, X: pd.DataFrame, y: Any) -> Any:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+
+        kinds = self._kinds(X)
+        numeric = [c for c, k in kinds.items() if k == "numeric"]
+        boolean = [c for c, k in kinds.items() if k == "boolean"]
+        categorical = [c for c, k in kinds.items() if k == "categorical"]
+        dates = [c for c, k in kinds.items() if k == "datetime"]
+        texts = [c for c, k in kinds.items() if k == "text"]
+        heavy = heavy_tailed(X, numeric) if (self.log_heavy_tails or self.ratios) else []
+        logged = heavy if self.log_heavy_tails else []
+        plain = [c for c in numeric if c not in logged] + boolean
+
+        parts: list[tuple[str, Any, Any]] = []
+        if plain:
+            parts.append(("num", make_pipeline(*self._numeric_steps()), plain))
+        if logged:
+            parts.append(("log", make_pipeline(LogTransform(), *self._numeric_steps()), logged))
+        if self.ratios and len(heavy) >= 2:
+            ratio_columns = heavy[:MAX_RATIO_COLUMNS]
+            steps = [RatioFeatures(), SimpleImputer(strategy="median", keep_empty_features=True)]
+            parts.append(("ratio", make_pipeline(*steps, *self._scaler()), ratio_columns))
+        pair = find_lat_lon(X, numeric) if self.geo else None
+        if pair is not None:
+            geo = GeoFeatures(
+                n_clusters=self.geo_clusters,
+                gamma=self.geo_gamma,
+                n_neighbors=self.geo_neighbors,
+                target_type=self.target_type,
+                random_state=self.random_state,
+            )
+            parts.append(("geo", make_pipeline(SimpleImputer(strategy="median"), geo, *self._scaler()), list(pair)))
+        parts += self._categorical_parts(X, categorical, y)
+        if dates:
+            steps = [DateParts(), SimpleImputer(strategy="median", keep_empty_features=True)]
+            parts.append(("date", make_pipeline(*steps, *self._scaler()), dates))
+        for column in texts:
+            vectorizer = TfidfVectorizer(
+                max_features=self.text_features, ngram_range=(1, 2), min_df=2, sublinear_tf=True
+            )
+            parts.append((f"text_{column}", vectorizer, column))
+        if not parts:
+            raise ValueError("no usable feature columns to prepare")
+        return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True)
+
+    def _scaler(self) -> list[Any]:
+        from sklearn.preprocessing import StandardScaler
+
+        return [StandardScaler()] if self.scale else []
+
+    def _numeric_steps(self) -> list[Any]:
+        from sklearn.impute import SimpleImputer
+
+        imputer = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
+        return [imputer, *self._scaler()]
+
+    def _categorical_parts(self, X: pd.DataFrame, columns: list[str], y: Any) -> list[tuple[str, Any, Any]]:
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
+
+        if not columns:
+            return []
+        mode = self.categorical
+        if mode == "target" and y is None:
+            mode = "ordinal"
+        if mode == "ordinal":
+            encoder = OrdinalEncoder(
+                handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
+            )
+            return [("cat", encoder, columns)]
+        if mode == "onehot":
+            low, high = columns, []
+        elif mode == "target":
+            low, high = [], columns
+        else:
+            levels = {c: X[c].nunique() for c in columns}
+            low = [c for c in columns if levels[c] <= self.max_onehot]
+            high = [c for c in columns if levels[c] > self.max_onehot]
+            if y is None:
+                low, high = low + high, []
+        parts = []
+        if low:
+            onehot = make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="(missing)"),
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            )
+            parts.append(("onehot", onehot, low))
+        if high:
+            target = TargetEncoder(target_type=self.target_type)
+            encoded = make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"), target)
+            parts.append(("target", make_pipeline(encoded, *self._scaler()), high))
+        return parts
+

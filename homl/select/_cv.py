@@ -1,0 +1,174 @@
+"""Cross-validation that keeps out-of-fold predictions and respects a deadline.
+
+Every candidate is scored on the same folds, so out-of-fold predictions of different
+models line up row by row and can be blended into ensembles without refitting.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from homl.metrics import Metric
+
+
+class OutOfTime(Exception):
+    """The time budget ran out before the evaluation could finish."""
+
+
+@dataclass
+class Evaluation:
+    """A candidate's cross-validation result."""
+
+    name: str
+    params: dict[str, Any]
+    fold_scores: list[float]
+    fit_time: float
+    oof: np.ndarray | None = field(default=None, repr=False)
+    stage: str = "short-list"
+    members: list[tuple[Evaluation, float]] | None = field(default=None, repr=False)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.fold_scores))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.fold_scores))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "model": self.name,
+            "stage": self.stage,
+            "cv_mean": self.mean,
+            "cv_std": self.std,
+            "fit_time": self.fit_time,
+            "params": self.params,
+        }
+
+
+@dataclass
+class Folds:
+    """Fixed folds over a table, with everything needed to score predictions on them."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    metric: Metric
+    task: str
+    classes: np.ndarray | None = None
+
+    def empty_oof(self) -> np.ndarray:
+        if self.classes is None:
+            return np.full(len(self.y), np.nan)
+        return np.full((len(self.y), len(self.classes)), np.nan)
+
+    def score_folds(self, oof: np.ndarray) -> list[float]:
+        return [self.metric(self.y[valid], oof[valid], self.classes) for _, valid in self.splits]
+
+
+def make_folds(
+    X: pd.DataFrame, y: np.ndarray, task: str, metric: Metric, *, n_folds: int = 5, seed: int = 42,
+    groups: np.ndarray | None = None,
+) -> Folds:
+    """Stratified k-fold for classes, k-fold on shuffled rows for regression, grouped if asked."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+
+    positions = np.arange(len(y))
+    if groups is not None:
+        n_folds = min(n_folds, len(np.unique(groups)))
+        splits = list(GroupKFold(n_splits=n_folds).split(positions, groups=groups))
+    elif task == "regression":
+        splits = list(KFold(n_folds, shuffle=True, random_state=seed).split(positions))
+    else:
+        n_folds = min(n_folds, int(np.min(np.unique(y, return_counts=True)[1])))
+        splits = list(StratifiedKFold(max(n_folds, 2), shuffle=True, random_state=seed).split(positions, y))
+    classes = None if task == "regression" else np.unique(y)
+    return Folds(X, y, splits, metric, task, classes)
+
+
+def predict_output(model: Any, X: Any, classes: np.ndarray | None) -> np.ndarray:
+    """Values for regression; class probabilities in ``classes`` order for classification."""
+    if classes is None:
+        return np.asarray(model.predict(X), dtype=float)
+    proba = np.asarray(model.predict_proba(X), dtype=float)
+    model_classes = list(getattr(model, "classes_", classes))
+    if list(model_classes) == list(classes):
+        return proba
+    aligned = np.zeros((len(proba), len(classes)))
+    for j, label in enumerate(model_classes):
+        aligned[:, int(np.searchsorted(classes, label))] = proba[:, j]
+    return aligned
+
+
+def cross_validate(
+    name: str,
+    pipeline: Any,
+    folds: Folds,
+    *,
+    params: dict[str, Any] | None = None,
+    deadline: float | None = None,
+    fold_estimate: float | None = None,
+    on_fold: Callable[[int, float], None] | None = None,
+) -> Evaluation:
+    """Fit and score ``pipeline`` on every fold; raise ``OutOfTime`` if it cannot finish by ``deadline``.
+
+    Before each fold the time it will take is estimated (``fold_estimate`` for the first
+    one, then the folds seen so far). ``on_fold(i, running_mean_loss)`` is called after
+    each fold (searches prune with it).
+    """
+    oof = folds.empty_oof()
+    if deadline is not None and fold_estimate is None:
+        fold_estimate = _probe(pipeline, folds)
+    fit_times: list[float] = []
+    scores: list[float] = []
+    for i, (train, valid) in enumerate(folds.splits):
+        expected = np.mean(fit_times) * 1.1 if fit_times else fold_estimate
+        if deadline is not None and expected is not None:
+            if time.monotonic() + expected > deadline:
+                raise OutOfTime(f"{name}: {len(folds.splits) - i} fold(s) left, about {expected:.0f} s each")
+        model = clone(pipeline)
+        start = time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(folds.X.iloc[train], folds.y[train])
+            oof[valid] = predict_output(model, folds.X.iloc[valid], folds.classes)
+        fit_times.append(time.monotonic() - start)
+        scores.append(folds.metric(folds.y[valid], oof[valid], folds.classes))
+        if on_fold is not None:
+            on_fold(i, float(np.mean([folds.metric.loss(s) for s in scores])))
+    return Evaluation(name, dict(params or {}), scores, float(np.mean(fit_times)), oof)
+
+
+#: Tables smaller than this are cross-validated without timing a probe first.
+PROBE_MIN_ROWS = 3000
+
+
+def _probe(pipeline: Any, folds: Folds, share: float = 0.1) -> float | None:
+    """Estimate a fold's fit time from a fit on a tenth of its rows (fits grow about linearly).
+
+    Without it, the first fold of a slow model could by itself overrun the whole budget.
+    """
+    train = folds.splits[0][0]
+    if len(train) < PROBE_MIN_ROWS:
+        return None
+    rows = train[: max(500, int(len(train) * share))]
+    start = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clone(pipeline).fit(folds.X.iloc[rows], folds.y[rows])
+    return (time.monotonic() - start) * len(train) / len(rows) * 1.2
+
+
+def refit_time(evaluation: Evaluation, n_rows: int, folds: Folds) -> float:
+    """Seconds a refit of this candidate on ``n_rows`` rows should take (fits grow with rows)."""
+    fold_rows = np.mean([len(train) for train, _ in folds.splits])
+    members = evaluation.members or [(evaluation, 1.0)]
+    return float(sum(m.fit_time for m, _ in members) * max(1.0, n_rows / fold_rows))

@@ -1,0 +1,77 @@
+"""Ensembles built from out-of-fold predictions: voting and a stacked weighted blend.
+
+Both are scored honestly: voting averages fixed members, and the stacked blend learns
+its weights on the other folds' rows before it is scored on a fold's rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._cv import Evaluation, Folds
+
+
+def _blend(oofs: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
+    return sum(w * o for w, o in zip(weights, oofs)) / weights.sum()
+
+
+def greedy_weights(oofs: list[np.ndarray], folds: Folds, rows: np.ndarray, rounds: int = 25) -> np.ndarray:
+    """Forward selection with replacement (Caruana et al. 2004) of members on ``rows``.
+
+    The result is a non-negative weight per member: a stacking meta-model constrained to a
+    convex combination, which cannot over-fit the way a free linear model can.
+    """
+    metric, y, classes = folds.metric, folds.y[rows], folds.classes
+    counts = np.zeros(len(oofs))
+    current = None
+    for _ in range(rounds):
+        best, best_loss = None, np.inf
+        for j, oof in enumerate(oofs):
+            n = counts.sum()
+            candidate = oof[rows] if current is None else (current * n + oof[rows]) / (n + 1)
+            loss = metric.loss(metric(y, candidate, classes))
+            if loss < best_loss:
+                best, best_loss = j, loss
+        n = counts.sum()
+        current = oofs[best][rows] if current is None else (current * n + oofs[best][rows]) / (n + 1)
+        counts[best] += 1
+    return counts / counts.sum()
+
+
+def voting(members: list[Evaluation], folds: Folds, max_members: int = 5) -> Evaluation | None:
+    """Equal-weight average of the best 2..``max_members`` candidates; the best size wins."""
+    ranked = sorted(members, key=lambda e: folds.metric.loss(e.mean))[:max_members]
+    best = None
+    for k in range(2, len(ranked) + 1):
+        chosen = ranked[:k]
+        weights = np.ones(k)
+        scores = folds.score_folds(_blend([e.oof for e in chosen], weights))
+        candidate = _ensemble("voting", chosen, weights, scores)
+        if best is None or folds.metric.better(candidate.mean, best.mean):
+            best = candidate
+    return best
+
+
+def stacking(members: list[Evaluation], folds: Folds) -> Evaluation | None:
+    """Weighted blend whose weights are learned out of fold (nested), then on every row."""
+    if len(members) < 2:
+        return None
+    oofs = [e.oof for e in members]
+    scores = []
+    for i, (_, valid) in enumerate(folds.splits):
+        others = np.concatenate([v for j, (_, v) in enumerate(folds.splits) if j != i])
+        weights = greedy_weights(oofs, folds, others)
+        scores.append(folds.metric(folds.y[valid], _blend([o[valid] for o in oofs], weights), folds.classes))
+    weights = greedy_weights(oofs, folds, np.arange(len(folds.y)))
+    kept = [(e, w) for e, w in zip(members, weights) if w > 0]
+    if len(kept) < 2:
+        return None
+    return _ensemble("stacking", [e for e, _ in kept], np.array([w for _, w in kept]), scores)
+
+
+def _ensemble(name: str, chosen: list[Evaluation], weights: np.ndarray, scores: list[float]) -> Evaluation:
+    weights = weights / weights.sum()
+    params = {e.name: round(float(w), 4) for e, w in zip(chosen, weights)}
+    fit_time = float(sum(e.fit_time for e in chosen))
+    oof = _blend([e.oof for e in chosen], weights)
+    return Evaluation(name, params, scores, fit_time, oof, stage="ensemble", members=list(zip(chosen, weights)))

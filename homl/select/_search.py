@@ -1,0 +1,183 @@
+"""Fine-tuning: an Optuna (TPE) search per short-listed family, sharing one time budget.
+
+Each family's study lives in one SQLite file, so a run that is killed keeps every
+finished trial and ``resume`` picks up where it stopped (losing at most the trial in
+flight). Preparation options are searched together with the model's own parameters.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from homl._progress import Progress
+from homl.models import ModelSpec, Space, sample
+
+from ._cv import Evaluation, Folds, OutOfTime, cross_validate
+
+#: Parameters that scale fit time, with the value of the families' defaults.
+_SIZE_PARAMS = {"n_estimators": 100, "max_iter": 100}
+
+
+def _cost_ratio(params: dict[str, Any], spec: ModelSpec) -> float:
+    """How much slower than the defaults a configuration should be (more trees, more time)."""
+    ratio = 1.0
+    for name, default in _SIZE_PARAMS.items():
+        if name in params:
+            base = default
+            ratio *= params[name] / base
+    return max(ratio, 0.2)
+
+
+class Search:
+    """Interleaved searches over several families until a deadline."""
+
+    def __init__(
+        self,
+        families: list[tuple[ModelSpec, Evaluation]],
+        build: Callable[[ModelSpec, dict[str, Any]], Any],
+        space_for: Callable[[ModelSpec], Space],
+        folds: Folds,
+        *,
+        storage: str | None,
+        workdir: Path | None,
+        seed: int,
+        progress: Progress,
+    ):
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.build, self.space_for, self.folds = build, space_for, folds
+        self.workdir, self.progress = workdir, progress
+        self.best: dict[str, Evaluation] = {}
+        self.default_time: dict[str, float] = {}
+        self.studies: dict[str, Any] = {}  # families still searched
+        self.all_studies: dict[str, Any] = {}
+        self.specs: dict[str, ModelSpec] = {}
+        for i, (spec, default) in enumerate(families):
+            study = optuna.create_study(
+                study_name=spec.name,
+                storage=storage,
+                load_if_exists=True,
+                direction="minimize",
+                sampler=optuna.samplers.TPESampler(seed=seed + i, n_startup_trials=6, multivariate=True),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
+            )
+            self._fail_interrupted(study)
+            space = space_for(spec)
+            if not study.trials:
+                for config in spec.seeds:
+                    study.enqueue_trial({k: v for k, v in config.items() if k in space})
+            self.studies[spec.name] = study
+            self.all_studies[spec.name] = study
+            self.specs[spec.name] = spec
+            self.default_time[spec.name] = default.fit_time
+            self.best[spec.name] = self._restore_best(study, spec) or default
+
+    @property
+    def n_trials(self) -> int:
+        import optuna
+
+        done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        return sum(len(s.get_trials(deepcopy=False, states=done)) for s in self.all_studies.values())
+
+    def _fail_interrupted(self, study: Any) -> None:
+        """Trials left running by a killed process can never finish: mark them failed."""
+        import optuna
+
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            self.progress.note(f"{study.study_name}: trial {trial.number} was interrupted; dropped")
+
+    def _oof_path(self, name: str) -> Path | None:
+        return None if self.workdir is None else self.workdir / f"oof-{name}.npy"
+
+    def _restore_best(self, study: Any, spec: ModelSpec) -> Evaluation | None:
+        """The best finished trial of an earlier run, with its saved out-of-fold predictions."""
+        import optuna
+
+        completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        path = self._oof_path(spec.name)
+        if not completed or path is None or not path.exists():
+            return None
+        best = min(completed, key=lambda t: t.value)
+        if best.user_attrs.get("oof_saved") is not True:
+            return None
+        return Evaluation(
+            spec.name, best.params, best.user_attrs["fold_scores"], best.user_attrs["fit_time"],
+            np.load(path), stage="tuned",
+        )
+
+    def run(self, deadline: Callable[[], float]) -> list[Evaluation]:
+        """Run trials, best families more often, until ``deadline()``; return each family's best.
+
+        The deadline is asked again before every trial: it moves earlier as the best models
+        found grow slower to refit.
+        """
+        start = time.monotonic()
+        total = max(deadline() - start, 0.0)
+        self.progress.phase("Fine-tune", total=total)
+        reported = 0.0
+        while time.monotonic() < deadline() and self.studies:
+            for name in self._schedule():
+                if time.monotonic() >= deadline():
+                    break
+                if name not in self.studies:  # dropped earlier in this round
+                    continue
+                if not self._trial(name, deadline()):
+                    self.studies.pop(name)
+                elapsed = min(time.monotonic() - start, total)
+                self.progress.advance(elapsed - reported, detail=f"{self.n_trials} trials")
+                reported = elapsed
+        self.progress.end_phase()
+        return list(self.best.values())
+
+    def _schedule(self) -> list[str]:
+        ranked = sorted(self.studies, key=lambda n: self.folds.metric.loss(self.best[n].mean))
+        return ranked[:1] * 2 + ranked[1:]
+
+    def _trial(self, name: str, deadline: float) -> bool:
+        """One trial of family ``name``; False when the family cannot fit in the time left."""
+        import optuna
+
+        spec, study = self.specs[name], self.studies[name]
+        trial = study.ask()
+        params = sample(self.space_for(spec), trial)
+
+        def report(fold: int, loss: float) -> None:
+            trial.report(loss, fold)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        estimate = self.default_time[name] * _cost_ratio(params, spec)
+        try:
+            evaluation = cross_validate(
+                name, self.build(spec, params), self.folds, params=params, deadline=deadline,
+                fold_estimate=estimate, on_fold=report,
+            )
+        except optuna.TrialPruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return True
+        except OutOfTime:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return time.monotonic() + estimate * 0.5 < deadline
+        except Exception as error:  # one bad configuration must not end the search
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self.progress.note(f"{name}: trial {trial.number} failed ({type(error).__name__}: {error})")
+            return True
+        evaluation.stage = "tuned"
+        trial.set_user_attr("fold_scores", evaluation.fold_scores)
+        trial.set_user_attr("fit_time", evaluation.fit_time)
+        better = self.folds.metric.better(evaluation.mean, self.best[name].mean)
+        path = self._oof_path(name)
+        if better and path is not None:
+            np.save(path, evaluation.oof)
+            trial.set_user_attr("oof_saved", True)
+        study.tell(trial, self.folds.metric.loss(evaluation.mean))
+        if better:
+            self.best[name] = evaluation
+        return True
