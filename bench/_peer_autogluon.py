@@ -6,15 +6,12 @@ Default presets ("medium_quality"), tree models only: the venv has no torch.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
 
 import autogluon.tabular
-from autogluon.tabular import TabularPredictor
-
+import numpy as np
+import pandas as pd
 from _peer_common import proba_of_one, run_peer
+from autogluon.tabular import TabularPredictor
 
 
 def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, workdir: Path) -> TabularPredictor:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
 
 import flaml
-from flaml import AutoML
-
+import numpy as np
+import pandas as pd
 from _peer_common import proba_of_one, run_peer
+from flaml import AutoML
 
 
 def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, workdir: Path) -> AutoML:

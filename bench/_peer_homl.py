@@ -6,27 +6,20 @@ training rows only, and the harness scores its test predictions.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _peer_common import proba_of_one, run_peer
 
 import homl
 
-from _peer_common import proba_of_one, run_peer
-
 
 def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, workdir: Path) -> Any:
-    """``homl.fit`` with the benchmark's metric; the task is given when fit accepts it."""
-    kwargs: dict[str, Any] = dict(
-        target=target, time_limit=budget, seed=seed,
-        metric="rmse" if task == "regression" else "roc_auc",
-    )
-    if "task" in inspect.signature(homl.fit).parameters:
-        kwargs["task"] = task
-    return homl.fit(train, **kwargs)
+    """``homl.fit`` with the benchmark's task and metric."""
+    metric = "rmse" if task == "regression" else "roc_auc"
+    return homl.fit(train, target=target, task=task, time_limit=budget, seed=seed, metric=metric)
 
 
 def predict(result: Any, x: pd.DataFrame, task: str) -> np.ndarray:

@@ -141,7 +141,8 @@ def _infer_column(series: pd.Series, name: str) -> ColumnInfo:
             return info(EMPTY, 0, "every value is missing or infinite")
     n_unique = int(values.nunique())
     if n_unique == 1:
-        return info(CONSTANT, 1, f"every value is {values.iloc[0]!r}")
+        value = values.iloc[0]
+        return info(CONSTANT, 1, f"every value is {getattr(value, 'item', lambda: value)()!r}")
     if pd.api.types.is_bool_dtype(series) or _is_boolean_text(values):
         return info(BOOLEAN, n_unique)
     if pd.api.types.is_datetime64_any_dtype(series):

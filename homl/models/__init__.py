@@ -2,7 +2,7 @@
 
 from ._build import PREP_PREFIX, build_pipeline, tunable_space
 from ._space import Choice, FloatRange, IntRange, Space, sample
-from ._wrappers import RowCap
+from ._wrappers import LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, prep_space
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Choice",
     "FloatRange",
     "IntRange",
+    "LabelEncoded",
     "ModelSpec",
     "RowCap",
     "Space",

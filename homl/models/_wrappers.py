@@ -62,3 +62,42 @@ class RowCap(MetaEstimatorMixin, BaseEstimator):
 
     def score(self, X: Any, y: Any) -> float:
         return self.estimator_.score(X, y)
+
+
+class LabelEncoded(MetaEstimatorMixin, BaseEstimator):
+    """Give a classifier the labels 0..k-1 it insists on (XGBoost), and map them back.
+
+    ``classes_`` holds the original labels, so predictions and probabilities line up with
+    every other classifier of the zoo.
+    """
+
+    def __init__(self, estimator: Any = None):
+        self.estimator = estimator
+
+    @property
+    def _estimator_type(self) -> str:
+        return "classifier"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = self.estimator.__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = inner.classifier_tags
+        return tags
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> LabelEncoded:
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
+        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", np.shape(X)[1])
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        return float(np.mean(self.predict(X) == np.asarray(y)))

@@ -173,8 +173,12 @@ def _lightgbm(task: str, seed: int) -> Any:
 def _xgboost(task: str, seed: int) -> Any:
     from xgboost import XGBClassifier, XGBRegressor
 
-    cls = XGBRegressor if task == REGRESSION else XGBClassifier
-    return cls(random_state=seed, n_jobs=_cores(), tree_method="hist", verbosity=0)
+    from ._wrappers import LabelEncoded
+
+    options = {"random_state": seed, "n_jobs": _cores(), "tree_method": "hist", "verbosity": 0}
+    if task == REGRESSION:
+        return XGBRegressor(**options)
+    return LabelEncoded(XGBClassifier(**options))  # XGBoost accepts only labels 0..k-1
 
 
 _TREES = {"scale": False, "log_heavy_tails": False}

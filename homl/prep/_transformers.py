@@ -88,7 +88,7 @@ class DateParts(TransformerMixin, BaseEstimator):
         parts = []
         for column, has_time in zip(frame.columns, self.has_time_):
             dates = frame[column].dt
-            parts += [dates.year, dates.month, dates.day, dates.dayofweek, dates.dayofyear]
+            parts += [dates.year, dates.month, dates.day, dates.day_of_week, dates.day_of_year]
             if has_time:
                 parts.append(dates.hour)
             epoch = (frame[column] - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)

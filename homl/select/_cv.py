@@ -126,7 +126,7 @@ def cross_validate(
     """
     oof = folds.empty_oof()
     if deadline is not None and fold_estimate is None:
-        fold_estimate = _probe(pipeline, folds)
+        fold_estimate = _probe(pipeline, folds, deadline)
     fit_times: list[float] = []
     scores: list[float] = []
     for i, (train, valid) in enumerate(folds.splits):
@@ -151,20 +151,32 @@ def cross_validate(
 PROBE_MIN_ROWS = 3000
 
 
-def _probe(pipeline: Any, folds: Folds, share: float = 0.1) -> float | None:
-    """Estimate a fold's fit time from a fit on a tenth of its rows (fits grow about linearly).
+def _probe(pipeline: Any, folds: Folds, deadline: float) -> float | None:
+    """Estimate a fold's fit time from fits on small shares of its rows.
 
     Without it, the first fold of a slow model could by itself overrun the whole budget.
+    A fit on 10% of the rows, scaled up, is pessimistic (fixed costs get multiplied too),
+    so when that estimate looks too slow a second fit on 20% separates the fixed cost
+    from the per-row cost before the family is given up.
     """
     train = folds.splits[0][0]
     if len(train) < PROBE_MIN_ROWS:
         return None
-    rows = train[: max(500, int(len(train) * share))]
+    small = _timed_fit(pipeline, folds, train[: max(300, len(train) // 10)])
+    estimate = small[1] * len(train) / small[0]
+    if time.monotonic() + estimate * len(folds.splits) <= deadline:
+        return estimate
+    large = _timed_fit(pipeline, folds, train[: max(600, len(train) // 5)])
+    per_row = max((large[1] - small[1]) / (large[0] - small[0]), 0.0)
+    return max(large[1] + per_row * (len(train) - large[0]), large[1])
+
+
+def _timed_fit(pipeline: Any, folds: Folds, rows: np.ndarray) -> tuple[int, float]:
     start = time.monotonic()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clone(pipeline).fit(folds.X.iloc[rows], folds.y[rows])
-    return (time.monotonic() - start) * len(train) / len(rows) * 1.2
+    return len(rows), time.monotonic() - start
 
 
 def refit_time(evaluation: Evaluation, n_rows: int, folds: Folds) -> float:

@@ -1,0 +1,18 @@
+# The two commands of the README: `make demo` and `make test`.
+.PHONY: setup demo test test-slow lint
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/homl fit --example housing --time-limit 60 -o models/housing --overwrite
+	.venv/bin/homl info models/housing
+
+test: setup
+	.venv/bin/python -m pytest -m "not slow" -q
+
+test-slow: setup
+	.venv/bin/python -m pytest -m slow -q
+
+lint: setup
+	.venv/bin/ruff check homl tests bench

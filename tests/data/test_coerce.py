@@ -1,0 +1,43 @@
+"""Coercing new data to a saved schema: nothing lost, everything said."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from homl.data import coerce_frame, infer_schema
+from homl.errors import SchemaError
+
+
+@pytest.fixture
+def schema():
+    frame = pd.DataFrame({
+        "age": [20.0, 30.0, 40.0, 50.0] * 5,
+        "city": ["Paris", "Lyon", "Nice", "Paris"] * 5,
+        "vip": ["yes", "no", "no", "yes"] * 5,
+        "y": [0, 1, 0, 1] * 5,
+    })
+    return infer_schema(frame, "y")
+
+
+def test_missing_column_is_an_error_naming_it(schema):
+    with pytest.raises(SchemaError, match=r"missing required column\(s\): 'age'"):
+        coerce_frame(pd.DataFrame({"city": ["Paris"], "vip": ["no"]}), schema)
+    with pytest.raises(SchemaError, match=r"'city' \(did you mean 'City'\?\)"):
+        coerce_frame(pd.DataFrame({"age": [1.0], "City": ["Paris"], "vip": ["no"]}), schema)
+
+
+def test_bad_values_become_missing_and_are_reported_by_row(schema):
+    new = pd.DataFrame({
+        "age": ["33", "unknown", "41", "inf"], "city": ["Paris", "Rome", None, "Lyon"],
+        "vip": ["yes", "no", "maybe", "no"], "extra": [1, 2, 3, 4],
+    })
+    issues = []
+    out = coerce_frame(new, schema, issues=issues)
+    assert list(out.columns) == ["age", "city", "vip"] and len(out) == 4
+    assert out.age.iloc[0] == 33.0 and np.isnan(out.age.iloc[1]) and np.isnan(out.age.iloc[3])
+    text = "\n".join(issues)
+    assert "column 'age': 1 value(s) are not a number" in text and "rows 2;" in text
+    assert "'age': 1 infinite value(s)" in text
+    assert "'city': 1 value(s) never seen in training (e.g. 'Rome')" in text
+    assert "'vip': 1 value(s) are not true/false" in text and "rows 3" in text
+    assert "'extra'" in text

@@ -1,0 +1,62 @@
+"""Schema inference: each column gets the kind a person would give it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from homl.data import Schema, infer_schema
+
+
+def _kinds(frame, target=None):
+    return {c.name: c.kind for c in infer_schema(frame, target).columns}
+
+
+def test_kinds_of_a_mixed_table():
+    rng = np.random.default_rng(0)
+    n = 200
+    frame = pd.DataFrame({
+        "PassengerId": np.arange(1, n + 1),
+        "age": rng.normal(40, 10, n),
+        "city": rng.choice(["Paris", "Lyon", "Nice"], n),
+        "member": rng.choice(["yes", "no"], n),
+        "joined": pd.date_range("2020-01-01", periods=n, freq="D").astype(str),
+        "review": [f"the product was {w} and shipping took {i} days" for i, w in enumerate(rng.choice(["good", "bad"], n))],
+        "code": [f"X{i:05d}" for i in range(n)],
+        "constant": 7,
+        "empty": np.nan,
+        "price_text": rng.integers(1, 100, n).astype(str),
+        "y": rng.normal(size=n),
+    })
+    kinds = _kinds(frame, target="y")
+    assert kinds == {
+        "PassengerId": "identifier", "age": "numeric", "city": "categorical", "member": "boolean",
+        "joined": "datetime", "review": "text", "code": "identifier", "constant": "constant",
+        "empty": "empty", "price_text": "numeric",
+    }
+
+
+def test_target_is_never_a_feature_and_dropped_columns_have_reasons():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "k": [1, 1, 1, 1], "y": [0, 1, 0, 1]})
+    schema = infer_schema(frame, target="y")
+    assert schema.names() == ["x"]
+    assert "k" in " ".join(schema.notes) and "every value is 1" in schema["k"].reason
+
+
+def test_infinite_only_column_is_empty():
+    frame = pd.DataFrame({"x": [np.inf, -np.inf, np.nan], "z": [1.0, 2.0, 3.0]})
+    assert _kinds(frame)["x"] == "empty"
+
+
+def test_schema_round_trips_through_plain_dicts():
+    frame = pd.DataFrame({"a": [1.5, 2.5, 3.5], "b": ["u", "v", "u"]})
+    schema = infer_schema(frame)
+    again = Schema.from_dict(schema.to_dict())
+    assert again.kinds() == schema.kinds() == {"a": "numeric", "b": "categorical"}
+    assert again["b"].categories == ["u", "v"]
+
+
+@pytest.mark.parametrize("name", ["id", "user_id", "customerID"])
+def test_distinct_integers_named_like_ids_are_identifiers(name):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({name: rng.permutation(10_000)[:100] * 7, "x": rng.normal(size=100)})
+    assert _kinds(frame)[name] == "identifier"

@@ -1,0 +1,93 @@
+"""The book's chapter-2 transformers, as homl builds them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from homl.prep import DateParts, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor, find_lat_lon
+
+
+def _places(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    coords = np.column_stack([rng.uniform(33, 41, n), rng.uniform(-123, -115, n)])
+    value = np.sin(coords[:, 0]) * 3 + np.cos(coords[:, 1]) * 2 + rng.normal(0, 0.2, n)
+    return coords, value
+
+
+def test_geo_features_have_names_and_cluster_similarities_in_0_1():
+    coords, value = _places()
+    geo = GeoFeatures(n_clusters=8, gamma=0.5, n_neighbors=10)
+    out = geo.fit_transform(coords, value)
+    names = geo.get_feature_names_out()
+    assert out.shape == (600, 8 + 4 + 1) and len(names) == out.shape[1]
+    assert np.all((out[:, :8] >= 0) & (out[:, :8] <= 1))
+    assert names[-1] == "geo_neighbor_target_0"
+
+
+def test_neighbor_target_is_out_of_fold_while_fitting():
+    """A row's own target never reaches its feature: on pure noise it predicts nothing."""
+    coords, _ = _places()
+    noise = np.random.default_rng(1).normal(size=len(coords))
+    geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=1)
+    train_feature = geo.fit_transform(coords, noise)[:, 0]
+    assert abs(np.corrcoef(train_feature, noise)[0, 1]) < 0.15
+    # At predict time the full neighbour set is used: a training point finds itself.
+    np.testing.assert_allclose(geo.transform(coords)[:, 0], noise)
+
+
+def test_neighbor_target_helps_on_spatial_signal():
+    coords, value = _places()
+    plain = cross_val_score(make_pipeline(GeoFeatures(n_clusters=0), Ridge()), coords, value, cv=5).mean()
+    knn = cross_val_score(make_pipeline(GeoFeatures(n_clusters=0, n_neighbors=10), Ridge()), coords, value, cv=5).mean()
+    assert knn > plain + 0.2
+
+
+def test_classification_targets_become_class_indicators():
+    coords, value = _places()
+    labels = np.where(value > 0, "hot", "cold")
+    geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=5, target_type="binary").fit(coords, labels)
+    assert geo.transform(coords).shape == (600, 1)
+    three = np.digitize(value, [-1, 1]).astype(float)  # whole numbers, yet classes
+    geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=5, target_type="multiclass").fit(coords, three)
+    assert geo.transform(coords).shape == (600, 3)
+
+
+def test_log_ratio_and_date_parts():
+    frame = pd.DataFrame({"rooms": [10.0, 20.0, 0.0], "households": [2.0, 0.0, 1.0]})
+    np.testing.assert_allclose(LogTransform().fit_transform(frame)[:, 0], np.log1p([10, 20, 0]))
+    ratios = RatioFeatures().fit(frame)
+    out = ratios.transform(frame)
+    assert list(ratios.get_feature_names_out()) == ["rooms_per_households"]
+    assert out[0, 0] == 5.0 and np.isnan(out[1, 0])  # division by zero becomes missing
+    dates = pd.DataFrame({"when": ["2021-03-04 10:30", "2022-12-31 00:00", None]})
+    parts = DateParts().fit(dates)
+    values = parts.transform(dates)
+    assert "when_hour" in parts.get_feature_names_out()
+    assert values[0, 0] == 2021 and values[0, 1] == 3 and np.isnan(values[2, 0])
+
+
+@pytest.mark.parametrize("categorical", ["auto", "onehot", "ordinal", "target"])
+def test_table_preprocessor_outputs_named_finite_features(categorical):
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame({
+        "income": rng.lognormal(1, 1, n), "count": rng.lognormal(4, 1, n), "lat": rng.uniform(33, 41, n),
+        "lon": rng.uniform(-123, -115, n), "city": rng.choice(list("abcdefghijklmnopqrstuvwxyz"), n),
+        "kind": rng.choice(["x", "y"], n), "note": rng.choice(["good value for money", "too small", "ok"], n),
+    })
+    frame.loc[:20, "income"] = np.nan
+    kinds = {"income": "numeric", "count": "numeric", "lat": "numeric", "lon": "numeric",
+             "city": "categorical", "kind": "categorical", "note": "text"}
+    y = rng.normal(size=n)
+    prep = TablePreprocessor(columns=kinds, categorical=categorical, ratios=True, geo_neighbors=5,
+                             target_type="continuous")
+    out = prep.fit_transform(frame, y)
+    names = prep.get_feature_names_out()
+    assert out.shape == (n, len(names)) and np.all(np.isfinite(out))
+    assert any(n.startswith("geo__") for n in names) and any(n.startswith("log__") for n in names)
+    assert any("_per_" in n for n in names) and any(n.startswith("text_note__") for n in names)
+    assert np.all(np.isfinite(prep.transform(frame.head(5))))
+    assert find_lat_lon(frame, ["income", "lat", "lon"]) == ("lat", "lon")
