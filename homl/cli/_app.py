@@ -163,7 +163,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except HomlError as error:
-        console.print(f"[bold red]error:[/bold red] {error}", highlight=False)
+        console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted; run the same command with --resume to continue the search")

@@ -77,8 +77,9 @@ def _coerce_column(
     if kind == TEXT:
         return series.astype(object).where(series.notna(), "").astype(str)
     # Categorical: plain Python strings, missing kept as NaN for the imputer.
-    values = series.astype(object).where(series.notna(), np.nan)
-    values = values.map(lambda v: v if isinstance(v, float) and np.isnan(v) else str(v))
+    present = series.notna().to_numpy()
+    values = pd.Series(series.astype(str).to_numpy(dtype=object), index=series.index, name=name)
+    values[~present] = np.nan
     if issues is not None and categories is not None:
         unseen = values.dropna()[~values.dropna().isin(set(categories))]
         if len(unseen):

@@ -191,22 +191,9 @@ _BOOSTING_SPACE: Space = {
     "reg_lambda": FloatRange(1e-3, 10.0, log=True),
 }
 
-#: In short-list order: quick families first, so a small budget still sees many of them.
+#: In short-list order: quick families first (LightGBM leads: quick and usually strong),
+#: so a small budget still sees many of them.
 SPECS: tuple[ModelSpec, ...] = (
-    ModelSpec("linear", "linear / logistic regression", _linear, prep=_LINEAR,
-              space={"C": FloatRange(1e-3, 1e3, log=True)}),
-    ModelSpec("ridge", "ridge regression", _ridge, tasks=(REGRESSION,), prep=_LINEAR,
-              space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
-    ModelSpec("lasso", "lasso regression", _lasso, tasks=(REGRESSION,), prep=_LINEAR,
-              space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
-    ModelSpec("elastic_net", "elastic net", _elastic, prep=_LINEAR,
-              space={"l1_ratio": FloatRange(0.05, 0.95)}),
-    ModelSpec("sgd", "SGD linear model", _sgd, prep=_LINEAR, scale_target=True,
-              space={"alpha": FloatRange(1e-6, 1e-1, log=True)}),
-    ModelSpec("decision_tree", "decision tree", _tree, prep=_TREES,
-              space={"max_depth": IntRange(2, 30), "min_samples_leaf": IntRange(1, 50, log=True)}),
-    ModelSpec("knn", "k-nearest neighbours", _knn, prep=_LINEAR, max_rows=20000,
-              space={"n_neighbors": IntRange(3, 50, log=True), "weights": Choice(("uniform", "distance"))}),
     ModelSpec(
         "lightgbm", "LightGBM", _lightgbm, prep=_TREES,
         space={
@@ -222,6 +209,10 @@ SPECS: tuple[ModelSpec, ...] = (
              "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0},
         ),
     ),
+    ModelSpec("linear", "linear / logistic regression", _linear, prep=_LINEAR,
+              space={"C": FloatRange(1e-3, 1e3, log=True)}),
+    ModelSpec("ridge", "ridge regression", _ridge, tasks=(REGRESSION,), prep=_LINEAR,
+              space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
     ModelSpec(
         "hist_gb", "histogram gradient boosting", _hist_gb, prep=_TREES,
         space={
@@ -244,6 +235,16 @@ SPECS: tuple[ModelSpec, ...] = (
              "colsample_bytree": 0.6, "reg_lambda": 1.0, "min_child_weight": 3.0},
         ),
     ),
+    ModelSpec("decision_tree", "decision tree", _tree, prep=_TREES,
+              space={"max_depth": IntRange(2, 30), "min_samples_leaf": IntRange(1, 50, log=True)}),
+    ModelSpec("knn", "k-nearest neighbours", _knn, prep=_LINEAR, max_rows=20000,
+              space={"n_neighbors": IntRange(3, 50, log=True), "weights": Choice(("uniform", "distance"))}),
+    ModelSpec("lasso", "lasso regression", _lasso, tasks=(REGRESSION,), prep=_LINEAR,
+              space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
+    ModelSpec("elastic_net", "elastic net", _elastic, prep=_LINEAR,
+              space={"l1_ratio": FloatRange(0.05, 0.95)}),
+    ModelSpec("sgd", "SGD linear model", _sgd, prep=_LINEAR, scale_target=True,
+              space={"alpha": FloatRange(1e-6, 1e-1, log=True)}),
     ModelSpec("linear_svm", "linear SVM", _linear_svm, prep=_LINEAR, scale_target=True, max_rows=50000),
     ModelSpec("poly_ridge", "polynomial features + ridge/logistic", _poly, prep=_LINEAR, max_rows=50000,
               max_features=40),

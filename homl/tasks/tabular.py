@@ -102,7 +102,7 @@ def fit(
     start = time.monotonic()
     if options:
         raise ConfigError(f"unknown option(s): {', '.join(options)}")
-    if not time_limit or time_limit <= 0:
+    if not time_limit or not np.isfinite(time_limit) or time_limit <= 0:
         raise ConfigError(f"time limit must be a positive number of seconds, got {time_limit}")
     if cv < 2:
         raise ConfigError(f"cross-validation needs at least 2 folds, got {cv}")
@@ -361,15 +361,21 @@ def _affordable(candidates: list[select.Evaluation], folds: select.Folds, n_trai
 
 
 def _final_estimator(winner: select.Evaluation, build, task: str) -> Any:
+    """The winner as one pipeline: ``schema → model``, where an ensemble's members each
+    carry their own preparation (they may have tuned it differently)."""
     if winner.members is None:
         return build(zoo.get_spec(winner.name), winner.params)
     from sklearn.ensemble import VotingClassifier, VotingRegressor
+    from sklearn.pipeline import Pipeline
 
-    estimators = [(f"{m.name}_{i}", build(zoo.get_spec(m.name), m.params)) for i, (m, _) in enumerate(winner.members)]
+    members = [build(zoo.get_spec(m.name), m.params) for m, _ in winner.members]
+    estimators = [(f"{m.name}_{i}", pipeline[1:]) for i, ((m, _), pipeline) in enumerate(zip(winner.members, members))]
     weights = [float(w) for _, w in winner.members]
     if task == "regression":
-        return VotingRegressor(estimators, weights=weights)
-    return VotingClassifier(estimators, voting="soft", weights=weights)
+        ensemble = VotingRegressor(estimators, weights=weights)
+    else:
+        ensemble = VotingClassifier(estimators, voting="soft", weights=weights)
+    return Pipeline([("schema", members[0][0]), ("model", ensemble)])
 
 
 def _fallback(specs, build, folds, progress: Progress) -> select.Evaluation:
