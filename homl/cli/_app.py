@@ -160,25 +160,27 @@ def _write_csv_atomic(frame: Any, path: Path) -> None:
 
 def main() -> None:
     """Entry point: bad input ends in one clear line and exit code 2, never a traceback."""
+    from rich.markup import escape
+
     try:
         app(standalone_mode=False)
     except HomlError as error:
-        console.print(f"[bold red]error:[/bold red] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted; run the same command with --resume to continue the search")
         sys.exit(130)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except Exception as error:  # click's usage errors and anything unexpected
-        import click
-
-        if isinstance(error, click.ClickException):
+    except Exception as error:  # the command line's usage errors, and anything unexpected
+        # Usage errors come from the click bundled with typer: recognise them by behaviour.
+        if callable(getattr(error, "show", None)) and isinstance(getattr(error, "exit_code", None), int):
             error.show()
             sys.exit(2)
-        if isinstance(error, click.exceptions.Abort):
+        if type(error).__name__ == "Abort":
             sys.exit(1)
-        console.print(f"[bold red]internal error:[/bold red] {type(error).__name__}: {error}", highlight=False)
+        message = f"{type(error).__name__}: {error}"
+        console.print(f"[bold red]internal error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
         if os.environ.get("HOML_DEBUG"):
             raise
         console.print("set HOML_DEBUG=1 to see the traceback, and please report it")

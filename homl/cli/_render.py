@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -45,7 +46,7 @@ class RichProgress(BaseProgress):
     def note(self, message: str) -> None:
         self.notes.append(message)
         if self.verbose:
-            self.bars.console.print(f"[dim]·[/dim] {message}", highlight=False)
+            self.bars.console.print(f"[dim]·[/dim] {escape(message)}", highlight=False)
 
     def close(self) -> None:
         self.end_phase()

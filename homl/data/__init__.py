@@ -3,7 +3,7 @@
 from ._coerce import SchemaCoercer, coerce_frame
 from ._examples import EXAMPLES, example_path, example_target
 from ._readers import read_table
-from ._schema import ColumnInfo, Schema, infer_schema
+from ._schema import MAX_STORED_CATEGORIES, ColumnInfo, Schema, infer_schema
 from ._split import (
     BINARY,
     MULTICLASS,
@@ -16,6 +16,7 @@ from ._split import (
 )
 
 __all__ = [
+    "MAX_STORED_CATEGORIES",
     "BINARY",
     "EXAMPLES",
     "MULTICLASS",

@@ -21,8 +21,9 @@ MAX_INTEGER_CLASSES = 10
 def check_target(df: pd.DataFrame, target: str) -> pd.Series:
     """Return the target column, refusing a missing or all-missing one with a clear message."""
     if target not in df.columns:
-        close = difflib.get_close_matches(target, [str(c) for c in df.columns], n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        names = {str(c).lower(): str(c) for c in df.columns}
+        close = difflib.get_close_matches(target.lower(), list(names), n=1, cutoff=0.5)
+        hint = f"; did you mean '{names[close[0]]}'?" if close else ""
         shown = ", ".join(f"'{c}'" for c in list(df.columns)[:12])
         raise TargetError(f"target column '{target}' not found{hint} (columns: {shown})")
     y = df[target]

@@ -133,7 +133,10 @@ def cross_validate(
         expected = np.mean(fit_times) * 1.1 if fit_times else fold_estimate
         if deadline is not None and expected is not None:
             if time.monotonic() + expected > deadline:
-                raise OutOfTime(f"{name}: {len(folds.splits) - i} fold(s) left, about {expected:.0f} s each")
+                left = max(deadline - time.monotonic(), 0.0)
+                raise OutOfTime(
+                    f"{len(folds.splits) - i} fold(s) left at about {expected:.1f} s each, {left:.1f} s of budget left"
+                )
         model = clone(pipeline)
         start = time.monotonic()
         with warnings.catch_warnings():

@@ -106,6 +106,9 @@ def fit(
         raise ConfigError(f"time limit must be a positive number of seconds, got {time_limit}")
     if cv < 2:
         raise ConfigError(f"cross-validation needs at least 2 folds, got {cv}")
+    if models is not None:
+        for name in models:
+            zoo.get_spec(name)  # refuse an unknown family before any work
     progress = progress or Progress()
     end = start + time_limit
     if output is not None:
@@ -221,9 +224,13 @@ def fit(
         if time.monotonic() + expected <= end + 0.05 * time_limit:
             final = _final_estimator(winner, build, task)
             _quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]))
+            schema = _with_categories_of(schema, X_test)
             progress.note("final model refitted on all rows (training + test)")
         else:
-            progress.note(f"not refitted on all rows: about {expected:.0f} s would pass the time limit")
+            progress.note(
+                f"not refitted on all rows: that refit (about {expected:.1f} s) would pass the time limit; "
+                "the saved model is the one fitted on the training rows"
+            )
     progress.advance(detail="final model")
     progress.end_phase()
 
@@ -255,6 +262,18 @@ def fit(
     result.timings["total"] = time.monotonic() - start
     result.metadata["elapsed"] = result.timings["total"]
     return result
+
+
+def _with_categories_of(schema: hdata.Schema, frame: pd.DataFrame) -> hdata.Schema:
+    """The schema with the categories of ``frame`` added: the final model has seen them too."""
+    from homl.data import MAX_STORED_CATEGORIES
+
+    widened = hdata.Schema.from_dict(schema.to_dict())
+    for column in widened.columns:
+        if column.categories is not None and column.name in frame.columns:
+            seen = set(column.categories) | set(frame[column.name].dropna().astype(str))
+            column.categories = sorted(seen) if len(seen) <= MAX_STORED_CATEGORIES else None
+    return widened
 
 
 def _quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> None:
