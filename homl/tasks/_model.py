@@ -98,12 +98,17 @@ class TabularModel:
             out[f"proba_{label}"] = proba[:, j]
         return out
 
-    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None) -> Path:
+    def save(
+        self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None,
+        tables: dict[str, pd.DataFrame] | None = None,
+    ) -> Path:
         """Write the model directory atomically (refuses to replace a model unless ``overwrite``)."""
         from homl.registry import write_model_dir
 
         metadata = {**self.metadata, "task": self.task, "target": self.target, "schema": self.schema.to_dict()}
-        tables = {"leaderboard": self.leaderboard} if self.leaderboard is not None else None
+        tables = dict(tables or {})
+        if self.leaderboard is not None:
+            tables["leaderboard"] = self.leaderboard
         return write_model_dir(path, self.pipeline, metadata, tables=tables, files=files, overwrite=overwrite)
 
     @classmethod

@@ -51,6 +51,8 @@ class FitResult:
     timings: dict[str, float] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     study_path: Path | None = None
+    #: Data rows (1 = the first) held out as the test set, when ``fit`` drew it.
+    test_rows: np.ndarray | None = None
 
     @property
     def tabular(self) -> TabularModel:
@@ -65,7 +67,8 @@ class FitResult:
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (pipeline, schema, metrics, leaderboard, versions, study)."""
         files = {"study.db": self.study_path} if self.study_path and self.study_path.exists() else None
-        return self.tabular.save(path, overwrite=overwrite, files=files)
+        tables = None if self.test_rows is None else {"split": pd.DataFrame({"test_row": self.test_rows})}
+        return self.tabular.save(path, overwrite=overwrite, files=files, tables=tables)
 
 
 def fit(
@@ -120,6 +123,7 @@ def fit(
     for note in notes:
         progress.note(note)
     y_all = hdata.check_target(frame, target)
+    labeled_rows = np.flatnonzero(y_all.notna().to_numpy())
     unlabeled = int(y_all.isna().sum())
     if unlabeled:
         progress.note(f"{unlabeled} row(s) have no '{target}' value: they cannot be learned from and were set aside")
@@ -135,11 +139,13 @@ def fit(
         test_frame = test_frame[test_frame[target].notna()]
         train_frame = frame
         split_note = f"test set given: {len(test_frame):,} rows"
+        test_rows = None
     else:
         train_pos, test_pos, split_note = hdata.split_train_test(
             frame, target, task, test_size=test_size, seed=seed, group_by=group_by, time_column=time_column
         )
         train_frame, test_frame = frame.iloc[train_pos], frame.iloc[test_pos]
+        test_rows = labeled_rows[test_pos] + 1
     progress.note(f"split: {split_note}; {len(train_frame):,} training rows")
 
     # 4. Schema from the training rows only.
@@ -158,7 +164,8 @@ def fit(
     search_X, search_y = _search_sample(X_train, y_train, task, time_limit, seed, progress)
     groups = search_X.index.map(dict(zip(train_frame.index, train_frame[group_by]))).to_numpy() if group_by else None
     folds = select.make_folds(search_X, search_y, task, metric_, n_folds=cv, seed=seed, groups=groups)
-    workdir, storage = _workdir(output, resume, frame, target, task, metric_.name, seed, progress)
+    data_sha256 = data_hash(frame)
+    workdir, storage = _workdir(output, resume, data_sha256, target, task, metric_.name, seed, progress)
     specs = zoo.candidates_for(task, models)
     context = _context(X_train, schema)
     build = _builder(task, schema, seed)
@@ -244,7 +251,7 @@ def fit(
         "cv": {"folds": len(folds.splits), "rows": len(search_y), "mean": winner.mean, "std": winner.std},
         "split": {"note": split_note, "seed": seed, "test_size": test_size, "train_rows": len(X_train),
                   "test_rows": len(X_test)},
-        "data_sha256": data_hash(frame),
+        "data_sha256": data_sha256,
         "time_limit": time_limit,
         "elapsed": time.monotonic() - start,
         "notes": list(progress.notes),
@@ -253,7 +260,7 @@ def fit(
         model=final, leaderboard=leaderboard, test_score=test_score, baseline_score=baseline_score,
         task=task, target=target, metric=metric_.name, schema=schema, winner=winner.name,
         notes=list(progress.notes), metadata=metadata,
-        study_path=workdir / "study.db" if workdir is not None else None,
+        study_path=workdir / "study.db" if workdir is not None else None, test_rows=test_rows,
     )
     if output is not None:
         result.save(output, overwrite=overwrite)
@@ -456,14 +463,14 @@ def data_hash(frame: pd.DataFrame) -> str:
 # --- resumable search state -------------------------------------------------------------
 
 
-def _workdir(output, resume: bool, frame: pd.DataFrame, target: str, task: str, metric: str, seed: int,
+def _workdir(output, resume: bool, data_sha256: str, target: str, task: str, metric: str, seed: int,
              progress: Progress) -> tuple[Path | None, str | None]:
     """The folder beside the output that holds the search study, so a killed run can resume."""
     if output is None:
         return None, None
     output = Path(output)
     workdir = output.parent / f"{output.name}.homl-work"
-    state = {"data_sha256": data_hash(frame), "target": target, "task": task, "metric": metric, "seed": seed}
+    state = {"data_sha256": data_sha256, "target": target, "task": task, "metric": metric, "seed": seed}
     state_file = workdir / "state.json"
     if workdir.exists():
         previous = json.loads(state_file.read_text()) if state_file.exists() else None

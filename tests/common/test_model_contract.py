@@ -62,4 +62,7 @@ def test_family_is_a_well_behaved_estimator(spec, task, tmp_path):
     write_model_dir(tmp_path / "m", pipeline, {"family": spec.name})
     loaded, metadata = read_model_dir(tmp_path / "m")
     assert metadata["family"] == spec.name
-    np.testing.assert_array_equal(loaded.predict(new), prediction)
+    if task == "regression":  # parallel tree averaging may sum in another order
+        np.testing.assert_allclose(loaded.predict(new), prediction, rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(loaded.predict(new), prediction)

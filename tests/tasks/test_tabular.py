@@ -488,3 +488,20 @@ def test_values_the_final_model_was_fitted_on_are_not_reported_as_unseen(titanic
     model = homl.load(titanic_model)
     model.predict(titanic().drop(columns="Survived"))
     assert not [i for i in model.last_issues if "never seen" in i], model.last_issues
+
+
+# --------------------------------------------------------------------------- the split
+
+
+def test_split_is_saved_and_reproducible_from_the_seed(tmp_path):
+    frame = regression_frame(n=400)
+    frame.loc[[5, 17], "y"] = np.nan  # unlabeled rows are set aside, row numbers stay the input's
+    first = quick_fit(frame, "y", output=tmp_path / "a", seed=7)
+    second = quick_fit(frame, "y", output=tmp_path / "b", seed=7)
+    other = quick_fit(frame, "y", seed=8)
+    saved = pd.read_csv(tmp_path / "a" / "split.csv")["test_row"].to_numpy()
+    np.testing.assert_array_equal(saved, first.test_rows)
+    np.testing.assert_array_equal(first.test_rows, second.test_rows)
+    assert not np.array_equal(first.test_rows, other.test_rows)
+    assert len(saved) == 80 and not {6, 18} & set(saved)  # 20% of the 398 labelled rows
+    assert saved.min() >= 1 and saved.max() <= 400

@@ -1,0 +1,63 @@
+"""The zoo's declarations: one source of truth for families, spaces and wrappers."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from homl.errors import ConfigError
+from homl.models import SPECS, LabelEncoded, RowCap, candidates_for, get_spec, prep_space, tunable_space
+
+
+def test_the_issue_families_are_all_declared():
+    names = {spec.name for spec in SPECS}
+    assert names >= {
+        "linear", "ridge", "lasso", "elastic_net", "poly_ridge", "sgd", "knn", "linear_svm", "svm",
+        "decision_tree", "random_forest", "extra_trees", "adaboost", "hist_gb", "lightgbm", "xgboost",
+    }
+    assert len(names) == len(SPECS)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
+def test_every_declared_dimension_reaches_the_estimator(spec):
+    """A parameter in a space that no estimator of the family has would be searched for nothing."""
+    reached = set()
+    for task in spec.tasks:
+        reached |= set(tunable_space(spec, task))
+    assert reached == set(spec.space)
+    for seed in spec.seeds:
+        assert set(seed) <= set(spec.space)
+
+
+def test_candidates_follow_the_task_and_refuse_unknown_families():
+    regression = {s.name for s in candidates_for("regression")}
+    binary = {s.name for s in candidates_for("binary")}
+    assert "ridge" in regression and "ridge" not in binary and "lightgbm" in binary
+    assert [s.name for s in candidates_for("binary", ["knn", "linear"])] == ["knn", "linear"]
+    with pytest.raises(ConfigError, match="unknown model family 'gpt'"):
+        get_spec("gpt")
+    with pytest.raises(ConfigError, match="lasso cannot do binary"):
+        candidates_for("binary", ["lasso"])
+
+
+def test_prep_space_only_offers_what_the_table_has():
+    assert prep_space(False, False, False) == {}
+    assert set(prep_space(True, True, True)) == {
+        "prep:geo_clusters", "prep:geo_neighbors", "prep:ratios", "prep:categorical",
+    }
+
+
+def test_row_cap_fits_on_a_stratified_sample_and_keeps_all_classes():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 3))
+    y = np.where(rng.random(5000) < 0.02, "rare", "common")
+    capped = RowCap(LogisticRegression(), max_rows=500).fit(X, y)
+    assert list(capped.classes_) == ["common", "rare"]
+    assert capped.estimator_.n_features_in_ == 3 and capped.predict_proba(X[:4]).shape == (4, 2)
+
+
+def test_label_encoded_maps_labels_back():
+    X = np.arange(40, dtype=float).reshape(-1, 1)
+    y = np.array(["low"] * 20 + ["high"] * 20)
+    model = LabelEncoded(LogisticRegression()).fit(X, y)
+    assert list(model.classes_) == ["high", "low"]
+    assert model.predict(X[:1])[0] == "low" and model.predict(X[-1:])[0] == "high"

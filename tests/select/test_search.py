@@ -1,0 +1,53 @@
+"""The Optuna search: finds better settings, and resumes from its SQLite study."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from homl._progress import Progress
+from homl.data import infer_schema
+from homl.metrics import get_metric
+from homl.models import build_pipeline, get_spec, tunable_space
+from homl.select import Search, cross_validate, make_folds
+
+pytest.importorskip("optuna")
+
+
+def _setup(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    y = (X.a * 3 + np.sin(X.b * 3) + rng.normal(0, 0.1, n)).to_numpy()
+    folds = make_folds(X, y, "regression", get_metric("rmse", "regression"), n_folds=3)
+    schema = infer_schema(X)
+
+    def build(spec, params):
+        return build_pipeline(spec, "regression", schema, params)
+
+    spec = get_spec("ridge")
+    default = cross_validate("ridge", build(spec, {"alpha": 1000.0}), folds)  # a poor start
+    return spec, default, build, folds
+
+
+def _search(spec, default, build, folds, storage, workdir):
+    return Search([(spec, default)], build, lambda s: tunable_space(s, "regression"), folds,
+                  storage=storage, workdir=workdir, seed=0, progress=Progress())
+
+
+def test_search_improves_on_a_poor_start_and_resumes(tmp_path):
+    spec, default, build, folds = _setup()
+    storage = f"sqlite:///{(tmp_path / 'study.db').as_posix()}"
+    search = _search(spec, default, build, folds, storage, tmp_path)
+    budget = {"trials": 0}
+
+    def deadline():  # stop after 8 trials whatever the clock says
+        budget["trials"] += 1
+        return np.inf if search.n_trials < 8 else -np.inf
+
+    best = search.run(deadline)[0]
+    assert best.stage == "tuned" and best.mean < default.mean
+    assert (tmp_path / "oof-ridge.npy").exists()
+
+    again = _search(spec, default, build, folds, storage, tmp_path)
+    assert again.n_trials == search.n_trials  # the study was kept on disk
+    assert again.best["ridge"].mean == pytest.approx(best.mean)  # and its best, with predictions
+    np.testing.assert_allclose(again.best["ridge"].oof, best.oof)
