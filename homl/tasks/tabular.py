@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +20,11 @@ from homl import models as zoo
 from homl import select
 from homl._progress import Progress
 from homl.errors import ConfigError, ModelDirError, SchemaError, TargetError
-from homl.metrics import Metric, bootstrap_interval, get_metric
+from homl.metrics import Metric, get_metric
 
+from ._finish import affordable, finish, reserve_for_finish, with_categories_of
 from ._model import TabularModel, TestScore, to_json
+from ._resume import data_hash, load_shortlist, open_workdir, save_shortlist
 
 #: Share of the budget given to the short-list; the search gets what is left before the finish.
 SHORTLIST_SHARE = 0.3
@@ -103,49 +104,17 @@ def fit(
     ``output`` the model directory is written there (and the search can ``resume``).
     """
     start = time.monotonic()
-    if options:
-        raise ConfigError(f"unknown option(s): {', '.join(options)}")
-    if not time_limit or not np.isfinite(time_limit) or time_limit <= 0:
-        raise ConfigError(f"time limit must be a positive number of seconds, got {time_limit}")
-    if cv < 2:
-        raise ConfigError(f"cross-validation needs at least 2 folds, got {cv}")
-    if models is not None:
-        for name in models:
-            zoo.get_spec(name)  # refuse an unknown family before any work
+    _check_options(options, time_limit, cv, models)
     progress = progress or Progress()
     end = start + time_limit
     if output is not None:
         _check_output(Path(output), overwrite)
 
-    # 1-2. Load and frame.
-    notes: list[str] = []
-    frame = hdata.read_table(source, query=query, notes=notes)
-    for note in notes:
-        progress.note(note)
-    y_all = hdata.check_target(frame, target)
-    labeled_rows = np.flatnonzero(y_all.notna().to_numpy())
-    unlabeled = int(y_all.isna().sum())
-    if unlabeled:
-        progress.note(f"{unlabeled} row(s) have no '{target}' value: they cannot be learned from and were set aside")
-        frame = frame[y_all.notna()]
-    task = hdata.detect_task(frame[target], task)
-    metric_ = get_metric(metric, task)
-    progress.note(f"task: {task} (target '{target}'), metric: {metric_.label}")
-
-    # 3. Split off the test set before anything looks at the data.
-    if test is not None:
-        test_frame = hdata.read_table(test)
-        hdata.check_target(test_frame, target)
-        test_frame = test_frame[test_frame[target].notna()]
-        train_frame = frame
-        split_note = f"test set given: {len(test_frame):,} rows"
-        test_rows = None
-    else:
-        train_pos, test_pos, split_note = hdata.split_train_test(
-            frame, target, task, test_size=test_size, seed=seed, group_by=group_by, time_column=time_column
-        )
-        train_frame, test_frame = frame.iloc[train_pos], frame.iloc[test_pos]
-        test_rows = labeled_rows[test_pos] + 1
+    # 1-3. Load, frame, and set the test set aside before anything looks at the data.
+    frame, labeled_rows, task, metric_ = _load_and_frame(source, target, task, metric, query, progress)
+    train_frame, test_frame, split_note, test_rows = _split(
+        frame, labeled_rows, target, task, test, test_size, seed, group_by, time_column
+    )
     progress.note(f"split: {split_note}; {len(train_frame):,} training rows")
 
     # 4. Schema from the training rows only.
@@ -155,93 +124,48 @@ def fit(
     if not schema.features:
         dropped = "; ".join(f"'{c.name}' ({c.reason})" for c in schema.dropped) or "none"
         raise SchemaError(f"no column can be used to predict '{target}': {dropped}")
-    X_train = hdata.coerce_frame(train_frame, schema)
-    y_train = _target_values(train_frame[target], task)
-    X_test = hdata.coerce_frame(test_frame, schema)
-    y_test = _target_values(test_frame[target], task)
+    X_train, y_train = hdata.coerce_frame(train_frame, schema), _target_values(train_frame[target], task)
+    X_test, y_test = hdata.coerce_frame(test_frame, schema), _target_values(test_frame[target], task)
 
-    # 5. Short-list on (a sample of) the training rows, all on the same folds.
+    # 5. Short-list on (a sample of) the training rows, every family on the same folds.
     search_X, search_y = _search_sample(X_train, y_train, task, time_limit, seed, progress)
     groups = search_X.index.map(dict(zip(train_frame.index, train_frame[group_by]))).to_numpy() if group_by else None
     folds = select.make_folds(search_X, search_y, task, metric_, n_folds=cv, seed=seed, groups=groups)
     data_sha256 = data_hash(frame)
-    workdir, storage = _workdir(output, resume, data_sha256, target, task, metric_.name, seed, progress)
-    specs = zoo.candidates_for(task, models)
+    workdir, storage = open_workdir(output, resume, data_sha256, target, task, metric_.name, seed, progress)
     context = _context(X_train, schema)
     build = _builder(task, schema, seed)
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
-    done = _load_shortlist(workdir, folds) if resume else {}
-    short_deadline = start + time_limit * (SHORTLIST_SHARE if tune else 0.8)
-    specs = [s for s in specs if s.max_features is None or context["n_features"] <= s.max_features]
+    specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
     evaluations = select.shortlist(
-        specs, lambda spec: build(spec, {}), folds, deadline=short_deadline, progress=progress, done=done,
-        on_result=lambda e: _save_shortlist(workdir, e),
-    )
-    if not evaluations:
-        evaluations = [_fallback(specs, build, folds, progress)]
+        specs, lambda spec: build(spec, {}), folds, deadline=start + time_limit * (SHORTLIST_SHARE if tune else 0.8),
+        progress=progress, done=load_shortlist(workdir) if resume else {},
+        on_result=lambda e: save_shortlist(workdir, e),
+    ) or [_fallback(specs, build, folds, progress)]
     ranked = sorted(evaluations, key=lambda e: metric_.loss(e.mean))
 
     # 6. Fine-tune the best few families (preparation options included).
-    tuned: list[select.Evaluation] = []
-    n_rows_final = len(X_train) + (len(X_test) if refit_full else 0)
+    n_final = len(X_train) + (len(X_test) if refit_full else 0)
+    tuned = []
     if tune:
-        families = [(zoo.get_spec(e.name), e) for e in ranked if _space(e.name, task, context)][:TUNED_FAMILIES]
-        if families:
-            search = select.Search(
-                families, build, lambda spec: _space(spec.name, task, context), folds,
-                storage=storage, workdir=workdir, seed=seed, progress=progress,
-            )
-
-            def deadline() -> float:
-                best = min(search.best.values(), key=lambda e: metric_.loss(e.mean))
-                return end - _reserve(best, folds, len(X_train), n_rows_final, time_limit)
-
-            tuned = search.run(deadline)
-            progress.note(f"fine-tuning ran {search.n_trials} trials over {', '.join(search.specs)}")
+        tuned = _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
+                      deadline_for=lambda best: end - reserve_for_finish(best, folds, len(X_train), n_final, time_limit))
     candidates = _unique([*tuned, *ranked])
 
     # 7. Ensembles, kept only when they beat the best single model in cross-validation.
-    pool = [e for e in candidates if e.oof is not None][:6]
-    if ensemble and len(pool) >= 2:
-        for blend in (select.voting(pool, folds), select.stacking(pool, folds)):
-            if blend is not None:
-                candidates.append(blend)
+    if ensemble:
+        candidates = _with_ensembles(candidates, folds, progress)
     candidates.sort(key=lambda e: metric_.loss(e.mean))
-    best_single = next(e for e in candidates if e.stage != "ensemble")
-    if candidates[0].stage == "ensemble":
-        progress.note(f"{candidates[0].name} ensemble beats the best single model in CV ({candidates[0].mean:.5g} vs {best_single.mean:.5g})")
-    elif ensemble and len(pool) >= 2:
-        progress.note("ensembles did not beat the best single model in CV; not kept")
 
-    # 8. Finish: refit the winner on all training rows, test once, refit on everything.
-    winner = _affordable(candidates, folds, len(X_train), end, progress)
-    final = _final_estimator(winner, build, task)
-    progress.phase("Finish", total=3 if refit_full else 2)
-    t = time.monotonic()
-    _quiet_fit(final, X_train, y_train)
-    fit_seconds = time.monotonic() - t
-    progress.advance(detail="refit on the training set")
-    classes = None if task == "regression" else np.asarray(final.classes_)
-    test_score = _test_score(metric_, final, X_test, y_test, classes, seed)
-    baseline_score = _baseline_test_score(metric_, X_train, y_train, X_test, y_test, classes, seed)
-    progress.advance(detail="test score")
-    if refit_full and len(X_test):
-        expected = fit_seconds * (len(X_train) + len(X_test)) / len(X_train)
-        if time.monotonic() + expected <= end + 0.05 * time_limit:
-            final = _final_estimator(winner, build, task)
-            _quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]))
-            schema = _with_categories_of(schema, X_test)
-            progress.note("final model refitted on all rows (training + test)")
-        else:
-            progress.note(
-                f"not refitted on all rows: that refit (about {expected:.1f} s) would pass the time limit; "
-                "the saved model is the one fitted on the training rows"
-            )
-    progress.advance(detail="final model")
-    progress.end_phase()
+    # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
+    winner = affordable(candidates, folds, len(X_train), end, progress)
+    final, test_score, baseline_score, refitted = finish(
+        winner, build, task, metric_, X_train, y_train, X_test, y_test, refit_full, end, time_limit, seed, progress
+    )
+    if refitted:
+        schema = with_categories_of(schema, X_test)
 
-    leaderboard = _leaderboard([base, *candidates], metric_)
     metadata = {
         "winner": winner.name,
         "winner_params": to_json(winner.params),
@@ -253,43 +177,95 @@ def fit(
                   "test_rows": len(X_test)},
         "data_sha256": data_sha256,
         "time_limit": time_limit,
-        "elapsed": time.monotonic() - start,
         "notes": list(progress.notes),
     }
     result = FitResult(
-        model=final, leaderboard=leaderboard, test_score=test_score, baseline_score=baseline_score,
-        task=task, target=target, metric=metric_.name, schema=schema, winner=winner.name,
-        notes=list(progress.notes), metadata=metadata,
+        model=final, leaderboard=_leaderboard([base, *candidates], metric_), test_score=test_score,
+        baseline_score=baseline_score, task=task, target=target, metric=metric_.name, schema=schema,
+        winner=winner.name, notes=list(progress.notes), metadata=metadata,
         study_path=workdir / "study.db" if workdir is not None else None, test_rows=test_rows,
     )
+    result.metadata["elapsed"] = time.monotonic() - start
     if output is not None:
         result.save(output, overwrite=overwrite)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
     result.timings["total"] = time.monotonic() - start
-    result.metadata["elapsed"] = result.timings["total"]
     return result
 
 
-def _with_categories_of(schema: hdata.Schema, frame: pd.DataFrame) -> hdata.Schema:
-    """The schema with the categories of ``frame`` added: the final model has seen them too."""
-    from homl.data import MAX_STORED_CATEGORIES
+def _check_options(options: dict[str, Any], time_limit: float, cv: int, models: list[str] | None) -> None:
+    """Refuse bad settings before any work."""
+    if options:
+        raise ConfigError(f"unknown option(s): {', '.join(options)}")
+    if not time_limit or not np.isfinite(time_limit) or time_limit <= 0:
+        raise ConfigError(f"time limit must be a positive number of seconds, got {time_limit}")
+    if cv < 2:
+        raise ConfigError(f"cross-validation needs at least 2 folds, got {cv}")
+    for name in models or []:
+        zoo.get_spec(name)
 
-    widened = hdata.Schema.from_dict(schema.to_dict())
-    for column in widened.columns:
-        if column.categories is not None and column.name in frame.columns:
-            seen = set(column.categories) | set(frame[column.name].dropna().astype(str))
-            column.categories = sorted(seen) if len(seen) <= MAX_STORED_CATEGORIES else None
-    return widened
+
+def _load_and_frame(source, target, task, metric, query, progress):
+    """The table with labelled rows only (and where they were), the task and the metric."""
+    notes: list[str] = []
+    frame = hdata.read_table(source, query=query, notes=notes)
+    for note in notes:
+        progress.note(note)
+    y_all = hdata.check_target(frame, target)
+    labeled = y_all.notna().to_numpy()
+    if not labeled.all():
+        progress.note(
+            f"{int((~labeled).sum())} row(s) have no '{target}' value: they cannot be learned from and were set aside"
+        )
+        frame = frame[labeled]
+    task = hdata.detect_task(frame[target], task)
+    metric_ = get_metric(metric, task)
+    progress.note(f"task: {task} (target '{target}'), metric: {metric_.label}")
+    return frame, np.flatnonzero(labeled), task, metric_
 
 
-def _quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> None:
-    """Fit without the libraries' convergence and deprecation chatter (CV hides it too)."""
-    import warnings
+def _split(frame, labeled_rows, target, task, test, test_size, seed, group_by, time_column):
+    """Training rows, test rows, how they were drawn, and the test rows' numbers in the input."""
+    if test is not None:
+        test_frame = hdata.read_table(test)
+        hdata.check_target(test_frame, target)
+        test_frame = test_frame[test_frame[target].notna()]
+        return frame, test_frame, f"test set given: {len(test_frame):,} rows", None
+    train_pos, test_pos, note = hdata.split_train_test(
+        frame, target, task, test_size=test_size, seed=seed, group_by=group_by, time_column=time_column
+    )
+    return frame.iloc[train_pos], frame.iloc[test_pos], note, labeled_rows[test_pos] + 1
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.fit(X, y)
+
+def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress, deadline_for):
+    """Fine-tune the best ``TUNED_FAMILIES`` families that have something to tune."""
+    families = [(zoo.get_spec(e.name), e) for e in ranked if _space(e.name, task, context)][:TUNED_FAMILIES]
+    if not families:
+        return []
+    search = select.Search(
+        families, build, lambda spec: _space(spec.name, task, context), folds,
+        storage=storage, workdir=workdir, seed=seed, progress=progress,
+    )
+    # The finish must fit after the search: its cost grows with the best model found so far.
+    tuned = search.run(lambda: deadline_for(min(search.best.values(), key=lambda e: folds.metric.loss(e.mean))))
+    progress.note(f"fine-tuning ran {search.n_trials} trials over {', '.join(search.specs)}")
+    return tuned
+
+
+def _with_ensembles(candidates, folds, progress):
+    """Add voting and stacking over the candidates' out-of-fold predictions; say if one wins."""
+    pool = [e for e in candidates if e.oof is not None][:6]
+    if len(pool) < 2:
+        return candidates
+    blends = [b for b in (select.voting(pool, folds), select.stacking(pool, folds)) if b is not None]
+    best_single = min(candidates, key=lambda e: folds.metric.loss(e.mean))
+    for blend in sorted(blends, key=lambda e: folds.metric.loss(e.mean))[:1]:
+        if folds.metric.better(blend.mean, best_single.mean):
+            progress.note(f"{blend.name} ensemble beats the best single model in CV ({blend.mean:.5g} vs {best_single.mean:.5g})")
+        else:
+            progress.note("ensembles did not beat the best single model in CV; not kept")
+    return [*candidates, *blends]
 
 
 def _check_output(path: Path, overwrite: bool) -> None:
@@ -365,45 +341,6 @@ def _builder(task: str, schema: hdata.Schema, seed: int):
     return build
 
 
-def _reserve(best: select.Evaluation, folds: select.Folds, n_train: int, n_final: int, time_limit: float) -> float:
-    """Seconds to keep for the finish: refits of the winner (twice if refitted on all rows)."""
-    refits = select.refit_time(best, n_train, folds) + select.refit_time(best, n_final, folds) * (n_final > n_train)
-    # An ensemble of the tuned families may win: it costs about the sum of their refits.
-    # Plus the test score, its bootstrap interval and the save: a few seconds, more for long runs.
-    return 1.5 * refits * 1.6 + 0.05 * time_limit + 2.0
-
-
-def _affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,
-                progress: Progress) -> select.Evaluation:
-    """The best candidate whose final refit still fits in the time left."""
-    left = end - time.monotonic()
-    for candidate in candidates:
-        if candidate.stage == "baseline":
-            continue
-        if select.refit_time(candidate, n_train, folds) <= left or candidate is candidates[-1]:
-            return candidate
-        progress.note(f"{candidate.name} passed over: its refit would not fit in the {left:.0f} s left")
-    return candidates[0]
-
-
-def _final_estimator(winner: select.Evaluation, build, task: str) -> Any:
-    """The winner as one pipeline: ``schema → model``, where an ensemble's members each
-    carry their own preparation (they may have tuned it differently)."""
-    if winner.members is None:
-        return build(zoo.get_spec(winner.name), winner.params)
-    from sklearn.ensemble import VotingClassifier, VotingRegressor
-    from sklearn.pipeline import Pipeline
-
-    members = [build(zoo.get_spec(m.name), m.params) for m, _ in winner.members]
-    estimators = [(f"{m.name}_{i}", pipeline[1:]) for i, ((m, _), pipeline) in enumerate(zip(winner.members, members))]
-    weights = [float(w) for _, w in winner.members]
-    if task == "regression":
-        ensemble = VotingRegressor(estimators, weights=weights)
-    else:
-        ensemble = VotingClassifier(estimators, voting="soft", weights=weights)
-    return Pipeline([("schema", members[0][0]), ("model", ensemble)])
-
-
 def _fallback(specs, build, folds, progress: Progress) -> select.Evaluation:
     """When the budget allowed no family at all, cross-validate the cheapest one regardless."""
     cheap = [s for s in specs if s.name in ("linear", "decision_tree")] or specs[:1]
@@ -422,23 +359,6 @@ def _unique(evaluations: list[select.Evaluation]) -> list[select.Evaluation]:
     return kept
 
 
-def _test_score(metric: Metric, model: Any, X: pd.DataFrame, y: np.ndarray, classes, seed: int) -> TestScore | None:
-    if len(X) == 0:
-        return None
-    prediction = select.predict_output(model, X, classes)
-    value = metric(y, prediction, classes)
-    low, high = bootstrap_interval(metric, y, prediction, classes, seed=seed)
-    return TestScore(metric.name, value, low, high, len(X))
-
-
-def _baseline_test_score(metric, X_train, y_train, X_test, y_test, classes, seed) -> TestScore | None:
-    from sklearn.dummy import DummyClassifier, DummyRegressor
-
-    dummy = DummyRegressor() if classes is None else DummyClassifier(strategy="prior")
-    dummy.fit(X_train, y_train)
-    return _test_score(metric, dummy, X_test, y_test, classes, seed)
-
-
 def _leaderboard(evaluations: list[select.Evaluation], metric: Metric) -> pd.DataFrame:
     rows = []
     for e in evaluations:
@@ -450,67 +370,3 @@ def _leaderboard(evaluations: list[select.Evaluation], metric: Metric) -> pd.Dat
     return board.reset_index(drop=True)
 
 
-def data_hash(frame: pd.DataFrame) -> str:
-    """SHA-256 of a table's values and column names (what the model was trained on)."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    digest.update("\x1f".join(map(str, frame.columns)).encode())
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
-
-
-# --- resumable search state -------------------------------------------------------------
-
-
-def _workdir(output, resume: bool, data_sha256: str, target: str, task: str, metric: str, seed: int,
-             progress: Progress) -> tuple[Path | None, str | None]:
-    """The folder beside the output that holds the search study, so a killed run can resume."""
-    if output is None:
-        return None, None
-    output = Path(output)
-    workdir = output.parent / f"{output.name}.homl-work"
-    state = {"data_sha256": data_sha256, "target": target, "task": task, "metric": metric, "seed": seed}
-    state_file = workdir / "state.json"
-    if workdir.exists():
-        previous = json.loads(state_file.read_text()) if state_file.exists() else None
-        if resume and previous == state:
-            progress.note(f"resuming the search stored in {workdir}")
-        else:
-            if resume:
-                progress.note("--resume: the stored search was for other data or options; starting afresh")
-            shutil.rmtree(workdir)
-    elif resume:
-        progress.note("--resume: no interrupted search found; starting afresh")
-    workdir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(state_file, json.dumps(state))
-    return workdir, f"sqlite:///{(workdir / 'study.db').as_posix()}"
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-    Path(handle.name).replace(path)
-
-
-def _save_shortlist(workdir: Path | None, evaluation: select.Evaluation) -> None:
-    if workdir is None:
-        return
-    np.save(workdir / f"short-{evaluation.name}.npy", evaluation.oof)
-    _atomic_write(workdir / f"short-{evaluation.name}.json", json.dumps(to_json({
-        "params": evaluation.params, "fold_scores": evaluation.fold_scores, "fit_time": evaluation.fit_time,
-    })))
-
-
-def _load_shortlist(workdir: Path | None, folds: select.Folds) -> dict[str, select.Evaluation]:
-    if workdir is None:
-        return {}
-    done = {}
-    for path in workdir.glob("short-*.json"):
-        name = path.stem[len("short-"):]
-        oof_path = workdir / f"short-{name}.npy"
-        if not oof_path.exists():
-            continue
-        saved = json.loads(path.read_text())
-        done[name] = select.Evaluation(name, saved["params"], saved["fold_scores"], saved["fit_time"], np.load(oof_path))
-    return done

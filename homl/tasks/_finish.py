@@ -1,0 +1,124 @@
+"""The end of a fit: choose what fits in the time left, refit, score once on the test set."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from homl import data as hdata
+from homl import models as zoo
+from homl import select
+from homl._progress import Progress
+from homl.metrics import Metric, bootstrap_interval
+
+from ._model import TestScore
+
+
+def reserve_for_finish(best: select.Evaluation, folds: select.Folds, n_train: int, n_final: int, time_limit: float) -> float:
+    """Seconds to keep for the finish: refits of the winner (twice if refitted on all rows)."""
+    refits = select.refit_time(best, n_train, folds) + select.refit_time(best, n_final, folds) * (n_final > n_train)
+    # An ensemble of the tuned families may win: it costs about the sum of their refits.
+    # Plus the test score, its bootstrap interval and the save: a few seconds, more for long runs.
+    return 1.5 * refits * 1.6 + 0.05 * time_limit + 2.0
+
+
+def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,
+                progress: Progress) -> select.Evaluation:
+    """The best candidate whose final refit still fits in the time left."""
+    left = end - time.monotonic()
+    for candidate in candidates:
+        if candidate.stage == "baseline":
+            continue
+        if select.refit_time(candidate, n_train, folds) <= left or candidate is candidates[-1]:
+            return candidate
+        progress.note(f"{candidate.name} passed over: its refit would not fit in the {left:.0f} s left")
+    return candidates[0]
+
+
+def final_estimator(winner: select.Evaluation, build, task: str) -> Any:
+    """The winner as one pipeline: ``schema → model``, where an ensemble's members each
+    carry their own preparation (they may have tuned it differently)."""
+    if winner.members is None:
+        return build(zoo.get_spec(winner.name), winner.params)
+    from sklearn.ensemble import VotingClassifier, VotingRegressor
+    from sklearn.pipeline import Pipeline
+
+    members = [build(zoo.get_spec(m.name), m.params) for m, _ in winner.members]
+    estimators = [(f"{m.name}_{i}", pipeline[1:]) for i, ((m, _), pipeline) in enumerate(zip(winner.members, members))]
+    weights = [float(w) for _, w in winner.members]
+    if task == "regression":
+        ensemble = VotingRegressor(estimators, weights=weights)
+    else:
+        ensemble = VotingClassifier(estimators, voting="soft", weights=weights)
+    return Pipeline([("schema", members[0][0]), ("model", ensemble)])
+
+
+def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_full, end, time_limit, seed, progress):
+    """Refit on the training rows, score once on the test rows, then refit on all rows if time allows."""
+    final = final_estimator(winner, build, task)
+    progress.phase("Finish", total=3 if refit_full else 2)
+    started = time.monotonic()
+    quiet_fit(final, X_train, y_train)
+    fit_seconds = time.monotonic() - started
+    progress.advance(detail="refit on the training set")
+    classes = None if task == "regression" else np.asarray(final.classes_)
+    test_score = test_score_of(metric, final, X_test, y_test, classes, seed)
+    baseline_score = baseline_test_score(metric, X_train, y_train, X_test, y_test, classes, seed)
+    progress.advance(detail="test score")
+    refitted = False
+    if refit_full and len(X_test):
+        expected = fit_seconds * (len(X_train) + len(X_test)) / len(X_train)
+        if time.monotonic() + expected <= end + 0.05 * time_limit:
+            final = final_estimator(winner, build, task)
+            quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]))
+            refitted = True
+            progress.note("final model refitted on all rows (training + test)")
+        else:
+            progress.note(
+                f"not refitted on all rows: that refit (about {expected:.1f} s) would pass the time limit; "
+                "the saved model is the one fitted on the training rows"
+            )
+    progress.advance(detail="final model")
+    progress.end_phase()
+    return final, test_score, baseline_score, refitted
+
+
+def quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> None:
+    """Fit without the libraries' convergence and deprecation chatter (CV hides it too)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+
+
+def test_score_of(metric: Metric, model: Any, X: pd.DataFrame, y: np.ndarray, classes, seed: int) -> TestScore | None:
+    if len(X) == 0:
+        return None
+    prediction = select.predict_output(model, X, classes)
+    value = metric(y, prediction, classes)
+    low, high = bootstrap_interval(metric, y, prediction, classes, seed=seed)
+    return TestScore(metric.name, value, low, high, len(X))
+
+
+def baseline_test_score(metric, X_train, y_train, X_test, y_test, classes, seed) -> TestScore | None:
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    dummy = DummyRegressor() if classes is None else DummyClassifier(strategy="prior")
+    dummy.fit(X_train, y_train)
+    return test_score_of(metric, dummy, X_test, y_test, classes, seed)
+
+
+def with_categories_of(schema: hdata.Schema, frame: pd.DataFrame) -> hdata.Schema:
+    """The schema with the categories of ``frame`` added: the final model has seen them too."""
+    from homl.data import MAX_STORED_CATEGORIES
+
+    widened = hdata.Schema.from_dict(schema.to_dict())
+    for column in widened.columns:
+        if column.categories is not None and column.name in frame.columns:
+            seen = set(column.categories) | set(frame[column.name].dropna().astype(str))
+            column.categories = sorted(seen) if len(seen) <= MAX_STORED_CATEGORIES else None
+    return widened
