@@ -53,10 +53,12 @@ class RichProgress(BaseProgress):
         self.bars.stop()
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, like: float | None = None) -> str:
+    """A score as a person reads it; ``like`` gives the scale (a std is shown like its mean)."""
     if pd.isna(value):
         return "-"
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4f}"
+    scale = abs(value if like is None else like)
+    return f"{value:,.0f}" if scale >= 1000 else f"{value:.4f}"
 
 
 def leaderboard_table(board: pd.DataFrame, metric: str, limit: int = 12) -> Table:
@@ -64,11 +66,12 @@ def leaderboard_table(board: pd.DataFrame, metric: str, limit: int = 12) -> Tabl
     table = Table(title=f"Leaderboard (cross-validated {label})")
     for column, justify in (("#", "right"), ("model", "left"), ("stage", "left"), ("CV mean", "right"),
                             ("± std", "right"), ("fit s", "right"), ("settings", "left")):
-        table.add_column(column, justify=justify, no_wrap=column != "settings", overflow="ellipsis")
+        table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
     for i, row in enumerate(board.head(limit).itertuples(index=False), start=1):
         params = row.params if isinstance(row.params, str) else json.dumps(row.params)
         params = params if len(params) <= 48 else params[:45] + "..."
-        table.add_row(str(i), row.model, row.stage, _fmt(row.cv_mean), _fmt(row.cv_std), f"{row.fit_time:.2f}",
+        table.add_row(str(i), row.model, row.stage, _fmt(row.cv_mean), _fmt(row.cv_std, like=row.cv_mean),
+                      f"{row.fit_time:.2f}",
                       "" if params == "{}" else params)
     return table
 

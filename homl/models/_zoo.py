@@ -187,6 +187,11 @@ def _xgboost(task: str, seed: int) -> Any:
 
 _TREES = {"scale": False, "log_heavy_tails": False}
 _LINEAR = {"scale": True}
+_FOREST_SPACE: Space = {
+    "n_estimators": IntRange(100, 500, log=True),
+    "max_features": FloatRange(0.1, 1.0),
+    "min_samples_leaf": IntRange(1, 20, log=True),
+}
 _BOOSTING_SPACE: Space = {
     "learning_rate": FloatRange(0.01, 0.3, log=True),
     "n_estimators": IntRange(100, 3000, log=True),
@@ -254,20 +259,11 @@ SPECS: tuple[ModelSpec, ...] = (
               max_features=40),
     ModelSpec(
         "random_forest", "random forest", _forest, prep=_TREES,
-        space={
-            "n_estimators": IntRange(100, 500, log=True),
-            "max_features": FloatRange(0.1, 1.0),
-            "min_samples_leaf": IntRange(1, 20, log=True),
-        },
+        space=_FOREST_SPACE,
         seeds=({"n_estimators": 300, "max_features": 0.4, "min_samples_leaf": 1},),
     ),
     ModelSpec(
-        "extra_trees", "extra trees", _extra, prep=_TREES,
-        space={
-            "n_estimators": IntRange(100, 500, log=True),
-            "max_features": FloatRange(0.1, 1.0),
-            "min_samples_leaf": IntRange(1, 20, log=True),
-        },
+        "extra_trees", "extra trees", _extra, prep=_TREES, space=_FOREST_SPACE,
     ),
     ModelSpec("adaboost", "AdaBoost", _adaboost, prep=_TREES,
               space={"n_estimators": IntRange(50, 400, log=True), "learning_rate": FloatRange(0.01, 2.0, log=True)}),

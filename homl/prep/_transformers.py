@@ -18,14 +18,18 @@ def _as_2d_float(X: Any) -> np.ndarray:
     return np.asarray(X, dtype=float).reshape(len(X), -1)
 
 
-class LogTransform(TransformerMixin, BaseEstimator):
-    """``sign(x) * log1p(|x|)``: tames heavy right tails (the book's log of population)."""
+class _Stateless(TransformerMixin, BaseEstimator):
+    """A transformer that learns nothing but the number and names of its input columns."""
 
-    def fit(self, X: Any, y: Any = None) -> LogTransform:
+    def fit(self, X: Any, y: Any = None) -> _Stateless:
         self.n_features_in_ = _as_2d_float(X).shape[1]
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         return self
+
+
+class LogTransform(_Stateless):
+    """``sign(x) * log1p(|x|)``: tames heavy right tails (the book's log of population)."""
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
@@ -37,14 +41,8 @@ class LogTransform(TransformerMixin, BaseEstimator):
         return np.asarray([f"log_{n}" for n in names], dtype=object)
 
 
-class RatioFeatures(TransformerMixin, BaseEstimator):
+class RatioFeatures(_Stateless):
     """Every pairwise ratio of the input columns (rooms per household, people per house...)."""
-
-    def fit(self, X: Any, y: Any = None) -> RatioFeatures:
-        self.n_features_in_ = _as_2d_float(X).shape[1]
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        return self
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")

@@ -71,7 +71,12 @@ def stacking(members: list[Evaluation], folds: Folds) -> Evaluation | None:
 
 def _ensemble(name: str, chosen: list[Evaluation], weights: np.ndarray, scores: list[float]) -> Evaluation:
     weights = weights / weights.sum()
-    params = {e.name: round(float(w), 4) for e, w in zip(chosen, weights)}
+    # A family may enter twice, tuned and at its defaults: name the stage where it does.
+    names = [e.name for e in chosen]
+    params = {
+        (f"{e.name} ({e.stage})" if names.count(e.name) > 1 else e.name): round(float(w), 4)
+        for e, w in zip(chosen, weights)
+    }
     fit_time = float(sum(e.fit_time for e in chosen))
     oof = _blend([e.oof for e in chosen], weights)
     return Evaluation(name, params, scores, fit_time, oof, stage="ensemble", members=list(zip(chosen, weights)))
