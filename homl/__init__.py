@@ -3,13 +3,15 @@
 >>> import homl
 >>> result = homl.fit("housing.csv", target="median_house_value", time_limit=60)  # doctest: +SKIP
 >>> result.leaderboard                                                           # doctest: +SKIP
+>>> homl.load("models/housing").predict(new_rows)                                # doctest: +SKIP
 
-Heavy libraries (LightGBM, Optuna, ...) load inside the functions that use them, so
-``import homl`` stays fast.
+The public functions load on first use (PEP 562), so ``import homl`` stays fast and the
+heavy libraries (scikit-learn, LightGBM, Optuna...) load only when work starts.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from homl.errors import ConfigError, DataError, HomlError, ModelDirError, SchemaError, TargetError
@@ -17,29 +19,36 @@ from homl.errors import ConfigError, DataError, HomlError, ModelDirError, Schema
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from homl.tasks.tabular import FitResult, TabularModel
+    from homl.tasks.tabular import FitResult, TabularModel, fit, load
+
+_LAZY = {
+    "fit": "homl.tasks.tabular",
+    "load": "homl.tasks.tabular",
+    "FitResult": "homl.tasks.tabular",
+    "TabularModel": "homl.tasks.tabular",
+}
 
 
-def fit(source: Any, target: str, **options: Any) -> FitResult:
-    """Run a whole supervised project on a table: see :func:`homl.tasks.tabular.fit`."""
-    from homl.tasks.tabular import fit as _fit
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'homl' has no attribute '{name}'")
 
-    return _fit(source, target, **options)
 
-
-def load(path: Any) -> TabularModel:
-    """Load a model directory written by ``FitResult.save`` or ``homl fit -o``."""
-    from homl.tasks.tabular import TabularModel
-
-    return TabularModel.load(path)
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 __all__ = [
     "ConfigError",
     "DataError",
+    "FitResult",
     "HomlError",
     "ModelDirError",
     "SchemaError",
+    "TabularModel",
     "TargetError",
     "__version__",
     "fit",

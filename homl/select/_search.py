@@ -19,6 +19,8 @@ from homl.models import ModelSpec, Space, sample
 
 from ._cv import Evaluation, Folds, OutOfTime, cross_validate
 
+#: A family leaves the search after this many trials in a row too slow for the time left.
+MAX_MISSES = 3
 #: Parameters that scale fit time, with the value of the families' defaults.
 _SIZE_PARAMS = {"n_estimators": 100, "max_iter": 100}
 
@@ -57,6 +59,7 @@ class Search:
         self.default_time: dict[str, float] = {}
         self.studies: dict[str, Any] = {}  # families still searched
         self.all_studies: dict[str, Any] = {}
+        self.misses: dict[str, int] = {}  # trials in a row that could not finish in time
         self.specs: dict[str, ModelSpec] = {}
         for i, (spec, default) in enumerate(families):
             study = optuna.create_study(
@@ -163,12 +166,15 @@ class Search:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             return True
         except OutOfTime:
+            # Too slow for the time left; a cheaper configuration may still fit, a few tries.
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            return time.monotonic() + estimate * 0.5 < deadline
+            self.misses[name] = self.misses.get(name, 0) + 1
+            return self.misses[name] < MAX_MISSES
         except Exception as error:  # one bad configuration must not end the search
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             self.progress.note(f"{name}: trial {trial.number} failed ({type(error).__name__}: {error})")
             return True
+        self.misses[name] = 0
         evaluation.stage = "tuned"
         trial.set_user_attr("fold_scores", evaluation.fold_scores)
         trial.set_user_attr("fit_time", evaluation.fit_time)

@@ -194,6 +194,14 @@ def fit(
     return result
 
 
+def load(path: str | Path) -> TabularModel:
+    """Load a model directory written by ``FitResult.save`` or ``homl fit -o``.
+
+    Only homl's allow-listed types are deserialised: a tampered file is refused.
+    """
+    return TabularModel.load(path)
+
+
 def _check_options(options: dict[str, Any], time_limit: float, cv: int, models: list[str] | None) -> None:
     """Refuse bad settings before any work."""
     if options:
