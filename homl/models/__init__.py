@@ -3,7 +3,7 @@
 from ._build import PREP_PREFIX, build_pipeline, tunable_space
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._wrappers import LabelEncoded, RowCap
-from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, prep_space
+from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
     "PREP_PREFIX",
@@ -18,6 +18,7 @@ __all__ = [
     "build_pipeline",
     "candidates_for",
     "get_spec",
+    "missing_families",
     "prep_space",
     "sample",
     "tunable_space",

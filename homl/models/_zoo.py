@@ -38,9 +38,18 @@ class ModelSpec:
     #: Regression target standardised before fitting (models whose penalties or step
     #: sizes assume targets of order one: SGD, SVMs).
     scale_target: bool = False
+    #: Module of an optional dependency the family needs, and the extra that installs it.
+    requires: tuple[str, str] | None = None
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
+
+    @property
+    def installed(self) -> bool:
+        """Whether the family's optional dependency can be imported."""
+        from importlib.util import find_spec
+
+        return self.requires is None or find_spec(self.requires[0]) is not None
 
 
 def _cores() -> int:
@@ -233,7 +242,7 @@ SPECS: tuple[ModelSpec, ...] = (
         },
     ),
     ModelSpec(
-        "xgboost", "XGBoost", _xgboost, prep=_TREES,
+        "xgboost", "XGBoost", _xgboost, prep=_TREES, requires=("xgboost", "homl[xgboost]"),
         space={
             **_BOOSTING_SPACE,
             "max_depth": IntRange(3, 10),
@@ -282,12 +291,24 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def candidates_for(task: str, names: list[str] | None = None) -> list[ModelSpec]:
-    """The families that can learn ``task`` (only ``names``, in that order, if given)."""
+    """The installed families that can learn ``task`` (only ``names``, in that order, if given).
+
+    A family named explicitly must be installed and fit the task; otherwise families whose
+    optional dependency is missing are left out (see :func:`missing_families`).
+    """
     specs = [get_spec(n) for n in names] if names else list(SPECS)
     unfit = [s.name for s in specs if not s.supports(task)]
     if names and unfit:
         raise ConfigError(f"model famil{'y' if len(unfit) == 1 else 'ies'} {', '.join(unfit)} cannot do {task}")
-    return [s for s in specs if s.supports(task)]
+    absent = [s for s in specs if not s.installed]
+    if names and absent:
+        raise ConfigError(f"model family {absent[0].name} needs {absent[0].requires[0]}: pip install '{absent[0].requires[1]}'")
+    return [s for s in specs if s.supports(task) and s.installed]
+
+
+def missing_families() -> list[str]:
+    """Sentences naming the families left out because their optional dependency is missing."""
+    return [f"{s.label} left out: pip install '{s.requires[1]}' to add it" for s in SPECS if not s.installed]
 
 
 def prep_space(has_geo: bool, has_heavy: bool, has_categorical: bool) -> Space:

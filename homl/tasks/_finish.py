@@ -16,13 +16,19 @@ from homl.metrics import Metric, bootstrap_interval
 
 from ._model import TestScore
 
+#: The winner may be an ensemble of the tuned families: about this many single refits.
+ENSEMBLE_COST = 1.6
+#: Margin on refit estimates (they extrapolate from folds to more rows).
+SAFETY = 1.5
 
-def reserve_for_finish(best: select.Evaluation, folds: select.Folds, n_train: int, n_final: int, time_limit: float) -> float:
-    """Seconds to keep for the finish: refits of the winner (twice if refitted on all rows)."""
+
+def reserve_for_finish(
+    best: select.Evaluation, folds: select.Folds, n_train: int, n_final: int, time_limit: float
+) -> float:
+    """Seconds to keep for the finish: refits of the winner (twice if refitted on all rows),
+    plus the test score, its bootstrap interval and the save (a few seconds, more for long runs)."""
     refits = select.refit_time(best, n_train, folds) + select.refit_time(best, n_final, folds) * (n_final > n_train)
-    # An ensemble of the tuned families may win: it costs about the sum of their refits.
-    # Plus the test score, its bootstrap interval and the save: a few seconds, more for long runs.
-    return 1.5 * refits * 1.6 + 0.05 * time_limit + 2.0
+    return SAFETY * ENSEMBLE_COST * refits + 0.05 * time_limit + 2.0
 
 
 def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,

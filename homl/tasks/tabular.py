@@ -138,6 +138,8 @@ def fit(
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
+    for note in [] if models else zoo.missing_families():
+        progress.note(note)
     evaluations = select.shortlist(
         specs, lambda spec: build(spec, {}), folds, deadline=start + time_limit * (SHORTLIST_SHARE if tune else 0.8),
         progress=progress, done=load_shortlist(workdir) if resume else {},

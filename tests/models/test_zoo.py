@@ -61,3 +61,16 @@ def test_label_encoded_maps_labels_back():
     model = LabelEncoded(LogisticRegression()).fit(X, y)
     assert list(model.classes_) == ["high", "low"]
     assert model.predict(X[:1])[0] == "low" and model.predict(X[-1:])[0] == "high"
+
+
+def test_a_family_whose_dependency_is_missing_is_left_out(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "xgboost" else real(name, *a))
+    assert "xgboost" not in {s.name for s in candidates_for("regression")}
+    with pytest.raises(ConfigError, match=r"xgboost needs xgboost: pip install 'homl\[xgboost\]'"):
+        candidates_for("regression", ["xgboost"])
+    from homl.models import missing_families
+
+    assert missing_families() == ["XGBoost left out: pip install 'homl[xgboost]' to add it"]
