@@ -11,8 +11,8 @@ demo: setup
 test: setup
 	.venv/bin/python -m pytest -m "not slow" -q
 
-test-slow: setup
-	.venv/bin/python -m pytest -m slow -q
+test-slow: setup  # exit code 5 means no test is marked slow yet
+	.venv/bin/python -m pytest -m slow -q || [ $$? -eq 5 ]
 
 lint: setup
 	.venv/bin/ruff check homl tests bench
