@@ -25,13 +25,12 @@ MAX_MISSES = 3
 _SIZE_PARAMS = {"n_estimators": 100, "max_iter": 100}
 
 
-def _cost_ratio(params: dict[str, Any], spec: ModelSpec) -> float:
+def _cost_ratio(params: dict[str, Any]) -> float:
     """How much slower than the defaults a configuration should be (more trees, more time)."""
     ratio = 1.0
     for name, default in _SIZE_PARAMS.items():
         if name in params:
-            base = default
-            ratio *= params[name] / base
+            ratio *= params[name] / default
     return max(ratio, 0.2)
 
 
@@ -156,7 +155,7 @@ class Search:
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        estimate = self.default_time[name] * _cost_ratio(params, spec)
+        estimate = self.default_time[name] * _cost_ratio(params)
         try:
             evaluation = cross_validate(
                 name, self.build(spec, params), self.folds, params=params, deadline=deadline,
