@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from homl._atomic import write_text_atomic
 from homl.errors import HomlError
 
 from ._render import RichProgress, leaderboard_table, schema_table
@@ -112,7 +112,7 @@ def predict(
     if output is None:
         frame.to_csv(sys.stdout, index=False)
         return
-    _write_csv_atomic(frame, output)
+    write_text_atomic(output, frame.to_csv(index=False))
     console.print(f"{len(frame):,} predictions written to {output}")
 
 
@@ -144,18 +144,6 @@ def _stem(source: Any) -> str:
     for suffix in (".gz", ".bz2", ".zip", ".xz"):
         name = name.removesuffix(suffix)
     return Path(name).stem or "model"
-
-
-def _write_csv_atomic(frame: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", newline="")
-    try:
-        with handle:
-            frame.to_csv(handle, index=False)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
 
 
 def main() -> None:

@@ -33,15 +33,13 @@ def reserve_for_finish(
 
 def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,
                 progress: Progress) -> select.Evaluation:
-    """The best candidate whose final refit still fits in the time left."""
+    """The best candidate whose final refit still fits in the time left (else the last one)."""
     left = end - time.monotonic()
-    for candidate in candidates:
-        if candidate.stage == "baseline":
-            continue
-        if select.refit_time(candidate, n_train, folds) <= left or candidate is candidates[-1]:
+    for candidate in candidates[:-1]:
+        if select.refit_time(candidate, n_train, folds) <= left:
             return candidate
         progress.note(f"{candidate.name} passed over: its refit would not fit in the {left:.0f} s left")
-    return candidates[0]
+    return candidates[-1]
 
 
 def final_estimator(winner: select.Evaluation, build, task: str) -> Any:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from homl import select
+from homl._atomic import write_text_atomic
 from homl._progress import Progress
 
 from ._model import to_json
@@ -51,21 +51,15 @@ def open_workdir(output, resume: bool, data_sha256: str, target: str, task: str,
     elif resume:
         progress.note("--resume: no interrupted search found; starting afresh")
     workdir.mkdir(parents=True, exist_ok=True)
-    atomic_write(state_file, json.dumps(state))
+    write_text_atomic(state_file, json.dumps(state))
     return workdir, f"sqlite:///{(workdir / 'study.db').as_posix()}"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-    Path(handle.name).replace(path)
 
 
 def save_shortlist(workdir: Path | None, evaluation: select.Evaluation) -> None:
     if workdir is None:
         return
     np.save(workdir / f"short-{evaluation.name}.npy", evaluation.oof)
-    atomic_write(workdir / f"short-{evaluation.name}.json", json.dumps(to_json({
+    write_text_atomic(workdir / f"short-{evaluation.name}.json", json.dumps(to_json({
         "params": evaluation.params, "fold_scores": evaluation.fold_scores, "fit_time": evaluation.fit_time,
     })))
 

@@ -269,10 +269,14 @@ def _with_ensembles(candidates, folds, progress):
     if len(pool) < 2:
         return candidates
     blends = [b for b in (select.voting(pool, folds), select.stacking(pool, folds)) if b is not None]
-    best_single = min(candidates, key=lambda e: folds.metric.loss(e.mean))
-    for blend in sorted(blends, key=lambda e: folds.metric.loss(e.mean))[:1]:
-        if folds.metric.better(blend.mean, best_single.mean):
-            progress.note(f"{blend.name} ensemble beats the best single model in CV ({blend.mean:.5g} vs {best_single.mean:.5g})")
+    if blends:
+        best_single = min(candidates, key=lambda e: folds.metric.loss(e.mean))
+        best_blend = min(blends, key=lambda e: folds.metric.loss(e.mean))
+        if folds.metric.better(best_blend.mean, best_single.mean):
+            progress.note(
+                f"{best_blend.name} ensemble beats the best single model in CV "
+                f"({best_blend.mean:.5g} vs {best_single.mean:.5g})"
+            )
         else:
             progress.note("ensembles did not beat the best single model in CV; not kept")
     return [*candidates, *blends]
