@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._transformers import DateParts, GeoFeatures, LogTransform, RatioFeatures
+from ._transformers import ClipToRange, DateParts, GeoFeatures, LogTransform, RatioFeatures
 
 _LAT = re.compile(r"^(lat|latitude)$|(^|[_\W])lat(itude)?($|[_\W])", re.I)
 _LON = re.compile(r"^(lon|lng|long|longitude)$|(^|[_\W])(lon|lng|longitude)($|[_\W])", re.I)
@@ -68,7 +68,9 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     - ``target_type``: "continuous", "binary", "multiclass" or "auto", for the steps that
       learn from the target (target encoding, neighbour targets).
 
-    Missing numeric values are imputed with the median and flagged by indicator columns.
+    Numeric values are clipped to their training range (new extremes cannot make linear
+    models extrapolate wildly); missing ones are imputed with the median and flagged by
+    indicator columns.
     """
 
     def __init__(
@@ -190,7 +192,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         from sklearn.impute import SimpleImputer
 
         imputer = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
-        return [imputer, *self._scaler()]
+        return [ClipToRange(), imputer, *self._scaler()]
 
     def _categorical_parts(self, X: pd.DataFrame, columns: list[str], y: Any) -> list[tuple[str, Any, Any]]:
         from sklearn.impute import SimpleImputer

@@ -63,6 +63,35 @@ class RatioFeatures(_Stateless):
         return np.asarray([f"{names[i]}_per_{names[j]}" for i, j in self._pairs()], dtype=object)
 
 
+class ClipToRange(TransformerMixin, BaseEstimator):
+    """Clip each column to the range seen in training.
+
+    A value far outside that range (a typo, a sensor glitch, a new extreme) would make
+    linear and polynomial models extrapolate wildly; tree models are unaffected, since
+    their splits all lie inside the training range anyway. Missing values stay missing.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> ClipToRange:
+        values = _as_2d_float(X)
+        self.n_features_in_ = values.shape[1]
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        finite = np.where(np.isfinite(values), values, np.nan)
+        # fmin/fmax skip NaN; a column with no finite value keeps an open range.
+        self.min_ = np.fmin.reduce(finite, axis=0, initial=np.inf)
+        self.max_ = np.fmax.reduce(finite, axis=0, initial=-np.inf)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "min_")
+        values = _as_2d_float(X)
+        empty = self.min_ > self.max_
+        return np.clip(values, np.where(empty, -np.inf, self.min_), np.where(empty, np.inf, self.max_))
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray(_input_names(self, input_features), dtype=object)
+
+
 class DateParts(TransformerMixin, BaseEstimator):
     """Year, month, day, weekday, day of year, hour (when times vary) and days since 1970."""
 

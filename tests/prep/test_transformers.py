@@ -7,7 +7,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from homl.prep import DateParts, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor, find_lat_lon
+from homl.prep import ClipToRange, DateParts, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor, find_lat_lon
 
 
 def _places(n=600, seed=0):
@@ -91,3 +91,23 @@ def test_table_preprocessor_outputs_named_finite_features(categorical):
     assert any("_per_" in n for n in names) and any(n.startswith("text_note__") for n in names)
     assert np.all(np.isfinite(prep.transform(frame.head(5))))
     assert find_lat_lon(frame, ["income", "lat", "lon"]) == ("lat", "lon")
+
+
+def test_clip_to_range_bounds_new_extremes_and_keeps_missing():
+    train = pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0], "b": [np.nan] * 4, "c": [0.0, np.inf, 5.0, -1.0]})
+    clip = ClipToRange().fit(train)
+    new = pd.DataFrame({"a": [-10.0, 3.0, 99.0, np.nan], "b": [7.0, -7.0, np.nan, 0.0], "c": [10.0, -10.0, 2.0, 0.0]})
+    out = clip.transform(new)
+    np.testing.assert_array_equal(out[:, 0], [1.0, 3.0, 4.0, np.nan])
+    np.testing.assert_array_equal(out[:, 1], [7.0, -7.0, np.nan, 0.0])  # never seen a value: left as is
+    np.testing.assert_array_equal(out[:, 2], [5.0, -1.0, 2.0, 0.0])  # infinities are not part of the range
+    assert list(clip.get_feature_names_out()) == ["a", "b", "c"]
+
+
+def test_linear_model_does_not_extrapolate_from_one_extreme_value():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"x": rng.uniform(0, 1, 200), "z": rng.uniform(0, 1, 200)})
+    y = X["x"] ** 2 + rng.normal(0, 0.01, 200)
+    model = make_pipeline(TablePreprocessor({"x": "numeric", "z": "numeric"}), Ridge()).fit(X, y)
+    outlier = pd.DataFrame({"x": [1000.0], "z": [0.5]})
+    assert model.predict(outlier)[0] == pytest.approx(model.predict(pd.DataFrame({"x": [X["x"].max()], "z": [0.5]}))[0])
