@@ -9,17 +9,10 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 
-class RowCap(MetaEstimatorMixin, BaseEstimator):
-    """Fit ``estimator`` on at most ``max_rows`` random rows (stratified for classifiers).
+class _Wrapper(MetaEstimatorMixin, BaseEstimator):
+    """A meta-estimator that looks like the model it wraps: tags, probabilities, importances."""
 
-    Kernel SVMs and k-NN grow worse than linearly with the rows; on a large table a
-    sample of a few thousand rows gives most of their accuracy in a fraction of the time.
-    """
-
-    def __init__(self, estimator: Any = None, max_rows: int = 5000, random_state: int | None = 0):
-        self.estimator = estimator
-        self.max_rows = max_rows
-        self.random_state = random_state
+    estimator: Any
 
     @property
     def _estimator_type(self) -> str | None:
@@ -32,6 +25,31 @@ class RowCap(MetaEstimatorMixin, BaseEstimator):
         tags.classifier_tags = inner.classifier_tags
         tags.regressor_tags = inner.regressor_tags
         return tags
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict_proba(X)
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.feature_importances_
+
+    def _fitted(self, X: Any) -> None:
+        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", np.shape(X)[1])
+
+
+class RowCap(_Wrapper):
+    """Fit ``estimator`` on at most ``max_rows`` random rows (stratified for classifiers).
+
+    Kernel SVMs and k-NN grow worse than linearly with the rows; on a large table a
+    sample of a few thousand rows gives most of their accuracy in a fraction of the time.
+    """
+
+    def __init__(self, estimator: Any = None, max_rows: int = 5000, random_state: int | None = 0):
+        self.estimator = estimator
+        self.max_rows = max_rows
+        self.random_state = random_state
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> RowCap:
         from sklearn.model_selection import train_test_split
@@ -49,22 +67,18 @@ class RowCap(MetaEstimatorMixin, BaseEstimator):
         self.estimator_.fit(X, y, **fit_params)
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
-        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", np.shape(X)[1])
+        self._fitted(X)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict(X)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(X)
-
     def score(self, X: Any, y: Any) -> float:
         return self.estimator_.score(X, y)
 
 
-class LabelEncoded(MetaEstimatorMixin, BaseEstimator):
+class LabelEncoded(_Wrapper):
     """Give a classifier the labels 0..k-1 it insists on (XGBoost), and map them back.
 
     ``classes_`` holds the original labels, so predictions and probabilities line up with
@@ -80,24 +94,19 @@ class LabelEncoded(MetaEstimatorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        inner = self.estimator.__sklearn_tags__()
         tags.estimator_type = "classifier"
-        tags.classifier_tags = inner.classifier_tags
+        tags.regressor_tags = None
         return tags
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> LabelEncoded:
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
         self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
-        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", np.shape(X)[1])
+        self._fitted(X)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
         return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict_proba(X)
 
     def score(self, X: Any, y: Any) -> float:
         return float(np.mean(self.predict(X) == np.asarray(y)))
