@@ -1,6 +1,7 @@
 """homl: machine-learning projects from raw data to a served model.
 
 >>> import homl
+>>> homl.explore("housing.csv", target="median_house_value")                      # doctest: +SKIP
 >>> result = homl.fit("housing.csv", target="median_house_value", time_limit=60)  # doctest: +SKIP
 >>> result.leaderboard                                                           # doctest: +SKIP
 >>> homl.load("models/housing").predict(new_rows)                                # doctest: +SKIP
@@ -19,9 +20,11 @@ from homl.errors import ConfigError, DataError, HomlError, ModelDirError, Schema
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from homl.report.explore import explore
     from homl.tasks.tabular import FitResult, TabularModel, fit, load
 
 _LAZY = {
+    "explore": "homl.report.explore",
     "fit": "homl.tasks.tabular",
     "load": "homl.tasks.tabular",
     "FitResult": "homl.tasks.tabular",
@@ -51,6 +54,7 @@ __all__ = [
     "TabularModel",
     "TargetError",
     "__version__",
+    "explore",
     "fit",
     "load",
 ]

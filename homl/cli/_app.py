@@ -92,6 +92,8 @@ def fit(
     if result.test_score is not None:
         out.print(f"[bold]test score[/bold] of {result.winner}: [bold green]{result.test_score}[/bold green]")
     out.print(f"model saved to {output}  ({result.timings['total']:.0f} s)")
+    if (Path(output) / "report.html").exists():
+        out.print(f"report: {Path(output) / 'report.html'}  (rebuild and open it with `homl report {output}`)")
 
 
 @app.command()
@@ -137,6 +139,55 @@ def info(
         out.print(leaderboard_table(loaded.leaderboard, meta.get("metric", ""), limit=10))
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("library_versions", {}).items())
     out.print(f"versions: {versions}")
+
+
+@app.command()
+def explore(
+    source: Annotated[str | None, typer.Argument(help="Table to explore: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")] = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Column to be predicted later (adds its distribution and correlations).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write (default: <table name>-explore.html here).")] = None,
+    example: Annotated[str | None, typer.Option(help="Explore a bundled example table instead: housing or titanic.")] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Profile a table before modelling and write a self-contained HTML report (figures beside it)."""
+    import homl
+    from homl.data import example_path, example_target
+
+    _setup_logging(verbose)
+    if example is not None:
+        source, target = str(example_path(example)), target or example_target(example)
+    if source is None:
+        raise HomlError("give a table to explore (or --example housing)")
+    output = output or Path(f"{_stem(example or source)}-explore.html")
+    report = homl.explore(source, target, output=output, query=query)
+    out.print(f"exploration written to {output} ({len(report.figures)} figures, also in {output.parent / 'figures'})",
+              markup=False, highlight=False)
+    if report.problems:
+        out.print(f"{len(report.problems)} statistic(s) could not be computed: listed at the end of the report")
+    if verbose:
+        for line in report.problems:
+            console.print(f"  {line}", highlight=False)
+
+
+@app.command()
+def report(
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write (default: MODEL/report.html).")] = None,
+    open_: Annotated[bool, typer.Option("--open/--no-open", help="Open the report in the web browser.")] = True,
+) -> None:
+    """Rebuild the model report of MODEL from its directory alone, and open it."""
+    import webbrowser
+
+    from homl.report.model import write_model_report
+
+    path = write_model_report(model, output)
+    out.print(f"report written to {path} (figures in {path.parent / 'figures'})")
+    if open_:
+        try:
+            webbrowser.open(path.resolve().as_uri())
+        except Exception:  # no browser (a headless machine): the file is there all the same
+            pass
 
 
 def _stem(source: Any) -> str:

@@ -1,6 +1,6 @@
 """Model layer: the zoo of model families, their search spaces, and pipeline assembly."""
 
-from ._build import PREP_PREFIX, build_pipeline, tunable_space
+from ._build import PREP_PREFIX, build_pipeline, threads_for, tunable_space
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._wrappers import LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
@@ -21,5 +21,6 @@ __all__ = [
     "missing_families",
     "prep_space",
     "sample",
+    "threads_for",
     "tunable_space",
 ]

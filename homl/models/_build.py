@@ -15,14 +15,23 @@ from ._wrappers import RowCap
 from ._zoo import REGRESSION, ModelSpec
 
 PREP_PREFIX = "prep:"
+#: Tables up to this many cells (rows x features) are fitted on one thread.
+SMALL_TABLE_CELLS = 100_000
 
 
 def build_pipeline(
-    spec: ModelSpec, task: str, schema: Schema, params: dict[str, Any] | None = None, *, seed: int = 42
+    spec: ModelSpec,
+    task: str,
+    schema: Schema,
+    params: dict[str, Any] | None = None,
+    *,
+    seed: int = 42,
+    threads: int | None = None,
 ) -> Pipeline:
     """``schema → prep → model``: a pipeline that takes the raw table and predicts.
 
-    ``params`` holds model parameters and ``prep:``-prefixed preparation options.
+    ``params`` holds model parameters and ``prep:``-prefixed preparation options;
+    ``threads`` sets the model's ``n_jobs`` where it has one (see :func:`threads_for`).
     """
     params = dict(params or {})
     prep_options = {**spec.prep, **{k[len(PREP_PREFIX):]: v for k, v in params.items() if k.startswith(PREP_PREFIX)}}
@@ -30,6 +39,8 @@ def build_pipeline(
     model = spec.make(task, seed)
     if model_params:
         model.set_params(**_route(model, model_params))
+    if threads is not None:
+        model.set_params(**{k: threads for k in model.get_params(deep=True) if k.split("__")[-1] == "n_jobs"})
     if spec.max_rows is not None:
         model = RowCap(model, max_rows=spec.max_rows, random_state=seed)
     if spec.scale_target and task == REGRESSION:
@@ -37,6 +48,17 @@ def build_pipeline(
     target_type = "continuous" if task == REGRESSION else task
     prep = TablePreprocessor(columns=schema.kinds(), target_type=target_type, random_state=seed, **prep_options)
     return Pipeline([("schema", SchemaCoercer(schema.to_dict())), ("prep", prep), ("model", model)])
+
+
+def threads_for(n_rows: int, n_features: int) -> int | None:
+    """Threads for a model fitted on this much data: one for small tables, else all cores.
+
+    On a small table a second thread gains nothing, and when another process keeps a core
+    busy, multi-threaded LightGBM and XGBoost spin on it and slow down several-fold (up to a
+    hundredfold seen on a 2-core machine); a single thread is immune. ``None`` keeps the
+    family's default (every core).
+    """
+    return 1 if n_rows * max(n_features, 1) <= SMALL_TABLE_CELLS else None
 
 
 def _route(model: Any, params: dict[str, Any]) -> dict[str, Any]:

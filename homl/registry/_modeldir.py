@@ -6,7 +6,8 @@ A model directory holds:
   (a zip of JSON and ``.npy`` files, never a pickle);
 * ``metadata.json``: the caller's metadata plus ``format_version``, ``created``,
   ``library_versions`` and ``model_sha256`` (the SHA-256 of ``model.skops``);
-* optional tables (``<name>.csv``) and extra files copied under a given name.
+* optional tables (``<name>.csv``) and extra files copied under a given name
+  (a plain name, or one folder deep such as ``figures/roc.png``).
 
 Writing is atomic: everything goes into a hidden temporary directory next to the
 target, is fsync'ed, then renamed into place. Replacing a model renames the old
@@ -222,12 +223,10 @@ def _check_extra_names(shown: Path, tables: Mapping[str, object], files: Mapping
 
 
 def _is_plain_name(filename: str) -> bool:
-    return (
-        bool(filename)
-        and not filename.startswith(".")
-        and "/" not in filename
-        and "\\" not in filename
-        and "\0" not in filename
+    """A plain file name, or ``folder/name`` of plain names (e.g. ``figures/roc.png``)."""
+    parts = filename.split("/")
+    return len(parts) <= 2 and all(
+        bool(part) and not part.startswith(".") and "\\" not in part and "\0" not in part for part in parts
     )
 
 
@@ -339,6 +338,7 @@ def _copy_file(source: Path, dest: Path, shown: Path) -> None:
         raise ModelDirError(
             f"cannot write model directory {shown}: extra file {source} does not exist or is not a file"
         )
+    dest.parent.mkdir(exist_ok=True)
     with open(source, "rb") as src, open(dest, "wb") as dst:
         shutil.copyfileobj(src, dst)
         _flush_sync(dst)

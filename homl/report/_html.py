@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,9 @@ class Report:
         return path
 
     def _repr_html_(self) -> str:
-        return self.html()
+        """Jupyter: the page in a frame of its own, so its styles leave the notebook alone."""
+        page = html.escape(self.html(), quote=True)
+        return f'<iframe srcdoc="{page}" style="width:100%;height:720px;border:1px solid #ddd"></iframe>'
 
     def _unique_figure_name(self, name: str) -> str:
         base = _slug(name) or "figure"
@@ -170,7 +173,11 @@ class Report:
 def render_png(fig: Any, *, dpi: int = 100) -> bytes:
     """PNG bytes of a matplotlib figure."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    with warnings.catch_warnings():
+        # Names in scripts the default font lacks draw as boxes: readable enough, not an error.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
+        warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return buffer.getvalue()
 
 

@@ -61,11 +61,15 @@ def final_estimator(winner: select.Evaluation, build, task: str) -> Any:
 
 
 def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_full, end, time_limit, seed, progress):
-    """Refit on the training rows, score once on the test rows, then refit on all rows if time allows."""
+    """Refit on the training rows, score once on the test rows, then refit on all rows if time allows.
+
+    Also gives back the model fitted on the training rows only (the test-set diagnostics use it;
+    it is ``final`` itself when there was no refit on all rows)."""
     final = final_estimator(winner, build, task)
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()
     quiet_fit(final, X_train, y_train)
+    trained = final
     fit_seconds = time.monotonic() - started
     progress.advance(detail="refit on the training set")
     classes = None if task == "regression" else np.asarray(final.classes_)
@@ -87,7 +91,7 @@ def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_
             )
     progress.advance(detail="final model")
     progress.end_phase()
-    return final, test_score, baseline_score, refitted
+    return final, test_score, baseline_score, refitted, trained
 
 
 def quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> None:

@@ -126,6 +126,12 @@ class TabularModel:
         leaderboard = pd.read_csv(board_path) if board_path.exists() else None
         return cls(pipeline, schema, task, metadata, leaderboard)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: a short summary and the leaderboard."""
+        from homl.report.model import summary_html
+
+        return summary_html({**self.metadata, "task": self.task, "target": self.target}, self.leaderboard)
+
     def describe(self) -> str:
         """A few lines a person reads first: task, target, metric and test score."""
         lines = [f"task: {self.task}, target: '{self.target}'"]

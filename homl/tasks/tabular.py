@@ -33,6 +33,12 @@ TUNED_FAMILIES = 3
 #: Rows below which the whole training set is used for the search, per second of budget.
 SEARCH_ROWS_PER_SECOND = 200
 MIN_SEARCH_ROWS = 20_000
+#: With a report, this share of the budget (at least ``MIN_REPORT_SECONDS``) is kept for its
+#: diagnostics and drawing; the search ends that much earlier.
+REPORT_SHARE = 0.15
+MIN_REPORT_SECONDS = 5.0
+#: Of that, seconds kept for drawing the figures and writing the report (plus 2% of the budget).
+DRAW_SECONDS = 2.5
 
 
 @dataclass
@@ -54,6 +60,9 @@ class FitResult:
     study_path: Path | None = None
     #: Data rows (1 = the first) held out as the test set, when ``fit`` drew it.
     test_rows: np.ndarray | None = None
+    #: Test-set predictions, importances, curves... (plain data) behind the model report.
+    diagnostics: dict[str, Any] | None = field(default=None, repr=False)
+    _pending: Any = field(default=None, repr=False)  # what ``report()`` needs when fit ran without one
 
     @property
     def tabular(self) -> TabularModel:
@@ -67,9 +76,51 @@ class FitResult:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (pipeline, schema, metrics, leaderboard, versions, study)."""
-        files = {"study.db": self.study_path} if self.study_path and self.study_path.exists() else None
+        import tempfile
+
+        files = {"study.db": self.study_path} if self.study_path and self.study_path.exists() else {}
         tables = None if self.test_rows is None else {"split": pd.DataFrame({"test_row": self.test_rows})}
-        return self.tabular.save(path, overwrite=overwrite, files=files, tables=tables)
+        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
+            if self.diagnostics is not None:
+                files.update(self._report_files(Path(folder)))
+            return self.tabular.save(path, overwrite=overwrite, files=files or None, tables=tables)
+
+    def report(self, path: str | Path | None = None) -> Any:
+        """The model report (:class:`homl.report.Report`); written to ``path`` when given.
+
+        Diagnostics are computed now if ``fit`` ran with ``report=False``."""
+        from homl.report._diagnose import diagnose
+        from homl.report.model import build_model_report
+
+        if self.diagnostics is None:
+            if self._pending is None:
+                raise ConfigError("this result keeps no data to diagnose the model; fit again to get a report")
+            seconds = max(MIN_REPORT_SECONDS, REPORT_SHARE * self.metadata.get("time_limit", 60))
+            self.diagnostics = diagnose(self._pending, time.monotonic() + seconds)
+            self._pending = None
+        report = build_model_report(self._report_metadata(), self.leaderboard, self.diagnostics)
+        if path is not None:
+            report.write(path)
+        return report
+
+    def _report_metadata(self) -> dict[str, Any]:
+        return {**self.metadata, "task": self.task, "target": self.target}
+
+    def _report_files(self, folder: Path) -> dict[str, Path]:
+        """``diagnostics.json``, ``report.html`` and ``figures/*.png`` written into ``folder``."""
+        from homl.report._diagnose import DIAGNOSTICS_FILE
+        from homl.report.model import REPORT_FILE
+
+        (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
+        self.report(folder / REPORT_FILE)
+        files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
+        files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
+        return files
+
+    def _repr_html_(self) -> str:
+        from homl.report.model import summary_html
+
+        return summary_html(self._report_metadata(), self.leaderboard)
 
 
 def fit(
@@ -94,6 +145,7 @@ def fit(
     resume: bool = False,
     query: str | None = None,
     progress: Progress | None = None,
+    report: bool | None = None,
     **options: Any,
 ) -> FitResult:
     """Learn ``target`` from the other columns of ``source`` within ``time_limit`` seconds.
@@ -102,11 +154,16 @@ def fit(
     optional table held out instead of drawing a ``test_size`` share. ``models`` restricts
     the families tried; ``tune=False`` and ``ensemble=False`` skip those steps. With
     ``output`` the model directory is written there (and the search can ``resume``).
+    ``report`` (default: on when ``output`` is given) computes the diagnostics of the model
+    report within the time limit and writes ``report.html`` and ``figures/`` into the output.
     """
     start = time.monotonic()
     _check_options(options, time_limit, cv, models)
     progress = progress or Progress()
     end = start + time_limit
+    report = output is not None if report is None else bool(report)
+    # The search and the finish end early enough to leave the report its share of the budget.
+    fit_end = end - (max(MIN_REPORT_SECONDS, REPORT_SHARE * time_limit) if report else 0.0)
     if output is not None:
         _check_output(Path(output), overwrite)
 
@@ -134,14 +191,15 @@ def fit(
     data_sha256 = data_hash(frame)
     workdir, storage = open_workdir(output, resume, data_sha256, target, task, metric_.name, seed, progress)
     context = _context(X_train, schema)
-    build = _builder(task, schema, seed)
+    build = _builder(task, schema, seed, zoo.threads_for(len(X_train), context["n_features"]))
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
     for note in [] if models else zoo.missing_families():
         progress.note(note)
     evaluations = select.shortlist(
-        specs, lambda spec: build(spec, {}), folds, deadline=start + time_limit * (SHORTLIST_SHARE if tune else 0.8),
+        specs, lambda spec: build(spec, {}), folds,
+        deadline=min(start + time_limit * (SHORTLIST_SHARE if tune else 0.8), fit_end - 0.2 * time_limit),
         progress=progress, done=load_shortlist(workdir) if resume else {},
         on_result=lambda e: save_shortlist(workdir, e),
     ) or [_fallback(specs, build, folds, progress)]
@@ -149,10 +207,12 @@ def fit(
 
     # 6. Fine-tune the best few families (preparation options included).
     n_final = len(X_train) + (len(X_test) if refit_full else 0)
-    tuned = []
+    tuned, studies = [], {}
     if tune:
-        tuned = _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
-                      deadline_for=lambda best: end - reserve_for_finish(best, folds, len(X_train), n_final, time_limit))
+        tuned, studies = _tune(
+            ranked, build, folds, task, context, storage, workdir, seed, progress,
+            deadline_for=lambda best: fit_end - reserve_for_finish(best, folds, len(X_train), n_final, time_limit),
+        )
     candidates = _unique([*tuned, *ranked])
 
     # 7. Ensembles, kept only when they beat the best single model in cross-validation.
@@ -161,9 +221,9 @@ def fit(
     candidates.sort(key=lambda e: metric_.loss(e.mean))
 
     # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
-    winner = affordable(candidates, folds, len(X_train), end, progress)
-    final, test_score, baseline_score, refitted = finish(
-        winner, build, task, metric_, X_train, y_train, X_test, y_test, refit_full, end, time_limit, seed, progress
+    winner = affordable(candidates, folds, len(X_train), fit_end, progress)
+    final, test_score, baseline_score, refitted, trained = finish(
+        winner, build, task, metric_, X_train, y_train, X_test, y_test, refit_full, fit_end, time_limit, seed, progress
     )
     if refitted:
         schema = with_categories_of(schema, X_test)
@@ -187,11 +247,28 @@ def fit(
         winner=winner.name, notes=list(progress.notes), metadata=metadata,
         study_path=workdir / "study.db" if workdir is not None else None, test_rows=test_rows,
     )
+    # 9. Diagnostics for the report, from the model fitted on the training rows only.
+    pending = _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric_, schema, winner,
+                              candidates, build, studies, specs, folds, result, seed)
+    if report and len(X_test):
+        from homl.report._diagnose import diagnose
+
+        progress.phase("Report diagnostics")
+        result.diagnostics = diagnose(pending, end - DRAW_SECONDS - 0.02 * time_limit)
+        progress.end_phase()
+    else:
+        if workdir is not None:  # the studies' storage is removed below
+            from homl.report._diagnose import tuning_history
+
+            pending.tuning = tuning_history(pending)
+        result._pending = pending
     result.metadata["elapsed"] = time.monotonic() - start
     if output is not None:
         result.save(output, overwrite=overwrite)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+        if result.diagnostics is not None:
+            progress.note(f"report written to {Path(output) / 'report.html'}")
     result.timings["total"] = time.monotonic() - start
     return result
 
@@ -202,6 +279,23 @@ def load(path: str | Path) -> TabularModel:
     Only homl's allow-listed types are deserialised: a tampered file is refused.
     """
     return TabularModel.load(path)
+
+
+def _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric, schema, winner, candidates, build,
+                    studies, specs, folds, result, seed):
+    """What the report's diagnostics need; the curves use the best single (non-ensemble) model."""
+    from homl.report._diagnose import DiagnoseInput
+
+    single = next((e for e in candidates if e.members is None), winner)
+    spec = zoo.get_spec(single.name)
+    return DiagnoseInput(
+        model=trained, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test, task=task, metric=metric,
+        schema=schema, winner=winner.name, single=single.name, single_params=dict(single.params),
+        build_single=lambda params: build(spec, params), space=dict(zoo.tunable_space(spec, task)),
+        studies=studies, families=[s.name for s in specs], tried=list(result.leaderboard["model"]),
+        notes=list(result.notes), seed=seed, fit_seconds=single.fit_time,
+        fit_rows=int(np.mean([len(train) for train, _ in folds.splits])),
+    )
 
 
 def _check_options(options: dict[str, Any], time_limit: float, cv: int, models: list[str] | None) -> None:
@@ -252,7 +346,7 @@ def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
     """Fine-tune the best ``TUNED_FAMILIES`` families that have something to tune."""
     families = [(zoo.get_spec(e.name), e) for e in ranked if _space(e.name, task, context)][:TUNED_FAMILIES]
     if not families:
-        return []
+        return [], {}
     search = select.Search(
         families, build, lambda spec: _space(spec.name, task, context), folds,
         storage=storage, workdir=workdir, seed=seed, progress=progress,
@@ -260,7 +354,7 @@ def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
     # The finish must fit after the search: its cost grows with the best model found so far.
     tuned = search.run(lambda: deadline_for(min(search.best.values(), key=lambda e: folds.metric.loss(e.mean))))
     progress.note(f"fine-tuning ran {search.n_trials} trials over {', '.join(search.specs)}")
-    return tuned
+    return tuned, search.all_studies
 
 
 def _with_ensembles(candidates, folds, progress):
@@ -348,9 +442,9 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
     return {**space, **prep}
 
 
-def _builder(task: str, schema: hdata.Schema, seed: int):
+def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None):
     def build(spec: zoo.ModelSpec, params: dict[str, Any]) -> Any:
-        return zoo.build_pipeline(spec, task, schema, params, seed=seed)
+        return zoo.build_pipeline(spec, task, schema, params, seed=seed, threads=threads)
 
     return build
 

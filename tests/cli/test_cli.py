@@ -84,6 +84,7 @@ def test_fit_predict_info(fitted) -> None:
     assert "test score" in run.stdout and "model saved to m" in run.stdout
     assert (work / "m" / "model.skops").is_file() and (work / "m" / "metadata.json").is_file()
     assert not (work / "m.homl-work").exists()
+    assert "report: m/report.html" in run.stdout and (work / "m" / "report.html").is_file()
 
     rows = titanic_without_target(work / "passengers.csv")
     predicted = homl_cli("predict", "m", "passengers.csv", "-o", "preds.csv", cwd=work)
@@ -177,10 +178,13 @@ def test_bad_input_gives_one_line_and_exit_code_2(bad_inputs: Path, args: list[s
 
 
 def test_output_holding_a_model_is_refused_without_overwrite(model_copy: Path) -> None:
-    before = {p.name: p.read_bytes() for p in model_copy.iterdir()}
+    def files() -> dict[str, bytes]:
+        return {str(p.relative_to(model_copy)): p.read_bytes() for p in model_copy.rglob("*") if p.is_file()}
+
+    before = files()
     run = homl_cli("fit", "--example", "titanic", "--time-limit", "5", "-o", "m", cwd=model_copy.parent)
     assert_one_line_error(run, "output 'm' holds a model already; use --overwrite to replace it")
-    assert {p.name: p.read_bytes() for p in model_copy.iterdir()} == before
+    assert files() == before
 
 
 def test_predict_with_a_file_lacking_a_required_column(model_copy: Path) -> None:

@@ -1,0 +1,496 @@
+"""Diagnostics of a fitted model as plain data: computed once at fit time, saved in the model
+directory as ``diagnostics.json``, and drawn by the model report without the training data.
+
+Every costly step (permutation importance, learning and validation curves, partial dependence)
+runs on a row sample and before a deadline; a step that does not fit is skipped and listed in
+``skipped``, so the report can say what it lacks and why.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from homl.data import Schema
+from homl.errors import ConfigError
+from homl.metrics import Metric
+from homl.select import predict_output
+
+DIAGNOSTICS_FILE = "diagnostics.json"
+#: Rows used for the learning and validation curves.
+CURVE_ROWS = 3000
+#: Test rows used for permutation importance, and training rows for partial dependence.
+PERMUTATION_ROWS = 2000
+PDP_ROWS = 200
+#: The best possible value of each metric: errors are read as a share of the way to the baseline.
+PERFECT = {"rmse": 0.0, "mae": 0.0, "r2": 1.0, "roc_auc": 1.0, "log_loss": 0.0, "accuracy": 1.0,
+           "balanced_accuracy": 1.0, "f1": 1.0}
+#: Shares of the diagnostics' time for each costly step, in the order they run.
+SHARES = {"permutation importance": 0.4, "learning curve": 0.25, "validation curve": 0.15,
+          "partial dependence": 0.1, "leakage check": 0.1}
+
+
+class OutOfTime(Exception):
+    """A diagnostic could not finish before its deadline."""
+
+
+@dataclass
+class DiagnoseInput:
+    """Everything the diagnostics need; kept on a result fitted without a report."""
+
+    model: Any  # the winner fitted on the training rows only
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+    task: str
+    metric: Metric
+    schema: Schema
+    winner: str
+    single: str  # the best single (non-ensemble) family: curves use it
+    single_params: dict[str, Any]
+    build_single: Callable[[dict[str, Any]], Any]
+    space: dict[str, Any]
+    studies: dict[str, Any] = field(default_factory=dict)
+    families: list[str] = field(default_factory=list)  # families that could have been tried
+    tried: list[str] = field(default_factory=list)  # names on the leaderboard
+    notes: list[str] = field(default_factory=list)
+    seed: int = 42
+    tuning: dict[str, Any] | None = None  # read from the studies early when their storage goes away
+    fit_seconds: float = 0.0  # the single model's fit time in cross-validation...
+    fit_rows: int = 1  # ...on this many rows
+
+    def fit_estimate(self, n_rows: int) -> float:
+        """Seconds one fit of the single model on ``n_rows`` rows should take (never below a tenth)."""
+        return self.fit_seconds * max(n_rows / max(self.fit_rows, 1), 0.1)
+
+    def affordable_rows(self, seconds: float, fits: float, most: int) -> int:
+        """Rows such that ``fits`` fits on them take about ``seconds`` (200 to ``most``)."""
+        if self.fit_seconds <= 0:
+            return most
+        rows = seconds / (fits * self.fit_seconds) * self.fit_rows
+        return int(min(most, max(200, rows)))
+
+
+def diagnose(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
+    """All diagnostics as a JSON-ready dict; costly steps share the time left before ``deadline``."""
+    from homl.tasks._model import to_json
+
+    if len(inp.X_test) == 0:
+        raise ConfigError("the model report needs test rows to diagnose the model; this fit had none")
+    classes = None if inp.task == "regression" else np.asarray(inp.model.classes_)
+    out: dict[str, Any] = {"format": 1, "task": inp.task, "metric": inp.metric.name, "winner": inp.winner,
+                           "single_model": inp.single, "skipped": []}
+    out["test"] = _test_predictions(inp, classes)
+    out["data"] = _data_facts(inp)
+    out["tuning"] = inp.tuning if inp.tuning is not None else tuning_history(inp)
+    out["own_importance"] = _own_importance(inp.model)
+    steps: dict[str, Callable[[float], Any]] = {
+        "permutation importance": lambda d: _permutation_importance(inp, classes, d),
+        "learning curve": lambda d: _learning_curve(inp, d),
+        "validation curve": lambda d: _validation_curve(inp, out["tuning"], d),
+        "partial dependence": lambda d: _partial_dependence(inp, classes, _top_features(out, inp, 3), d),
+        "leakage check": lambda d: _single_feature_scores(inp, _top_features(out, inp, 3), d),
+    }
+    keys = {"permutation importance": "permutation", "learning curve": "learning_curve",
+            "validation curve": "validation_curve", "partial dependence": "partial_dependence",
+            "leakage check": "single_feature"}
+    names = list(steps)
+    out["seconds"] = {"started": round(deadline - time.monotonic(), 2)}  # seconds there were at the start
+    for i, name in enumerate(names):
+        now = time.monotonic()
+        left = deadline - now
+        share = SHARES[name] / sum(SHARES[n] for n in names[i:])
+        out[keys[name]] = None
+        if left <= 0.05:
+            out["skipped"].append(f"{name}: no time left within the time limit")
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out[keys[name]] = steps[name](now + left * share)
+        except OutOfTime as stop:
+            out["skipped"].append(f"{name}: {stop}")
+        except Exception as error:  # a diagnostic must never lose the model
+            out["skipped"].append(f"{name}: could not be computed ({type(error).__name__}: {error})")
+        out["seconds"][name] = round(time.monotonic() - now, 2)
+    out["verdict"] = learning_verdict(out["learning_curve"], inp.metric.name)
+    out["leakage"] = _leakage_warnings(out, inp)
+    return to_json(out)
+
+
+# ------------------------------------------------------------------ cheap facts
+
+
+def _test_predictions(inp: DiagnoseInput, classes: np.ndarray | None) -> dict[str, Any]:
+    """Test-set truth and predictions of the training-rows model, and the worst errors."""
+    prediction = predict_output(inp.model, inp.X_test, classes)
+    test: dict[str, Any] = {"y_true": inp.y_test, "prediction": prediction, "rows": len(inp.y_test),
+                            "classes": classes}
+    if inp.task == "regression":
+        error = prediction - inp.y_test.astype(float)
+    else:
+        index = {c: j for j, c in enumerate(classes)}
+        truth = np.array([index.get(v, -1) for v in inp.y_test])
+        error = 1 - np.where(truth >= 0, prediction[np.arange(len(truth)), np.clip(truth, 0, None)], 0)
+    worst = np.argsort(-np.abs(error))[:15]
+    table = inp.X_test.iloc[worst].astype(object).copy()
+    table.insert(0, "actual", inp.y_test[worst])
+    if inp.task == "regression":
+        table.insert(1, "predicted", prediction[worst])
+        table.insert(2, "predicted − actual", error[worst])
+    else:
+        table.insert(1, "predicted", classes[np.argmax(prediction[worst], axis=1)])
+        table.insert(2, "p(actual)", 1 - error[worst])
+    test["worst"] = table.where(table.notna(), None).to_dict(orient="list")
+    return test
+
+
+def _data_facts(inp: DiagnoseInput) -> dict[str, Any]:
+    features = [c.name for c in inp.schema.features]
+    return {
+        "train_rows": len(inp.X_train), "test_rows": len(inp.X_test), "features": features,
+        "kinds": {c.name: c.kind for c in inp.schema.features},
+        "dropped": [{"column": c.name, "reason": c.reason or c.kind} for c in inp.schema.dropped],
+        "not_tried": [f for f in inp.families if f not in inp.tried],
+        "limits_notes": [n for n in inp.notes if _is_limit(n)],
+    }
+
+
+def _is_limit(note: str) -> bool:
+    words = ("left out", "passed over", "not refitted", "too small", "sample of", "set aside", "not kept",
+             "dropped", "skipped", "could not")
+    return any(w in note for w in words)
+
+
+def tuning_history(inp: DiagnoseInput) -> dict[str, Any]:
+    """Optuna trials per family (values in metric units), and parameter importances."""
+    families = {}
+    for name, study in inp.studies.items():
+        trials = []
+        for t in study.get_trials(deepcopy=False):
+            value = None if t.value is None else (-t.value if inp.metric.greater_is_better else t.value)
+            trials.append({
+                "number": t.number, "state": t.state.name, "value": value,
+                "start": t.datetime_start.isoformat() if t.datetime_start else None,
+                "seconds": t.duration.total_seconds() if t.duration else None,
+                "params": t.params,
+            })
+        families[name] = {"trials": trials, "importance": _param_importance(study)}
+    return families
+
+
+def _param_importance(study: Any) -> dict[str, float]:
+    import optuna
+
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if len(complete) < 4 or not any(t.params for t in complete):
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=16, seed=0)
+            return dict(optuna.importance.get_param_importances(study, evaluator=evaluator))
+    except Exception:  # too few distinct values, a single-point space...
+        return {}
+
+
+def _own_importance(model: Any) -> dict[str, Any] | None:
+    """The fitted model's own importances (trees) or coefficient sizes (linear models)."""
+    estimator = model[-1] if hasattr(model, "steps") else model
+    inner = getattr(estimator, "estimator_", None) or getattr(estimator, "model_", None) or estimator
+    for candidate in (estimator, inner):
+        values = getattr(candidate, "feature_importances_", None)
+        kind = "importance"
+        if values is None and getattr(candidate, "coef_", None) is not None:
+            coef = np.asarray(candidate.coef_, dtype=float)
+            values, kind = (np.abs(coef).mean(axis=0) if coef.ndim == 2 else np.abs(coef)), "|coefficient|"
+        if values is not None:
+            break
+    else:
+        return None
+    values = np.asarray(values, dtype=float).ravel()
+    try:
+        names = [str(n) for n in model[:-1].get_feature_names_out()]
+    except Exception:
+        names = []
+    if len(names) != len(values):
+        names = [f"feature {i}" for i in range(len(values))]
+    order = np.argsort(-values)[:20]
+    return {"kind": kind, "names": [names[i] for i in order], "values": values[order]}
+
+
+# ------------------------------------------------------------------ costly steps
+
+
+def _sample(X: pd.DataFrame, y: np.ndarray, n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    if len(X) <= n:
+        return X, y
+    keep = np.sort(np.random.default_rng(seed).choice(len(X), size=n, replace=False))
+    return X.iloc[keep], y[keep]
+
+
+def _score(metric: Metric, model: Any, X: pd.DataFrame, y: np.ndarray, classes: np.ndarray | None) -> float:
+    return metric(y, predict_output(model, X, classes), classes)
+
+
+def _check(deadline: float, what: str) -> None:
+    if time.monotonic() > deadline:
+        raise OutOfTime(f"stopped at {what}: it did not fit in the time limit")
+
+
+def _late(deadline: float, what: str, done: list[Any], enough: int) -> bool:
+    """Past the deadline: stop and keep what is done when that is ``enough``, else give up."""
+    if time.monotonic() <= deadline:
+        return False
+    if len(done) >= enough:
+        return True
+    raise OutOfTime(f"stopped at {what}: it did not fit in the time limit")
+
+
+def _permutation_importance(inp: DiagnoseInput, classes, deadline: float) -> dict[str, Any]:
+    """Drop in the test score when each original column is shuffled (positive = the model uses it)."""
+    X, y = _sample(inp.X_test, inp.y_test, PERMUTATION_ROWS, inp.seed)
+    if len(X) < 10:
+        raise OutOfTime("the test set has fewer than 10 rows")
+    started = time.monotonic()
+    reference = _score(inp.metric, inp.model, X, y, classes)
+    one = max(time.monotonic() - started, 1e-3)
+    columns = list(X.columns)
+    repeats = int(min(5, (deadline - time.monotonic()) / (one * len(columns))))
+    if repeats < 1:
+        raise OutOfTime(f"one pass over the {len(columns)} columns takes about {one * len(columns):.1f} s, "
+                        "more than its share of the time limit")
+    rng = np.random.default_rng(inp.seed)
+    sign = 1 if inp.metric.greater_is_better else -1
+    drops = np.zeros((len(columns), repeats))
+    for j, column in enumerate(columns):
+        _check(deadline, f"column '{column}'")
+        shuffled = X.copy()
+        for r in range(repeats):
+            shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
+            drops[j, r] = sign * (reference - _score(inp.metric, inp.model, shuffled, y, classes))
+    order = np.argsort(-drops.mean(axis=1))
+    return {"columns": [columns[i] for i in order], "mean": drops.mean(axis=1)[order],
+            "std": drops.std(axis=1)[order], "repeats": repeats, "rows": len(X), "reference": reference}
+
+
+def _folds(X: pd.DataFrame, y: np.ndarray, task: str, seed: int, n: int = 3):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if task != "regression" and pd.Series(y).value_counts().min() >= n:
+        return list(StratifiedKFold(n, shuffle=True, random_state=seed).split(X, y))
+    return list(KFold(n, shuffle=True, random_state=seed).split(X))
+
+
+def _fit_score(inp: DiagnoseInput, params: dict[str, Any], X, y, train, valid, classes) -> tuple[float, float]:
+    model = inp.build_single(params)
+    # One thread: small fits gain nothing from more, and threads that wait for busy cores stall.
+    model.set_params(**{k: 1 for k in model.get_params() if k.endswith("n_jobs")})
+    model.fit(X.iloc[train], y[train])
+    return (_score(inp.metric, model, X.iloc[train], y[train], classes),
+            _score(inp.metric, model, X.iloc[valid], y[valid], classes))
+
+
+def _classes(y: np.ndarray, task: str) -> np.ndarray | None:
+    return None if task == "regression" else np.unique(y)
+
+
+def _learning_curve(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
+    """Training and validation scores of the best single model as the training set grows (3 folds)."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    # 3 folds of 5 sizes (0.1 + 0.25 + 0.5 + 0.75 + 1 = 2.6 full fits each) on 2/3 of the sample.
+    rows = inp.affordable_rows(deadline - time.monotonic(), 3 * 2.6 * 2 / 3, CURVE_ROWS)
+    X, y = _sample(inp.X_train, inp.y_train, rows, inp.seed)
+    classes, folds = _classes(y, inp.task), _folds(X, y, inp.task, inp.seed)
+    rng = np.random.default_rng(inp.seed)
+    dummy = DummyRegressor() if classes is None else DummyClassifier(strategy="prior")
+    baseline = float(np.mean([_score(inp.metric, dummy.fit(X.iloc[t], y[t]), X.iloc[v], y[v], classes)
+                              for t, v in folds]))
+    points, last_seconds, last_size = [], 0.0, 1
+    for share in (0.1, 0.25, 0.5, 0.75, 1.0):
+        size = max(int(share * min(len(t) for t, _ in folds)), 10)
+        expected = last_seconds * size / last_size if points else 3 * inp.fit_estimate(size)
+        if time.monotonic() + expected > deadline:
+            break
+        started, scores = time.monotonic(), []
+        for train, valid in folds:
+            train = rng.permutation(train)[:size]
+            scores.append(_fit_score(inp, inp.single_params, X, y, train, valid, classes))
+        last_seconds, last_size = time.monotonic() - started, size
+        s = np.asarray(scores)
+        points.append({"size": size, "train_mean": s[:, 0].mean(), "train_std": s[:, 0].std(),
+                       "valid_mean": s[:, 1].mean(), "valid_std": s[:, 1].std()})
+        if time.monotonic() > deadline:
+            break
+    if len(points) < 2:
+        raise OutOfTime("fewer than two training-set sizes fitted in the time limit")
+    return {"model": inp.single, "points": points, "baseline": baseline, "folds": len(folds), "rows": len(X)}
+
+
+def main_parameter(inp: DiagnoseInput, tuning: dict[str, Any]) -> str | None:
+    """The single model's most important tuned parameter (Optuna's importances), else its first one."""
+    model_params = [p for p in inp.space if not p.startswith("prep:")]
+    importance = tuning.get(inp.single, {}).get("importance", {})
+    ranked = [p for p in sorted(importance, key=importance.get, reverse=True) if p in model_params]
+    return (ranked or model_params or [None])[0]
+
+
+def _grid(dimension: Any, current: Any) -> list[Any]:
+    from homl.models._space import Choice, FloatRange, IntRange
+
+    if isinstance(dimension, Choice):
+        values = list(dimension.options)[:6]
+    elif isinstance(dimension, (IntRange, FloatRange)):
+        space = np.geomspace if dimension.log and dimension.low > 0 else np.linspace
+        values = list(space(dimension.low, dimension.high, 6))
+        if isinstance(dimension, IntRange):
+            values = sorted({int(round(v)) for v in values})
+    else:
+        return []
+    if current is not None and current not in values:
+        values.append(current)
+        if not isinstance(dimension, Choice):
+            values.sort()
+    return values
+
+
+def _validation_curve(inp: DiagnoseInput, tuning: dict[str, Any], deadline: float) -> dict[str, Any]:
+    """Training and validation scores of the best single model over its main hyperparameter (3 folds)."""
+    param = main_parameter(inp, tuning)
+    if param is None:
+        raise OutOfTime(f"{inp.single} has no hyperparameter to vary")
+    current = inp.single_params.get(param)
+    values = _grid(inp.space[param], current)
+    rows = inp.affordable_rows(deadline - time.monotonic(), 3 * len(values) * 2 / 3, CURVE_ROWS // 2)
+    X, y = _sample(inp.X_train, inp.y_train, rows, inp.seed)
+    classes, folds = _classes(y, inp.task), _folds(X, y, inp.task, inp.seed)
+    points: list[dict[str, Any]] = []
+    slowest = 3 * inp.fit_estimate(len(folds[0][0]))
+    for value in values:
+        shown = f"{param}={value:.4g}" if isinstance(value, float) else f"{param}={value}"
+        if _late(deadline - slowest, shown, points, 2):
+            break
+        started = time.monotonic()
+        s = np.asarray([_fit_score(inp, {**inp.single_params, param: value}, X, y, t, v, classes) for t, v in folds])
+        slowest = max(slowest, time.monotonic() - started)
+        points.append({"value": value, "train_mean": s[:, 0].mean(), "train_std": s[:, 0].std(),
+                       "valid_mean": s[:, 1].mean(), "valid_std": s[:, 1].std()})
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    log = bool(getattr(inp.space[param], "log", False))
+    return {"model": inp.single, "param": param, "current": current, "points": points, "numeric": numeric,
+            "log": log, "rows": len(X)}
+
+
+def _top_features(out: dict[str, Any], inp: DiagnoseInput, n: int) -> list[str]:
+    usable = [c.name for c in inp.schema.features if c.kind not in ("text", "datetime")]
+    ranked = (out.get("permutation") or {}).get("columns") or usable
+    return [c for c in ranked if c in usable][:n]
+
+
+def _partial_dependence(inp: DiagnoseInput, classes, features: list[str], deadline: float) -> list[dict[str, Any]]:
+    """Average prediction as one feature is set to each value of a grid, the others kept as they are."""
+    X, _ = _sample(inp.X_train, inp.y_train, PDP_ROWS, inp.seed)
+    curves: list[dict[str, Any]] = []
+    for feature in features:
+        if _late(deadline, f"feature '{feature}'", curves, 1):
+            break
+        column = X[feature]
+        kind = inp.schema[feature].kind
+        if kind == "numeric":
+            grid = list(np.unique(np.nanquantile(column.astype(float), np.linspace(0.05, 0.95, 12))))
+        else:
+            grid = list(column.dropna().value_counts().index[:10])
+        values = []
+        for value in grid:
+            varied = X.copy()
+            varied[feature] = pd.Series([value] * len(X), index=X.index, dtype=column.dtype)
+            prediction = predict_output(inp.model, varied, classes)
+            values.append(prediction.mean(axis=0))
+        curves.append({"feature": feature, "kind": kind, "grid": grid, "values": values,
+                       "classes": classes})
+    return curves
+
+
+def _single_feature_scores(inp: DiagnoseInput, features: list[str], deadline: float) -> dict[str, float]:
+    """Cross-validated score of a small tree on each top feature alone: near perfect hints at leakage."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    X, y = _sample(inp.X_train, inp.y_train, 2000, inp.seed)
+    scores = {}
+    for feature in features:
+        _check(deadline, f"feature '{feature}'")
+        column = X[feature]
+        if inp.schema[feature].kind == "numeric":
+            values = column.astype(float).fillna(column.astype(float).median()).to_numpy()
+        else:
+            values = pd.Series(pd.factorize(column.astype(str))[0]).to_numpy()
+        tree = DecisionTreeRegressor(max_depth=6) if inp.task == "regression" else DecisionTreeClassifier(max_depth=6)
+        folds = _folds(X, y, inp.task, inp.seed)
+        scoring = "r2" if inp.task == "regression" else "accuracy"
+        scores[feature] = float(np.mean(cross_val_score(tree, values.reshape(-1, 1), y, cv=folds, scoring=scoring)))
+    return scores
+
+
+# ------------------------------------------------------------------ readings
+
+
+def normalised_error(value: float, baseline: float, metric: str) -> float:
+    """0 for a perfect score, 1 for the baseline's (can exceed 1 when worse than the baseline)."""
+    perfect = PERFECT.get(metric, 0.0)
+    span = baseline - perfect
+    return float((value - perfect) / span) if span else float("nan")
+
+
+def learning_verdict(curve: dict[str, Any] | None, metric: str) -> dict[str, str] | None:
+    """The book's reading of learning curves (chapter 4): under-fitting, over-fitting or fine."""
+    if not curve:
+        return None
+    last, previous = curve["points"][-1], curve["points"][-2]
+    base = curve["baseline"]
+    train, valid = (normalised_error(last[k], base, metric) for k in ("train_mean", "valid_mean"))
+    improving = normalised_error(previous["valid_mean"], base, metric) - valid > 0.03
+    gap = valid - train
+    if not np.isfinite(gap):
+        return None
+    more_data = " The validation score still improves with more rows: more data would likely help." if improving else ""
+    if train > 0.5 and gap < 0.15:
+        return {"verdict": "under-fitting (high bias)",
+                "advice": "Both curves plateau close together and far from perfect: the model is too simple for "
+                          "the data. Try a more powerful model, better features (combinations, transformations), "
+                          "or less regularisation; more rows alone will not help." + more_data}
+    if gap > 0.15:
+        return {"verdict": "over-fitting (high variance)",
+                "advice": "The training score is much better than the validation score: the model memorises "
+                          "the training rows. Try more training data, more regularisation (or fewer degrees of "
+                          "freedom), or fewer, cleaner features." + more_data}
+    return {"verdict": "fine",
+            "advice": "The curves end close together and well above the baseline: neither strong bias nor strong "
+                      "variance. Gains now come from better features or more data." + more_data}
+
+
+def _leakage_warnings(out: dict[str, Any], inp: DiagnoseInput) -> list[str]:
+    warnings_: list[str] = []
+    permutation = out.get("permutation")
+    if permutation:
+        positive = np.clip(np.asarray(permutation["mean"], dtype=float), 0, None)
+        if positive.sum() > 0 and positive[0] / positive.sum() > 0.8 and len(positive) > 1:
+            warnings_.append(
+                f"'{permutation['columns'][0]}' carries {positive[0] / positive.sum():.0%} of the permutation "
+                "importance: check that it is known at prediction time and not derived from the target."
+            )
+    for feature, score in (out.get("single_feature") or {}).items():
+        limit = 0.98 if inp.task == "regression" else 0.995
+        if score >= limit:
+            what = "R²" if inp.task == "regression" else "accuracy"
+            warnings_.append(f"'{feature}' alone predicts the target almost perfectly ({what} {score:.3f} in "
+                             "3-fold CV): a likely leak (a copy or a consequence of the target).")
+    return warnings_
