@@ -33,3 +33,43 @@ def test_bootstrap_interval_brackets_the_value():
     rmse = get_metric("rmse", "regression")
     low, high = bootstrap_interval(rmse, y, prediction)
     assert low < rmse(y, prediction) < high and high - low < 0.05
+
+
+def _prediction(task: str, rng: np.random.Generator, n: int):
+    if task == "regression":
+        y = rng.normal(size=n)
+        return y, y + rng.normal(0, 0.5, n), None
+    classes = np.array(["a", "b"]) if task == "binary" else np.array(["a", "b", "c"])
+    y = rng.choice(classes, size=n)
+    proba = rng.dirichlet(np.ones(len(classes)), size=n)
+    proba[np.arange(n), np.searchsorted(classes, y)] += 0.3  # informative, with ties broken
+    return y, proba / proba.sum(axis=1, keepdims=True), classes
+
+
+@pytest.mark.parametrize("name, task", [("rmse", "regression"), ("mae", "regression"), ("r2", "regression"),
+                                        ("roc_auc", "binary"), ("log_loss", "binary"), ("accuracy", "binary"),
+                                        ("balanced_accuracy", "binary"), ("f1", "binary"), ("roc_auc", "multiclass"),
+                                        ("log_loss", "multiclass"), ("f1", "multiclass"),
+                                        ("balanced_accuracy", "multiclass")])
+def test_resampled_scores_equal_the_metric_on_each_resample(name: str, task: str):
+    rng = np.random.default_rng(1)
+    y, prediction, classes = _prediction(task, rng, 300)
+    metric = get_metric(name, task)
+    rows = rng.integers(0, len(y), size=(25, len(y)))
+    vectorised = metric.resampled(y, prediction, classes, rows)
+    one_by_one = [metric(y[idx], prediction[idx], classes) for idx in rows]
+    np.testing.assert_allclose(vectorised, one_by_one, rtol=1e-9, atol=1e-12)
+
+
+def test_bootstrap_interval_of_roc_auc_brackets_the_value_and_is_reproducible():
+    y, proba, classes = _prediction("binary", np.random.default_rng(2), 500)
+    auc = get_metric("roc_auc", "binary")
+    low, high = bootstrap_interval(auc, y, proba, classes, seed=3)
+    assert low < auc(y, proba, classes) < high and high - low < 0.15
+    assert bootstrap_interval(auc, y, proba, classes, seed=3) == (low, high)
+
+
+def test_bootstrap_interval_of_a_single_class_sample_is_undefined():
+    auc = get_metric("roc_auc", "binary")
+    low, high = bootstrap_interval(auc, np.array(["a"] * 5), np.full((5, 2), 0.5), np.array(["a", "b"]))
+    assert np.isnan(low) and np.isnan(high)

@@ -146,14 +146,17 @@ class Report:
             f"<main>{body}</main></body></html>"
         )
 
-    def write(self, path: str | Path, *, figures: bool = True) -> Path:
-        """Write the HTML file atomically, and each figure as ``figures/<name>.png`` beside it."""
+    def write(self, path: str | Path, *, figures: bool = True, prefix: str = "") -> Path:
+        """Write the HTML file atomically, and each figure as ``figures/<prefix><name>.png`` beside it.
+
+        A ``prefix`` keeps the figures of several reports written to one folder apart.
+        """
         path = Path(path)
         if figures and self.figures:
             folder = path.parent / "figures"
             folder.mkdir(parents=True, exist_ok=True)
             for name, png in self.figures.items():
-                write_bytes_atomic(folder / f"{name}.png", png)
+                write_bytes_atomic(folder / f"{prefix}{name}.png", png)
         write_text_atomic(path, self.html())
         return path
 

@@ -87,7 +87,7 @@ def explore(source: Any, target: str | None = None, *, output: str | Path | None
                          f"{len(df):,} rows × {df.shape[1]:,} columns" + (f"; target: {target}" if target else ""))
     _Explorer(report, df, target, notes, max_figures, seed).run()
     if output is not None:
-        report.write(output)
+        report.write(output, prefix=f"{Path(output).stem}-")
     return report
 
 

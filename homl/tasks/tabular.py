@@ -36,9 +36,11 @@ MIN_SEARCH_ROWS = 20_000
 #: With a report, this share of the budget (at least ``MIN_REPORT_SECONDS``) is kept for its
 #: diagnostics and drawing; the search ends that much earlier.
 REPORT_SHARE = 0.15
-MIN_REPORT_SECONDS = 5.0
-#: Of that, seconds kept for drawing the figures and writing the report (plus 2% of the budget).
-DRAW_SECONDS = 2.5
+MIN_REPORT_SECONDS = 7.0
+#: Of that, seconds kept for drawing the figures and saving the model and report (plus 2% of
+#: the budget): matplotlib's import takes about 1.5 s, each of some 13 figures a quarter of a
+#: second, the model's serialisation about a second (measured on a 2-core machine).
+DRAW_SECONDS = 6.0
 
 
 @dataclass

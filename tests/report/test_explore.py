@@ -34,7 +34,7 @@ def assert_complete(report: Exploration, path: Path) -> str:
     names = figure_names(page)
     assert names == list(report.figures) and names
     for name in names:
-        assert (path.parent / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG")
+        assert (path.parent / "figures" / f"{path.stem}-{name}.png").read_bytes().startswith(b"\x89PNG")
     assert "http://" not in page and "https://" not in page and "<script" not in page
     return page
 
@@ -161,7 +161,7 @@ def test_cli_writes_the_report_beside_the_current_directory(tmp_path: Path) -> N
     assert "small table-explore.html" in run.stdout
     run = homl_cli("explore", "--example", "titanic", "-o", "out/t.html", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert (tmp_path / "out" / "t.html").exists() and (tmp_path / "out" / "figures" / "target-distribution.png").exists()
+    assert (tmp_path / "out" / "t.html").exists() and (tmp_path / "out" / "figures" / "t-target-distribution.png").exists()
 
 
 @pytest.mark.parametrize("args, fragment", [(["missing.csv"], "no such file"),
