@@ -67,7 +67,7 @@ def _route(model: Any, params: dict[str, Any]) -> dict[str, Any]:
     Parameters the model does not have are left out (a space may serve several tasks).
     """
     available = model.get_params(deep=True)
-    prefixes = ["", "estimator__", "regressor__"]
+    prefixes = ["", "estimator__", "regressor__", "estimator__estimator__"]
     if isinstance(model, Pipeline):
         prefixes.append(f"{model.steps[-1][0]}__")
     routed = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -110,3 +111,71 @@ class LabelEncoded(_Wrapper):
 
     def score(self, X: Any, y: Any) -> float:
         return float(np.mean(self.predict(X) == np.asarray(y)))
+
+
+def _take(X: Any, rows: np.ndarray) -> Any:
+    """Rows of a matrix or a DataFrame, by position."""
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+
+
+class EarlyStopping(_Wrapper):
+    """Gradient boosting that stops adding trees once a held-out share of its rows stops improving.
+
+    ``validation_fraction`` of the training rows (stratified for classifiers) is set aside;
+    the booster (LightGBM or XGBoost) grows at most its ``n_estimators`` trees, stops after
+    ``patience`` rounds without progress on those rows, and predicts with the best round
+    (the book's chapter 7). Below ``min_rows`` rows every row is used and no round is held out.
+    """
+
+    def __init__(self, estimator: Any = None, validation_fraction: float = 0.1, patience: int = 50,
+                 min_rows: int = 1000, random_state: int | None = 0):
+        self.estimator = estimator
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.min_rows = min_rows
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> EarlyStopping:
+        from sklearn.model_selection import train_test_split
+
+        y = np.asarray(y)
+        self.estimator_ = clone(self.estimator)
+        if len(y) < self.min_rows:
+            self.estimator_.fit(X, y, **fit_params)
+        else:
+            stratify = y if is_classifier(self.estimator) else None
+            if stratify is not None and np.min(np.unique(y, return_counts=True)[1]) < 2:
+                stratify = None
+            fit_rows, held_out = train_test_split(np.arange(len(y)), test_size=self.validation_fraction,
+                                                  random_state=self.random_state, stratify=stratify)
+            fit_rows, held_out = np.sort(fit_rows), np.sort(held_out)
+            evaluation = [(_take(X, held_out), y[held_out])]
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
+                self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))
+        self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
+            self.estimator_, "best_iteration", None)
+        if hasattr(self.estimator_, "classes_"):
+            self.classes_ = self.estimator_.classes_
+        self._fitted(X)
+        return self
+
+    def _stopping(self, evaluation: list[tuple[Any, np.ndarray]]) -> dict[str, Any]:
+        """The fit arguments that make this booster stop early on ``evaluation``."""
+        module = type(self.estimator_).__module__.split(".")[0]
+        if module == "lightgbm":
+            import lightgbm
+
+            # ``eval_set``, not 4.7's ``eval_X``/``eval_y``: its classifier leaves those labels unencoded.
+            return {"eval_set": evaluation, "callbacks": [lightgbm.early_stopping(self.patience, verbose=False)]}
+        if module == "xgboost":
+            self.estimator_.set_params(early_stopping_rounds=self.patience)
+            return {"eval_set": evaluation, "verbose": False}
+        raise TypeError(f"EarlyStopping supports LightGBM and XGBoost models, not {type(self.estimator_).__name__}")
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        return self.estimator_.score(X, y)

@@ -40,6 +40,9 @@ class ModelSpec:
     scale_target: bool = False
     #: Module of an optional dependency the family needs, and the extra that installs it.
     requires: tuple[str, str] | None = None
+    #: Splits on categories itself, given columns of pandas' category dtype
+    #: (``prep:categorical="native"`` is then one of its search options).
+    native_categories: bool = False
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -179,19 +182,25 @@ def _hist_gb(task: str, seed: int) -> Any:
 def _lightgbm(task: str, seed: int) -> Any:
     from lightgbm import LGBMClassifier, LGBMRegressor
 
+    from ._wrappers import EarlyStopping
+
     cls = LGBMRegressor if task == REGRESSION else LGBMClassifier
-    return cls(random_state=seed, n_jobs=_cores(), verbose=-1)
+    # Up to 1000 trees: early stopping keeps as many as the held-out rows ask for.
+    model = cls(n_estimators=1000, random_state=seed, n_jobs=_cores(), verbose=-1)
+    return EarlyStopping(model, random_state=seed)
 
 
 def _xgboost(task: str, seed: int) -> Any:
     from xgboost import XGBClassifier, XGBRegressor
 
-    from ._wrappers import LabelEncoded
+    from ._wrappers import EarlyStopping, LabelEncoded
 
-    options = {"random_state": seed, "n_jobs": _cores(), "tree_method": "hist", "verbosity": 0}
+    options = {"n_estimators": 1000, "learning_rate": 0.1, "random_state": seed, "n_jobs": _cores(),
+               "tree_method": "hist", "verbosity": 0}
     if task == REGRESSION:
-        return XGBRegressor(**options)
-    return LabelEncoded(XGBClassifier(**options))  # XGBoost accepts only labels 0..k-1
+        return EarlyStopping(XGBRegressor(**options), random_state=seed)
+    # XGBoost accepts only labels 0..k-1.
+    return LabelEncoded(EarlyStopping(XGBClassifier(**options), random_state=seed))
 
 
 _TREES = {"scale": False, "log_heavy_tails": False}
@@ -201,9 +210,12 @@ _FOREST_SPACE: Space = {
     "max_features": FloatRange(0.1, 1.0),
     "min_samples_leaf": IntRange(1, 20, log=True),
 }
+#: Most trees a searched booster may grow; early stopping decides how many it keeps, so the
+#: search tunes the learning rate instead of the count.
+MAX_TREES = 3000
 _BOOSTING_SPACE: Space = {
-    "learning_rate": FloatRange(0.01, 0.3, log=True),
-    "n_estimators": IntRange(100, 3000, log=True),
+    "learning_rate": FloatRange(0.02, 0.3, log=True),
+    "n_estimators": Choice((MAX_TREES,)),
     "subsample": FloatRange(0.5, 1.0),
     "colsample_bytree": FloatRange(0.3, 1.0),
     "reg_lambda": FloatRange(1e-3, 10.0, log=True),
@@ -213,18 +225,18 @@ _BOOSTING_SPACE: Space = {
 #: so a small budget still sees many of them.
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
-        "lightgbm", "LightGBM", _lightgbm, prep=_TREES,
+        "lightgbm", "LightGBM", _lightgbm, prep=_TREES, native_categories=True,
         space={
             **_BOOSTING_SPACE,
             "num_leaves": IntRange(8, 256, log=True),
             "min_child_samples": IntRange(3, 100, log=True),
             "subsample_freq": Choice((1,)),
         },
-        seeds=(
-            {"learning_rate": 0.03, "n_estimators": 1500, "num_leaves": 63, "min_child_samples": 10,
-             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.6, "reg_lambda": 1.0},
-            {"learning_rate": 0.05, "n_estimators": 400, "num_leaves": 15, "min_child_samples": 20,
+        seeds=(  # the quicker first: a small budget may allow only one
+            {"learning_rate": 0.05, "n_estimators": MAX_TREES, "num_leaves": 31, "min_child_samples": 20,
              "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+            {"learning_rate": 0.03, "n_estimators": MAX_TREES, "num_leaves": 63, "min_child_samples": 10,
+             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.6, "reg_lambda": 1.0},
         ),
     ),
     ModelSpec("linear", "linear / logistic regression", _linear, prep=_LINEAR,
@@ -249,8 +261,8 @@ SPECS: tuple[ModelSpec, ...] = (
             "min_child_weight": FloatRange(0.5, 20.0, log=True),
         },
         seeds=(
-            {"learning_rate": 0.03, "n_estimators": 1500, "max_depth": 8, "subsample": 0.8,
-             "colsample_bytree": 0.6, "reg_lambda": 1.0, "min_child_weight": 3.0},
+            {"learning_rate": 0.05, "n_estimators": MAX_TREES, "max_depth": 6, "subsample": 0.8,
+             "colsample_bytree": 0.8, "reg_lambda": 1.0, "min_child_weight": 1.0},
         ),
     ),
     ModelSpec("decision_tree", "decision tree", _tree, prep=_TREES,
@@ -311,14 +323,18 @@ def missing_families() -> list[str]:
     return [f"{s.label} left out: pip install '{s.requires[1]}' to add it" for s in SPECS if not s.installed]
 
 
-def prep_space(has_geo: bool, has_heavy: bool, has_categorical: bool) -> Space:
-    """Preparation options worth searching for this table."""
+def prep_space(spec: ModelSpec, has_geo: bool, has_heavy: bool, has_categorical: bool,
+               has_repeated_dates: bool = False) -> Space:
+    """Preparation options worth searching for this family on this table."""
     space: Space = {}
     if has_geo:
         space["prep:geo_clusters"] = Choice((0, 5, 10, 20, 45))
         space["prep:geo_neighbors"] = Choice((0, 5, 10, 20, 40))
     if has_heavy:
         space["prep:ratios"] = Choice((False, True))
-    if has_categorical:
-        space["prep:categorical"] = Choice(("auto", "onehot", "ordinal", "target"))
+    if has_categorical or has_repeated_dates:
+        encodings = ("auto", "onehot", "ordinal", "target") + (("native",) if spec.native_categories else ())
+        space["prep:categorical"] = Choice(encodings)
+    if has_repeated_dates:
+        space["prep:date_values"] = Choice((False, True))
     return space

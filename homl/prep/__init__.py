@@ -1,15 +1,17 @@
 """Preparation layer: turn typed table columns into features a model can learn from."""
 
-from ._builder import TablePreprocessor, find_lat_lon, heavy_tailed
-from ._transformers import ClipToRange, DateParts, GeoFeatures, LogTransform, RatioFeatures
+from ._builder import TablePreprocessor, days_repeat, find_lat_lon, heavy_tailed
+from ._transformers import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures
 
 __all__ = [
     "ClipToRange",
     "DateParts",
+    "DateValues",
     "GeoFeatures",
     "LogTransform",
     "RatioFeatures",
     "TablePreprocessor",
+    "days_repeat",
     "find_lat_lon",
     "heavy_tailed",
 ]

@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ._transformers import ClipToRange, DateParts, GeoFeatures, LogTransform, RatioFeatures
+from ._transformers import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures
 
 _LAT = re.compile(r"^(lat|latitude)$|(^|[_\W])lat(itude)?($|[_\W])", re.I)
 _LON = re.compile(r"^(lon|lng|long|longitude)$|(^|[_\W])(lon|lng|longitude)($|[_\W])", re.I)
@@ -24,6 +24,11 @@ _LON = re.compile(r"^(lon|lng|long|longitude)$|(^|[_\W])(lon|lng|longitude)($|[_
 HEAVY_TAIL_SKEW = 1.5
 #: Ratios are formed between at most this many heavy-tailed count columns.
 MAX_RATIO_COLUMNS = 5
+#: Dates become categories too (``date_values``) only when days repeat: at least this many
+#: training rows per distinct day, on average.
+MIN_ROWS_PER_DAY = 2
+#: The ``ColumnTransformer`` parts whose output columns are categories for ``categorical="native"``.
+_NATIVE_PARTS = ("cat", "date_value")
 
 
 def find_lat_lon(frame: pd.DataFrame, numeric: list[str]) -> tuple[str, str] | None:
@@ -60,7 +65,11 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     - ``scale``: standardise numeric features (needed by linear models, SVMs, k-NN).
     - ``log_heavy_tails``: log-transform non-negative heavy-tailed numeric columns.
     - ``categorical``: "auto" (one-hot up to ``max_onehot`` levels, target encoding above),
-      "onehot", "ordinal" (integer codes, good for trees) or "target".
+      "onehot", "ordinal" (integer codes, good for trees), "target", or "native": integer
+      codes in columns of pandas' category dtype (the output is then a DataFrame), for
+      models that split on categories themselves (LightGBM).
+    - ``date_values``: each date, to the day, also as a categorical column, when days repeat
+      (rows of one day share its weather, events, promotions).
     - ``geo_clusters``, ``geo_gamma``, ``geo_neighbors``: geographic features when a
       latitude/longitude pair exists (see ``GeoFeatures``); ``geo=False`` turns them off.
     - ``ratios``: add pairwise ratios of heavy-tailed count columns.
@@ -85,6 +94,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         geo_gamma: float = 1.0,
         geo_neighbors: int = 0,
         ratios: bool = False,
+        date_values: bool = False,
         text_features: int = 200,
         target_type: str = "auto",
         random_state: int | None = 0,
@@ -99,6 +109,7 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         self.geo_gamma = geo_gamma
         self.geo_neighbors = geo_neighbors
         self.ratios = ratios
+        self.date_values = date_values
         self.text_features = text_features
         self.target_type = target_type
         self.random_state = random_state
@@ -112,11 +123,40 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.transformer_ = self._build(X, y)
-        return self.transformer_.fit_transform(X, y)
+        out = self.transformer_.fit_transform(X, y)
+        self.category_counts_ = self._category_counts()
+        return self._output(out)
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
+    def transform(self, X: pd.DataFrame) -> np.ndarray | pd.DataFrame:
         check_is_fitted(self, "transformer_")
-        return self.transformer_.transform(self._check_frame(X))
+        return self._output(self.transformer_.transform(self._check_frame(X)))
+
+    def _category_counts(self) -> dict[int, int]:
+        """Output column -> number of categories, for the native categorical columns."""
+        if self.categorical != "native":
+            return {}
+        counts = {}
+        for name in _NATIVE_PARTS:
+            if name not in self.transformer_.named_transformers_:
+                continue
+            encoder = self.transformer_.named_transformers_[name]
+            encoder = encoder[-1] if hasattr(encoder, "steps") else encoder
+            block = self.transformer_.output_indices_[name]
+            for column, categories in zip(range(block.start, block.stop), encoder.categories_):
+                counts[column] = len(categories)
+        return counts
+
+    def _output(self, matrix: np.ndarray) -> np.ndarray | pd.DataFrame:
+        """The matrix, or with native categories a DataFrame whose category columns say so."""
+        if not self.category_counts_:
+            return matrix
+        # Plain names: some libraries refuse quotes, colons or brackets in feature names.
+        frame = pd.DataFrame(matrix, columns=[f"f{i}" for i in range(matrix.shape[1])])
+        for column, count in self.category_counts_.items():
+            values = matrix[:, column]
+            codes = np.where(np.isfinite(values), values, -1).astype(int)
+            frame[f"f{column}"] = pd.Categorical.from_codes(codes, categories=range(count))
+        return frame
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "transformer_")
@@ -174,6 +214,11 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         if dates:
             steps = [DateParts(), SimpleImputer(strategy="median", keep_empty_features=True)]
             parts.append(("date", make_pipeline(*steps, *self._scaler()), dates))
+        # Days in order as codes would repeat the days-since-1970 part: target-encode them instead.
+        repeated = [c for c in dates if self.date_values and days_repeat(X[c])]
+        if repeated and (y is not None or self.categorical == "native"):
+            encoder = self._many_levels_encoder(y, codes=self.categorical == "native")
+            parts.append(("date_value", make_pipeline(DateValues(), encoder), repeated))
         for column in texts:
             vectorizer = TfidfVectorizer(
                 max_features=self.text_features, ngram_range=(1, 2), min_df=2, sublinear_tf=True
@@ -182,6 +227,25 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         if not parts:
             raise ValueError("no usable feature columns to prepare")
         return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0, verbose_feature_names_out=True)
+
+    def _codes(self) -> Any:
+        """Integer codes; unknown and missing values are -1, or missing for native categories."""
+        from sklearn.preprocessing import OrdinalEncoder
+
+        unknown = np.nan if self.categorical == "native" else -1
+        return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=unknown, encoded_missing_value=unknown)
+
+    def _many_levels_encoder(self, y: Any, codes: bool = False) -> Any:
+        """The encoder of a column with many levels: ``codes``, or target encoding when ``y`` is known."""
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import TargetEncoder
+
+        if codes or y is None:
+            return self._codes()
+        encoded = make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
+                                TargetEncoder(target_type=self.target_type))
+        return make_pipeline(encoded, *self._scaler())
 
     def _scaler(self) -> list[Any]:
         from sklearn.preprocessing import StandardScaler
@@ -197,18 +261,15 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
     def _categorical_parts(self, X: pd.DataFrame, columns: list[str], y: Any) -> list[tuple[str, Any, Any]]:
         from sklearn.impute import SimpleImputer
         from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
+        from sklearn.preprocessing import OneHotEncoder
 
         if not columns:
             return []
         mode = self.categorical
         if mode == "target" and y is None:
             mode = "ordinal"
-        if mode == "ordinal":
-            encoder = OrdinalEncoder(
-                handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
-            )
-            return [("cat", encoder, columns)]
+        if mode in ("ordinal", "native"):
+            return [("cat", self._codes(), columns)]
         if mode == "onehot":
             low, high = columns, []
         elif mode == "target":
@@ -227,8 +288,12 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
             )
             parts.append(("onehot", onehot, low))
         if high:
-            target = TargetEncoder(target_type=self.target_type)
-            encoded = make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"), target)
-            parts.append(("target", make_pipeline(encoded, *self._scaler()), high))
+            parts.append(("target", self._many_levels_encoder(y), high))
         return parts
+
+
+def days_repeat(values: pd.Series) -> bool:
+    """Whether the column's dates fall on few enough distinct days to be categories."""
+    days = pd.to_datetime(values, errors="coerce", format="mixed").dt.normalize().dropna()
+    return len(days) > 0 and days.nunique() * MIN_ROWS_PER_DAY <= len(days)
 

@@ -131,6 +131,30 @@ class DateParts(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
+class DateValues(_Stateless):
+    """Each date, to the day, as a category ("2012-06-30"; missing stays missing).
+
+    Rows of one day share what happened that day (the weather, an event, a promotion);
+    encoded as a category, a model can learn each day's level from the other rows of
+    that day. Days never seen in training fall back to the encoder's unknown value.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> DateValues:
+        frame = pd.DataFrame(X)
+        self.n_features_in_ = frame.shape[1]
+        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        frame = DateParts._frame(X)
+        days = [frame[c].dt.strftime("%Y-%m-%d").astype(object) for c in frame.columns]
+        return np.column_stack([d.where(d.notna(), np.nan).to_numpy(dtype=object) for d in days])
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.asarray([f"{n}_date" for n in _input_names(self, input_features)], dtype=object)
+
+
 class GeoFeatures(TransformerMixin, BaseEstimator):
     """Features of a (latitude, longitude) pair, after the book's California housing work.
 

@@ -337,7 +337,10 @@ def _learning_curve(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
 
 def main_parameter(inp: DiagnoseInput, tuning: dict[str, Any]) -> str | None:
     """The single model's most important tuned parameter (Optuna's importances), else its first one."""
-    model_params = [p for p in inp.space if not p.startswith("prep:")]
+    from homl.models._space import Choice
+
+    fixed = {p for p, d in inp.space.items() if isinstance(d, Choice) and len(d.options) < 2}
+    model_params = [p for p in inp.space if not p.startswith("prep:") and p not in fixed]
     importance = tuning.get(inp.single, {}).get("importance", {})
     ranked = [p for p in sorted(importance, key=importance.get, reverse=True) if p in model_params]
     return (ranked or model_params or [None])[0]

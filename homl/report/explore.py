@@ -264,7 +264,7 @@ class _Explorer:
             return figs.histogram(self.block[column], title, marks=marks)
         if kind == "datetime":
             when = pd.to_datetime(series, errors="coerce", format="mixed")
-            years = when.dt.year + (when.dt.dayofyear - 1) / 366
+            years = when.dt.year + (when.dt.day_of_year - 1) / 366
             return figs.histogram(years, f"{title} (year)")
         if kind == "text":
             return figs.histogram(series.dropna().astype(str).str.split().str.len(), f"{title} (words per value)")

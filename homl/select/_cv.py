@@ -115,27 +115,32 @@ def cross_validate(
     *,
     params: dict[str, Any] | None = None,
     deadline: float | None = None,
+    all_folds_by: float | None = None,
     fold_estimate: float | None = None,
     on_fold: Callable[[int, float], None] | None = None,
 ) -> Evaluation:
-    """Fit and score ``pipeline`` on every fold; raise ``OutOfTime`` if it cannot finish by ``deadline``.
+    """Fit and score ``pipeline`` on every fold; raise ``OutOfTime`` if it cannot finish in time.
 
     Before each fold the time it will take is estimated (``fold_estimate`` for the first
-    one, then the folds seen so far). ``on_fold(i, running_mean_loss)`` is called after
-    each fold (searches prune with it).
+    one, then the folds seen so far): the next fold must end by ``deadline``, and all the
+    folds left by ``all_folds_by`` (so a model too slow for its share stops after a fold
+    or two, not one fold short of the end). ``on_fold(i, running_mean_loss)`` is called
+    after each fold (searches prune with it).
     """
     oof = folds.empty_oof()
     if deadline is not None and fold_estimate is None:
-        fold_estimate = _probe(pipeline, folds, deadline)
+        fold_estimate = _probe(pipeline, folds, min(deadline, all_folds_by or deadline))
     fit_times: list[float] = []
     scores: list[float] = []
     for i, (train, valid) in enumerate(folds.splits):
         expected = np.mean(fit_times) * 1.1 if fit_times else fold_estimate
-        if deadline is not None and expected is not None:
-            if time.monotonic() + expected > deadline:
-                left = max(deadline - time.monotonic(), 0.0)
+        if expected is not None:
+            now, left_folds = time.monotonic(), len(folds.splits) - i
+            late = deadline is not None and now + expected > deadline
+            if late or (all_folds_by is not None and now + expected * left_folds > all_folds_by):
+                left = max((deadline if late else all_folds_by) - now, 0.0)
                 raise OutOfTime(
-                    f"{len(folds.splits) - i} fold(s) left at about {expected:.1f} s each, {left:.1f} s of budget left"
+                    f"{left_folds} fold(s) left at about {expected:.1f} s each, {left:.1f} s of budget left"
                 )
         model = clone(pipeline)
         start = time.monotonic()

@@ -21,16 +21,31 @@ from ._cv import Evaluation, Folds, OutOfTime, cross_validate
 
 #: A family leaves the search after this many trials in a row too slow for the time left.
 MAX_MISSES = 3
-#: Parameters that scale fit time, with the value of the families' defaults.
-_SIZE_PARAMS = {"n_estimators": 100, "max_iter": 100}
+#: Parameters that scale fit time (trees, boosting rounds).
+_SIZE_PARAMS = ("n_estimators", "max_iter")
 
 
-def _cost_ratio(params: dict[str, Any]) -> float:
+def size_defaults(pipeline: Any) -> dict[str, float]:
+    """The default value of each parameter the pipeline's fit time grows with.
+
+    Trees and rounds, or, for a booster that stops early, the inverse of its learning rate:
+    it grows trees until the held-out rows stop improving, the more the slower it learns.
+    """
+    from homl.models import EarlyStopping
+
+    params = pipeline.get_params(deep=True)
+    stops_early = any(isinstance(value, EarlyStopping) for value in params.values())
+    wanted = ("learning_rate",) if stops_early else _SIZE_PARAMS
+    return {key.split("__")[-1]: float(value) for key, value in params.items()
+            if key.split("__")[-1] in wanted and isinstance(value, (int, float)) and not isinstance(value, bool)}
+
+
+def _cost_ratio(params: dict[str, Any], defaults: dict[str, float]) -> float:
     """How much slower than the defaults a configuration should be (more trees, more time)."""
     ratio = 1.0
-    for name, default in _SIZE_PARAMS.items():
-        if name in params:
-            ratio *= params[name] / default
+    for name, default in defaults.items():
+        if name in params and default > 0 and params[name] > 0:
+            ratio *= default / params[name] if name == "learning_rate" else params[name] / default
     return max(ratio, 0.2)
 
 
@@ -56,6 +71,7 @@ class Search:
         self.workdir, self.progress = workdir, progress
         self.best: dict[str, Evaluation] = {}
         self.default_time: dict[str, float] = {}
+        self.size_defaults: dict[str, dict[str, float]] = {}
         self.studies: dict[str, Any] = {}  # families still searched
         self.all_studies: dict[str, Any] = {}
         self.misses: dict[str, int] = {}  # trials in a row that could not finish in time
@@ -78,6 +94,7 @@ class Search:
             self.all_studies[spec.name] = study
             self.specs[spec.name] = spec
             self.default_time[spec.name] = default.fit_time
+            self.size_defaults[spec.name] = size_defaults(build(spec, {}))
             self.best[spec.name] = self._restore_best(study, spec) or default
 
     @property
@@ -155,11 +172,11 @@ class Search:
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        estimate = self.default_time[name] * _cost_ratio(params)
+        estimate = self.default_time[name] * _cost_ratio(params, self.size_defaults[name])
         try:
             evaluation = cross_validate(
                 name, self.build(spec, params), self.folds, params=params, deadline=deadline,
-                fold_estimate=estimate, on_fold=report,
+                all_folds_by=deadline, fold_estimate=estimate, on_fold=report,
             )
         except optuna.TrialPruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)

@@ -51,9 +51,9 @@ def shortlist(
             progress.advance()
             continue
         # No family may take more than half of what is left, so one slow model cannot starve the rest.
-        own_deadline = time.monotonic() + max(left * 0.5, min(left, 5.0))
+        share = time.monotonic() + max(left * 0.5, min(left, 5.0))
         try:
-            evaluation = cross_validate(spec.name, build(spec), folds, deadline=own_deadline)
+            evaluation = cross_validate(spec.name, build(spec), folds, deadline=deadline, all_folds_by=share)
         except OutOfTime as reason:
             progress.note(f"skipped {spec.label}: too slow for the budget ({reason})")
         except Exception as error:  # a family that fails on this data must not end the run

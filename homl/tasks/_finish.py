@@ -16,19 +16,20 @@ from homl.metrics import Metric, bootstrap_interval
 
 from ._model import TestScore
 
-#: The winner may be an ensemble of the tuned families: about this many single refits.
-ENSEMBLE_COST = 1.6
 #: Margin on refit estimates (they extrapolate from folds to more rows).
 SAFETY = 1.5
 
 
 def reserve_for_finish(
-    best: select.Evaluation, folds: select.Folds, n_train: int, n_final: int, time_limit: float
+    finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float
 ) -> float:
-    """Seconds to keep for the finish: refits of the winner (twice if refitted on all rows),
-    plus the test score, its bootstrap interval and the save (a few seconds, more for long runs)."""
-    refits = select.refit_time(best, n_train, folds) + select.refit_time(best, n_final, folds) * (n_final > n_train)
-    return SAFETY * ENSEMBLE_COST * refits + 0.05 * time_limit + 2.0
+    """Seconds to keep for the finish: refits of the dearest likely winner, an ensemble of all
+    the ``finalists`` (twice if refitted on all rows), plus the test score, its bootstrap
+    interval and the save (a few seconds, more for long runs)."""
+    def refits(rows: int) -> float:
+        return sum(select.refit_time(f, rows, folds) for f in finalists)
+
+    return SAFETY * (refits(n_train) + refits(n_final) * (n_final > n_train)) + 0.05 * time_limit + 2.0
 
 
 def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,

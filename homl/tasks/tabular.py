@@ -213,7 +213,8 @@ def fit(
     if tune:
         tuned, studies = _tune(
             ranked, build, folds, task, context, storage, workdir, seed, progress,
-            deadline_for=lambda best: fit_end - reserve_for_finish(best, folds, len(X_train), n_final, time_limit),
+            deadline_for=lambda finalists: fit_end - reserve_for_finish(finalists, folds, len(X_train), n_final,
+                                                                           time_limit),
         )
     candidates = _unique([*tuned, *ranked])
 
@@ -353,8 +354,9 @@ def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
         families, build, lambda spec: _space(spec.name, task, context), folds,
         storage=storage, workdir=workdir, seed=seed, progress=progress,
     )
-    # The finish must fit after the search: its cost grows with the best model found so far.
-    tuned = search.run(lambda: deadline_for(min(search.best.values(), key=lambda e: folds.metric.loss(e.mean))))
+    # The finish must fit after the search: its cost grows with the models found so far (the
+    # winner may be an ensemble of every tuned family's best).
+    tuned = search.run(lambda: deadline_for(list(search.best.values())))
     progress.note(f"fine-tuning ran {search.n_trials} trials over {', '.join(search.specs)}")
     return tuned, search.all_studies
 
@@ -421,7 +423,7 @@ def _search_sample(X: pd.DataFrame, y: np.ndarray, task: str, time_limit: float,
 
 
 def _context(X: pd.DataFrame, schema: hdata.Schema) -> dict[str, Any]:
-    from homl.prep import find_lat_lon, heavy_tailed
+    from homl.prep import days_repeat, find_lat_lon, heavy_tailed
 
     numeric = schema.names("numeric")
     categorical = schema.names("categorical")
@@ -431,6 +433,7 @@ def _context(X: pd.DataFrame, schema: hdata.Schema) -> dict[str, Any]:
         "has_geo": find_lat_lon(X, numeric) is not None,
         "has_heavy": len(heavy_tailed(X, numeric)) >= 2,
         "has_categorical": bool(categorical),
+        "has_repeated_dates": any(days_repeat(X[c]) for c in schema.names("datetime")),
         "n_features": n_features,
     }
 
@@ -440,7 +443,8 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
     space = zoo.tunable_space(spec, task)
     if not space:
         return {}
-    prep = zoo.prep_space(context["has_geo"], context["has_heavy"], context["has_categorical"])
+    prep = zoo.prep_space(spec, context["has_geo"], context["has_heavy"], context["has_categorical"],
+                          context["has_repeated_dates"])
     return {**space, **prep}
 
 

@@ -26,6 +26,7 @@ def _table(task: str, n: int = 160, seed: int = 0) -> tuple[pd.DataFrame, np.nda
         "colour": rng.choice(["red", "green", "blue"], n),
         "latitude": rng.uniform(32, 42, n),
         "longitude": rng.uniform(-124, -114, n),
+        "sold": rng.choice(pd.date_range("2024-01-01", periods=20).astype(str), n),  # days repeat
     })
     frame.loc[rng.choice(n, 10, replace=False), "age"] = np.nan
     signal = np.log(frame["size"]) + (frame["colour"] == "red") * 2 + rng.normal(0, 0.3, n)
@@ -36,15 +37,20 @@ def _table(task: str, n: int = 160, seed: int = 0) -> tuple[pd.DataFrame, np.nda
     return frame, pd.qcut(signal, 3, labels=["low", "mid", "high"]).astype(str).to_numpy()
 
 
-CASES = [(spec, task) for spec in SPECS for task in TASKS if spec.supports(task)]
+DEFAULT = {"prep:geo_neighbors": 5, "prep:date_values": True}
+#: Categories handed to the model itself, for the families that split on them.
+NATIVE = {"prep:categorical": "native", "prep:date_values": True}
+CASES = [(spec, task, DEFAULT) for spec in SPECS for task in TASKS if spec.supports(task)]
+CASES += [(spec, task, NATIVE) for spec in SPECS for task in TASKS if spec.supports(task) and spec.native_categories]
 
 
-@pytest.mark.parametrize("spec, task", CASES, ids=[f"{s.name}-{t}" for s, t in CASES])
-def test_family_is_a_well_behaved_estimator(spec, task, tmp_path):
+@pytest.mark.parametrize("spec, task, options", CASES,
+                         ids=[f"{s.name}-{t}" + ("-native" if o is NATIVE else "") for s, t, o in CASES])
+def test_family_is_a_well_behaved_estimator(spec, task, options, tmp_path):
     X, y = _table(task)
     schema = infer_schema(X)
-    pipeline = build_pipeline(spec, task, schema, {"prep:geo_neighbors": 5})
-    assert clone(pipeline).get_params()["prep__geo_neighbors"] == 5
+    pipeline = build_pipeline(spec, task, schema, options)
+    assert clone(pipeline).get_params()["prep__date_values"] is True
 
     scores = cross_val_score(pipeline, X, y, cv=3)
     assert np.all(np.isfinite(scores))

@@ -1,11 +1,23 @@
 """The zoo's declarations: one source of truth for families, spaces and wrappers."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from homl.data import infer_schema
 from homl.errors import ConfigError
-from homl.models import SPECS, LabelEncoded, RowCap, candidates_for, get_spec, prep_space, tunable_space
+from homl.models import (
+    SPECS,
+    EarlyStopping,
+    LabelEncoded,
+    RowCap,
+    build_pipeline,
+    candidates_for,
+    get_spec,
+    prep_space,
+    tunable_space,
+)
 
 
 def test_the_issue_families_are_all_declared():
@@ -40,10 +52,16 @@ def test_candidates_follow_the_task_and_refuse_unknown_families():
 
 
 def test_prep_space_only_offers_what_the_table_has():
-    assert prep_space(False, False, False) == {}
-    assert set(prep_space(True, True, True)) == {
+    forest, lightgbm = get_spec("random_forest"), get_spec("lightgbm")
+    assert prep_space(forest, False, False, False) == {}
+    assert set(prep_space(forest, True, True, True)) == {
         "prep:geo_clusters", "prep:geo_neighbors", "prep:ratios", "prep:categorical",
     }
+    assert set(prep_space(forest, False, False, False, has_repeated_dates=True)) == {
+        "prep:categorical", "prep:date_values"}
+    # Native categories only for a family that splits on them itself.
+    assert "native" not in prep_space(forest, False, False, True)["prep:categorical"].options
+    assert "native" in prep_space(lightgbm, False, False, True)["prep:categorical"].options
 
 
 def test_row_cap_fits_on_a_stratified_sample_and_keeps_all_classes():
@@ -74,3 +92,26 @@ def test_a_family_whose_dependency_is_missing_is_left_out(monkeypatch):
     from homl.models import missing_families
 
     assert missing_families() == ["XGBoost left out: pip install 'homl[xgboost]' to add it"]
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("task", ["regression", "multiclass"])
+def test_boosters_stop_early_on_held_out_rows_and_predict_with_the_best_round(family, task):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000), "c": rng.choice(list("pqr"), 2000)})
+    signal = X["a"] * 2 + (X["c"] == "p") + rng.normal(0, 1, 2000)  # simple: few rounds are enough
+    y = signal.to_numpy() if task == "regression" else pd.qcut(signal, 3, labels=["lo", "mid", "hi"]).astype(str).to_numpy()
+    schema = infer_schema(X)
+    pipeline = build_pipeline(get_spec(family), task, schema, {"learning_rate": 0.3}).fit(X, y)
+    stopper = pipeline[-1] if isinstance(pipeline[-1], EarlyStopping) else pipeline[-1].estimator_
+    assert isinstance(stopper, EarlyStopping) and 0 < stopper.best_iteration_ < 200  # of up to 1000 trees
+    if task != "regression":
+        assert set(pipeline.predict(X.head(50))) <= {"lo", "mid", "hi"}
+    small = build_pipeline(get_spec(family), task, schema, {"n_estimators": 30}).fit(X.head(300), y[:300])
+    assert small.predict(X.head(5)).shape == (5,)  # too few rows to hold any out: all 30 trees
+
+
+def test_early_stopping_refuses_a_model_it_cannot_stop():
+    X, y = np.random.default_rng(0).normal(size=(1200, 2)), np.arange(1200.0)
+    with pytest.raises(TypeError, match="LightGBM and XGBoost"):
+        EarlyStopping(LogisticRegression()).fit(X, y > 600)

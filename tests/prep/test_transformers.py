@@ -7,7 +7,17 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from homl.prep import ClipToRange, DateParts, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor, find_lat_lon
+from homl.prep import (
+    ClipToRange,
+    DateParts,
+    DateValues,
+    GeoFeatures,
+    LogTransform,
+    RatioFeatures,
+    TablePreprocessor,
+    days_repeat,
+    find_lat_lon,
+)
 
 
 def _places(n=600, seed=0):
@@ -91,6 +101,53 @@ def test_table_preprocessor_outputs_named_finite_features(categorical):
     assert any("_per_" in n for n in names) and any(n.startswith("text_note__") for n in names)
     assert np.all(np.isfinite(prep.transform(frame.head(5))))
     assert find_lat_lon(frame, ["income", "lat", "lon"]) == ("lat", "lon")
+
+
+def _hourly(days: int = 40, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Hourly rows whose level is set by the day (its weather): only the date tells it."""
+    rng = np.random.default_rng(seed)
+    stamps = pd.date_range("2024-01-01", periods=days * 24, freq="h")
+    level = rng.normal(0, 10, days)[np.arange(len(stamps)) // 24]
+    frame = pd.DataFrame({"when": stamps.astype(str), "shop": rng.choice(["north", "south", "east"], len(stamps)),
+                          "hour": stamps.hour})
+    return frame, level + (frame["shop"] == "north") * 5 + rng.normal(0, 1, len(stamps))
+
+
+def test_date_values_are_days_and_only_offered_when_days_repeat():
+    frame, _ = _hourly(days=3)
+    values = DateValues().fit(frame[["when"]])
+    out = values.transform(pd.DataFrame({"when": ["2024-01-02 05:00", None]}))
+    assert list(values.get_feature_names_out()) == ["when_date"]
+    assert out[0, 0] == "2024-01-02" and pd.isna(out[1, 0])
+    assert days_repeat(frame["when"]) and not days_repeat(pd.Series(pd.date_range("2020-01-01", periods=50)))
+
+
+@pytest.mark.parametrize("categorical", ["auto", "ordinal", "native"])
+def test_date_values_let_a_model_learn_each_days_level(categorical):
+    from lightgbm import LGBMRegressor
+
+    frame, y = _hourly()
+    kinds = {"when": "datetime", "shop": "categorical", "hour": "numeric"}
+    scores = {}
+    for date_values in (False, True):
+        prep = TablePreprocessor(columns=kinds, categorical=categorical, date_values=date_values, scale=False,
+                                 target_type="continuous")
+        model = make_pipeline(prep, LGBMRegressor(n_estimators=200, min_child_samples=5, verbose=-1))
+        scores[date_values] = cross_val_score(model, frame, y, cv=5, scoring="neg_root_mean_squared_error").mean()
+    assert scores[True] > scores[False] + 1.0  # RMSE at least 1 lower with the day as a category
+
+
+def test_native_categories_come_out_as_category_columns_and_unknowns_as_missing():
+    frame, y = _hourly(days=5)
+    prep = TablePreprocessor(columns={"when": "datetime", "shop": "categorical", "hour": "numeric"},
+                             categorical="native", date_values=True, target_type="continuous")
+    out = prep.fit_transform(frame, y)
+    assert isinstance(out, pd.DataFrame) and out.shape[1] == len(prep.get_feature_names_out())
+    categories = [c for c in out.columns if isinstance(out[c].dtype, pd.CategoricalDtype)]
+    assert len(categories) == 2  # the shop and the day
+    new = prep.transform(pd.DataFrame({"when": ["2030-01-01 10:00"], "shop": ["moon"], "hour": [10]}))
+    assert new[categories].isna().all(axis=None)  # an unseen day and shop: missing, not a wrong code
+    assert list(new[categories[0]].cat.categories) == list(out[categories[0]].cat.categories)
 
 
 def test_clip_to_range_bounds_new_extremes_and_keeps_missing():
