@@ -185,8 +185,9 @@ def _lightgbm(task: str, seed: int) -> Any:
     from ._wrappers import EarlyStopping
 
     cls = LGBMRegressor if task == REGRESSION else LGBMClassifier
-    # Up to 1000 trees: early stopping keeps as many as the held-out rows ask for.
-    model = cls(n_estimators=1000, random_state=seed, n_jobs=_cores(), verbose=-1)
+    # Up to 300 trees (most of what 1000 would give, in half the time); early stopping keeps
+    # as many as the held-out rows ask for. The search grows up to MAX_TREES.
+    model = cls(n_estimators=300, random_state=seed, n_jobs=_cores(), verbose=-1)
     return EarlyStopping(model, random_state=seed)
 
 
@@ -195,7 +196,7 @@ def _xgboost(task: str, seed: int) -> Any:
 
     from ._wrappers import EarlyStopping, LabelEncoded
 
-    options = {"n_estimators": 1000, "learning_rate": 0.1, "random_state": seed, "n_jobs": _cores(),
+    options = {"n_estimators": 300, "learning_rate": 0.1, "random_state": seed, "n_jobs": _cores(),
                "tree_method": "hist", "verbosity": 0}
     if task == REGRESSION:
         return EarlyStopping(XGBRegressor(**options), random_state=seed)

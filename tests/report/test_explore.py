@@ -90,8 +90,9 @@ def test_titanic_report_flags_the_id_and_has_no_map(titanic) -> None:
     assert "Sex" in report.correlations.index  # categorical attributes get mutual information
 
 
-def test_exploration_renders_in_a_browser(housing, browser_check, tmp_path: Path) -> None:
-    report, path = housing
+@pytest.mark.parametrize("case", ["housing", "titanic"])
+def test_exploration_renders_in_a_browser(case: str, request, browser_check, tmp_path: Path) -> None:
+    report, path = request.getfixturevalue(case)
     checked = browser_check(path, tmp_path / "explore.png")
     assert checked["console_errors"] == []
     assert checked["broken_images"] == []

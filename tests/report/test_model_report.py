@@ -143,12 +143,9 @@ def test_multiclass_report_is_computed_on_demand(tmp_path: Path) -> None:
     assert "Per-class precision, recall and F1" in report.html()
 
 
-def test_report_opens_in_a_browser_without_errors(housing, request, tmp_path: Path) -> None:
-    try:
-        browser_check = request.getfixturevalue("browser_check")
-    except pytest.FixtureLookupError:
-        pytest.skip("no browser_check fixture")
-    _, folder, _ = housing
+@pytest.mark.parametrize("case", ["housing", "titanic"])
+def test_report_opens_in_a_browser_without_errors(case: str, request, browser_check, tmp_path: Path) -> None:
+    _, folder, _ = request.getfixturevalue(case)
     html = folder / "report.html"
     checked = browser_check(html, tmp_path / "report.png")
     assert checked["console_errors"] == []
