@@ -31,6 +31,26 @@ def test_cross_validate_stops_before_a_deadline_it_cannot_meet():
         cross_validate("ridge", Ridge(), _folds(), deadline=time.monotonic() + 1.0, fold_estimate=5.0)
 
 
+class _Slow(Ridge):
+    """A ridge whose every fit takes ``seconds``."""
+
+    def __init__(self, seconds=0.2):
+        super().__init__()
+        self.seconds = seconds
+
+    def fit(self, X, y, sample_weight=None):
+        time.sleep(self.seconds)
+        return super().fit(X, y, sample_weight)
+
+
+def test_a_model_whose_folds_cannot_all_fit_its_share_stops_after_the_first():
+    started = time.monotonic()
+    with pytest.raises(OutOfTime, match="3 fold\\(s\\) left"):
+        # Each fold fits well before the deadline, but the four of them do not fit the share.
+        cross_validate("slow", _Slow(0.3), _folds(), deadline=started + 10, all_folds_by=started + 0.8)
+    assert time.monotonic() - started < 0.7
+
+
 def _candidate(name, folds, noise, seed):
     rng = np.random.default_rng(seed)
     oof = folds.y + rng.normal(0, noise, len(folds.y))
