@@ -86,7 +86,7 @@ def fit(
         )
     finally:
         progress.close()
-    out.print(leaderboard_table(result.leaderboard, result.metric, limit=12))
+    out.print(leaderboard_table(result.leaderboard, result.metric, limit=12, width=out.width))
     if result.baseline_score is not None:
         out.print(f"baseline on the test set: {result.baseline_score}")
     if result.test_score is not None:
@@ -136,7 +136,7 @@ def info(
     out.print(f"trained {meta.get('created', '?')} on data sha256 {meta.get('data_sha256', '?')[:16]}…")
     out.print(schema_table(loaded.schema))
     if loaded.leaderboard is not None:
-        out.print(leaderboard_table(loaded.leaderboard, meta.get("metric", ""), limit=10))
+        out.print(leaderboard_table(loaded.leaderboard, meta.get("metric", ""), limit=10, width=out.width))
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("library_versions", {}).items())
     out.print(f"versions: {versions}")
 

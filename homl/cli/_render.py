@@ -61,18 +61,28 @@ def _fmt(value: float, like: float | None = None) -> str:
     return f"{value:,.0f}" if scale >= 1000 else f"{value:.4f}"
 
 
-def leaderboard_table(board: pd.DataFrame, metric: str, limit: int = 12) -> Table:
+def leaderboard_table(board: pd.DataFrame, metric: str, limit: int = 12, width: int = 120) -> Table:
+    """The leaderboard within ``width`` characters: the settings column gives way, never the scores."""
     label = METRICS[metric].label if metric in METRICS else metric
-    table = Table(title=f"Leaderboard (cross-validated {label})")
-    for column, justify in (("#", "right"), ("model", "left"), ("stage", "left"), ("CV mean", "right"),
-                            ("± std", "right"), ("fit s", "right"), ("settings", "left")):
-        table.add_column(column, justify=justify, no_wrap=True, overflow="ellipsis")
+    rows = []
     for i, row in enumerate(board.head(limit).itertuples(index=False), start=1):
         params = row.params if isinstance(row.params, str) else json.dumps(row.params)
-        params = params if len(params) <= 48 else params[:45] + "..."
-        table.add_row(str(i), row.model, row.stage, _fmt(row.cv_mean), _fmt(row.cv_std, like=row.cv_mean),
-                      f"{row.fit_time:.2f}",
-                      "" if params == "{}" else params)
+        rows.append([str(i), str(row.model), str(row.stage), _fmt(row.cv_mean), _fmt(row.cv_std, like=row.cv_mean),
+                     f"{row.fit_time:.2f}", "" if params == "{}" else params])
+    headers = (("#", "right"), ("model", "left"), ("stage", "left"), ("CV mean", "right"), ("± std", "right"),
+               ("fit s", "right"), ("settings", "left"))
+    widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, (h, _) in enumerate(headers)]
+    room = width - sum(widths[:-1]) - 3 * len(headers) - 1  # each column takes 3 more for borders and padding
+    if room < len("settings"):
+        headers, rows = headers[:-1], [r[:-1] for r in rows]
+    else:
+        for r in rows:
+            r[-1] = r[-1] if len(r[-1]) <= room else r[-1][: room - 3] + "..."
+    table = Table(title=f"Leaderboard (cross-validated {label})")
+    for column, justify in headers:
+        table.add_column(column, justify=justify, no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 

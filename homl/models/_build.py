@@ -15,8 +15,9 @@ from ._wrappers import RowCap
 from ._zoo import REGRESSION, ModelSpec
 
 PREP_PREFIX = "prep:"
-#: Tables up to this many cells (rows x features) are fitted on one thread.
+#: Tables up to this many cells (rows x features), or this many rows, are fitted on one thread.
 SMALL_TABLE_CELLS = 100_000
+SMALL_TABLE_ROWS = 5_000
 
 
 def build_pipeline(
@@ -53,12 +54,14 @@ def build_pipeline(
 def threads_for(n_rows: int, n_features: int) -> int | None:
     """Threads for a model fitted on this much data: one for small tables, else all cores.
 
-    On a small table a second thread gains nothing, and when another process keeps a core
-    busy, multi-threaded LightGBM and XGBoost spin on it and slow down several-fold (up to a
-    hundredfold seen on a 2-core machine); a single thread is immune. ``None`` keeps the
-    family's default (every core).
+    On a small table a second thread gains nothing: a forest's every prediction pays for
+    starting its threads (a tenth of a second for a few rows), and when another process
+    keeps a core busy, multi-threaded LightGBM and XGBoost spin on it and slow down
+    several-fold (up to a hundredfold seen on a 2-core machine); a single thread is immune.
+    ``None`` keeps the family's default (every core).
     """
-    return 1 if n_rows * max(n_features, 1) <= SMALL_TABLE_CELLS else None
+    small = n_rows <= SMALL_TABLE_ROWS or n_rows * max(n_features, 1) <= SMALL_TABLE_CELLS
+    return 1 if small else None
 
 
 def _route(model: Any, params: dict[str, Any]) -> dict[str, Any]:

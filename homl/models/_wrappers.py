@@ -121,18 +121,20 @@ def _take(X: Any, rows: np.ndarray) -> Any:
 class EarlyStopping(_Wrapper):
     """Gradient boosting that stops adding trees once a held-out share of its rows stops improving.
 
-    ``validation_fraction`` of the training rows (stratified for classifiers) is set aside;
-    the booster (LightGBM or XGBoost) grows at most its ``n_estimators`` trees, stops after
-    ``patience`` rounds without progress on those rows, and predicts with the best round
-    (the book's chapter 7). Below ``min_rows`` rows every row is used and no round is held out.
+    ``validation_fraction`` of the training rows (stratified for classifiers), and at least
+    ``min_held_out`` of them (up to a fifth of the rows), is set aside; the booster (LightGBM
+    or XGBoost) grows at most its ``n_estimators`` trees, stops after ``patience`` rounds
+    without progress on those rows, and predicts with the best round (the book's chapter 7).
+    Below ``min_rows`` rows every row is used for all the trees.
     """
 
     def __init__(self, estimator: Any = None, validation_fraction: float = 0.1, patience: int = 50,
-                 min_rows: int = 1000, random_state: int | None = 0):
+                 min_rows: int = 200, min_held_out: int = 100, random_state: int | None = 0):
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.min_rows = min_rows
+        self.min_held_out = min_held_out
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> EarlyStopping:
@@ -146,7 +148,8 @@ class EarlyStopping(_Wrapper):
             stratify = y if is_classifier(self.estimator) else None
             if stratify is not None and np.min(np.unique(y, return_counts=True)[1]) < 2:
                 stratify = None
-            fit_rows, held_out = train_test_split(np.arange(len(y)), test_size=self.validation_fraction,
+            held = max(int(self.validation_fraction * len(y)), min(self.min_held_out, len(y) // 5))
+            fit_rows, held_out = train_test_split(np.arange(len(y)), test_size=held,
                                                   random_state=self.random_state, stratify=stratify)
             fit_rows, held_out = np.sort(fit_rows), np.sort(held_out)
             evaluation = [(_take(X, held_out), y[held_out])]

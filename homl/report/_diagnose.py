@@ -20,13 +20,15 @@ import pandas as pd
 from homl.data import Schema
 from homl.errors import ConfigError
 from homl.metrics import Metric
-from homl.select import predict_output
+from homl.select import cost_ratio, predict_output, size_defaults
 
 DIAGNOSTICS_FILE = "diagnostics.json"
 #: Rows used for the learning and validation curves.
 CURVE_ROWS = 3000
 #: Test rows used for permutation importance, and training rows for partial dependence.
 PERMUTATION_ROWS = 2000
+#: ...and at least this many when the model is slow to predict.
+MIN_PERMUTATION_ROWS = 300
 PDP_ROWS = 200
 #: The best possible value of each metric: errors are read as a share of the way to the baseline.
 PERFECT = {"rmse": 0.0, "mae": 0.0, "r2": 1.0, "roc_auc": 1.0, "log_loss": 0.0, "accuracy": 1.0,
@@ -94,9 +96,9 @@ def diagnose(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
     steps: dict[str, Callable[[float], Any]] = {
         "permutation importance": lambda d: _permutation_importance(inp, classes, d),
         "learning curve": lambda d: _learning_curve(inp, d),
-        "validation curve": lambda d: _validation_curve(inp, out["tuning"], d),
         "partial dependence": lambda d: _partial_dependence(inp, classes, _top_features(out, inp, 3), d),
         "leakage check": lambda d: _single_feature_scores(inp, _top_features(out, inp, 3), d),
+        "validation curve": lambda d: _validation_curve(inp, out["tuning"], d),  # the least telling: last
     }
     keys = {"permutation importance": "permutation", "learning curve": "learning_curve",
             "validation curve": "validation_curve", "partial dependence": "partial_dependence",
@@ -259,26 +261,48 @@ def _permutation_importance(inp: DiagnoseInput, classes, deadline: float) -> dic
     X, y = _sample(inp.X_test, inp.y_test, PERMUTATION_ROWS, inp.seed)
     if len(X) < 10:
         raise OutOfTime("the test set has fewer than 10 rows")
-    started = time.monotonic()
-    reference = _score(inp.metric, inp.model, X, y, classes)
-    one = max(time.monotonic() - started, 1e-3)
     columns = list(X.columns)
-    repeats = int(min(5, (deadline - time.monotonic()) / (one * len(columns))))
+    while True:
+        started = time.monotonic()
+        reference = _score(inp.metric, inp.model, X, y, classes)
+        one = max(time.monotonic() - started, 1e-3)
+        started = time.monotonic()
+        predict_output(inp.model, pd.concat([X, X], ignore_index=True), classes)
+        # A column's repeats go through one call: a fixed cost, plus this much per repeat.
+        per_repeat = min(max(time.monotonic() - started - one, 0.0), one)
+        pass_seconds = _pass_cost(one, per_repeat, len(columns))
+        # Fewer rows when not even two repeats fit: a model slow to predict still gets an answer.
+        if time.monotonic() + pass_seconds(2) <= deadline or len(X) <= MIN_PERMUTATION_ROWS:
+            break
+        shrink = (deadline - time.monotonic()) / pass_seconds(2)
+        X, y = _sample(X, y, max(MIN_PERMUTATION_ROWS, int(len(X) * shrink * 0.8)), inp.seed)
+    left = deadline - time.monotonic()
+    repeats = max([r for r in range(1, 6) if pass_seconds(r) <= left], default=0)
     if repeats < 1:
-        raise OutOfTime(f"one pass over the {len(columns)} columns takes about {one * len(columns):.1f} s, "
+        raise OutOfTime(f"one pass over the {len(columns)} columns takes about {pass_seconds(1):.1f} s, "
                         "more than its share of the time limit")
     rng = np.random.default_rng(inp.seed)
     sign = 1 if inp.metric.greater_is_better else -1
     drops = np.zeros((len(columns), repeats))
     for j, column in enumerate(columns):
         _check(deadline, f"column '{column}'")
-        shuffled = X.copy()
-        for r in range(repeats):
-            shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
-            drops[j, r] = sign * (reference - _score(inp.metric, inp.model, shuffled, y, classes))
+        # Every repeat's shuffled copy in one frame: one prediction call per column.
+        shuffled = pd.concat([X] * repeats, ignore_index=True)
+        values = X[column].to_numpy()
+        shuffled[column] = pd.Series(np.concatenate([values[rng.permutation(len(X))] for _ in range(repeats)]),
+                                     dtype=X[column].dtype)
+        predictions = np.split(predict_output(inp.model, shuffled, classes), repeats)
+        for r, prediction in enumerate(predictions):
+            drops[j, r] = sign * (reference - inp.metric(y, prediction, classes))
     order = np.argsort(-drops.mean(axis=1))
     return {"columns": [columns[i] for i in order], "mean": drops.mean(axis=1)[order],
             "std": drops.std(axis=1)[order], "repeats": repeats, "rows": len(X), "reference": reference}
+
+
+def _pass_cost(one: float, per_repeat: float, n_columns: int) -> Callable[[int], float]:
+    """Seconds of a pass over the columns with so many repeats: one call per column, a fixed
+    cost ``one`` plus ``per_repeat`` for each repeat after the first."""
+    return lambda repeats: (one + (repeats - 1) * per_repeat) * n_columns
 
 
 def _folds(X: pd.DataFrame, y: np.ndarray, task: str, seed: int, n: int = 3):
@@ -314,17 +338,17 @@ def _learning_curve(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
     dummy = DummyRegressor() if classes is None else DummyClassifier(strategy="prior")
     baseline = float(np.mean([_score(inp.metric, dummy.fit(X.iloc[t], y[t]), X.iloc[v], y[v], classes)
                               for t, v in folds]))
-    points, last_seconds, last_size = [], 0.0, 1
+    points, timed = [], []  # timed: (size, seconds) of each size fitted
     for share in (0.1, 0.25, 0.5, 0.75, 1.0):
         size = max(int(share * min(len(t) for t, _ in folds)), 10)
-        expected = last_seconds * size / last_size if points else 3 * inp.fit_estimate(size)
+        expected = _extrapolate(timed, size) if timed else 3 * inp.fit_estimate(size)
         if time.monotonic() + expected > deadline:
             break
         started, scores = time.monotonic(), []
         for train, valid in folds:
             train = rng.permutation(train)[:size]
             scores.append(_fit_score(inp, inp.single_params, X, y, train, valid, classes))
-        last_seconds, last_size = time.monotonic() - started, size
+        timed.append((size, time.monotonic() - started))
         s = np.asarray(scores)
         points.append({"size": size, "train_mean": s[:, 0].mean(), "train_std": s[:, 0].std(),
                        "valid_mean": s[:, 1].mean(), "valid_std": s[:, 1].std()})
@@ -333,6 +357,20 @@ def _learning_curve(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
     if len(points) < 2:
         raise OutOfTime("fewer than two training-set sizes fitted in the time limit")
     return {"model": inp.single, "points": points, "baseline": baseline, "folds": len(folds), "rows": len(X)}
+
+
+def _extrapolate(timed: list[tuple[int, float]], size: int) -> float:
+    """Seconds for ``size`` rows: a fixed cost plus a cost per row, from the sizes timed so far.
+
+    Small fits are mostly fixed cost (preparation, set-up), so scaling the first one by rows
+    would overstate the next; with one timing, half of it is taken as fixed.
+    """
+    (n1, t1), *rest = timed[-2:]
+    if not rest:
+        return t1 / 2 + t1 / 2 * size / n1
+    n2, t2 = rest[0]
+    per_row = max((t2 - t1) / max(n2 - n1, 1), 0.0)
+    return max(t2 + per_row * (size - n2), t2)
 
 
 def main_parameter(inp: DiagnoseInput, tuning: dict[str, Any]) -> str | None:
@@ -376,20 +414,35 @@ def _validation_curve(inp: DiagnoseInput, tuning: dict[str, Any], deadline: floa
     X, y = _sample(inp.X_train, inp.y_train, rows, inp.seed)
     classes, folds = _classes(y, inp.task), _folds(X, y, inp.task, inp.seed)
     points: list[dict[str, Any]] = []
-    slowest = 3 * inp.fit_estimate(len(folds[0][0]))
-    for value in values:
+    # A value's cost follows the search's cost model (more trees, or a slower learning rate).
+    defaults = size_defaults(inp.build_single({}))
+    current_cost = cost_ratio(inp.single_params, defaults)
+    three_fits = 3 * inp.fit_estimate(len(folds[0][0]))
+    correction, left_out = 1.0, []
+
+    def relative_cost(value: Any) -> float:
+        return cost_ratio({**inp.single_params, param: value}, defaults) / current_cost
+
+    for value in sorted(values, key=relative_cost):  # the cheapest first; drawn in order of value
         shown = f"{param}={value:.4g}" if isinstance(value, float) else f"{param}={value}"
-        if _late(deadline - slowest, shown, points, 2):
-            break
+        params = {**inp.single_params, param: value}
+        expected = three_fits * relative_cost(value) * correction
+        if time.monotonic() + expected > deadline:
+            left_out.append(shown)  # a dearer value; cheaper ones may still fit
+            continue
         started = time.monotonic()
-        s = np.asarray([_fit_score(inp, {**inp.single_params, param: value}, X, y, t, v, classes) for t, v in folds])
-        slowest = max(slowest, time.monotonic() - started)
+        s = np.asarray([_fit_score(inp, params, X, y, t, v, classes) for t, v in folds])
+        correction = max(correction, (time.monotonic() - started) / max(expected / correction, 1e-3))
         points.append({"value": value, "train_mean": s[:, 0].mean(), "train_std": s[:, 0].std(),
                        "valid_mean": s[:, 1].mean(), "valid_std": s[:, 1].std()})
+    points.sort(key=lambda point: values.index(point["value"]))
+    if len(points) < 2:
+        raise OutOfTime(f"fewer than two values of {param} fitted in the time limit"
+                        + (f" ({', '.join(left_out)} would not fit)" if left_out else ""))
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
     log = bool(getattr(inp.space[param], "log", False))
     return {"model": inp.single, "param": param, "current": current, "points": points, "numeric": numeric,
-            "log": log, "rows": len(X)}
+            "log": log, "rows": len(X), "left_out": left_out}
 
 
 def _top_features(out: dict[str, Any], inp: DiagnoseInput, n: int) -> list[str]:
@@ -402,23 +455,25 @@ def _partial_dependence(inp: DiagnoseInput, classes, features: list[str], deadli
     """Average prediction as one feature is set to each value of a grid, the others kept as they are."""
     X, _ = _sample(inp.X_train, inp.y_train, PDP_ROWS, inp.seed)
     curves: list[dict[str, Any]] = []
+    last = 0.0  # seconds the previous feature took
     for feature in features:
-        if _late(deadline, f"feature '{feature}'", curves, 1):
+        if _late(deadline - last, f"feature '{feature}'", curves, 1):
             break
+        started = time.monotonic()
         column = X[feature]
         kind = inp.schema[feature].kind
         if kind == "numeric":
             grid = list(np.unique(np.nanquantile(column.astype(float), np.linspace(0.05, 0.95, 12))))
         else:
             grid = list(column.dropna().value_counts().index[:10])
-        values = []
-        for value in grid:
-            varied = X.copy()
-            varied[feature] = pd.Series([value] * len(X), index=X.index, dtype=column.dtype)
-            prediction = predict_output(inp.model, varied, classes)
-            values.append(prediction.mean(axis=0))
+        # Every grid value's copy of the rows in one frame: one prediction call, not one per value.
+        varied = pd.concat([X] * len(grid), ignore_index=True)
+        varied[feature] = pd.Series(np.repeat(np.asarray(grid, dtype=object), len(X)), dtype=column.dtype)
+        prediction = predict_output(inp.model, varied, classes)
+        values = [block.mean(axis=0) for block in np.split(prediction, len(grid))]
         curves.append({"feature": feature, "kind": kind, "grid": grid, "values": values,
                        "classes": classes})
+        last = time.monotonic() - started
     return curves
 
 

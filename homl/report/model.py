@@ -180,6 +180,8 @@ def _tuning(section: Section, diag: dict[str, Any], metric: Any) -> None:
         section.figure(figs.validation_curve(curve, metric.label), "validation-curve",
                        f"Training and validation {metric.label} as {curve['param']} varies (3-fold CV, "
                        f"{curve['rows']:,} rows); the dotted line marks the value chosen by the search")
+        if curve.get("left_out"):
+            section.text(f"Left out, too slow to fit within the time limit: {', '.join(curve['left_out'])}.")
     else:
         section.note("No validation curve (see Assumptions and limits).")
     families = diag.get("tuning") or {}

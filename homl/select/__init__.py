@@ -2,7 +2,7 @@
 
 from ._cv import Evaluation, Folds, OutOfTime, cross_validate, make_folds, predict_output, refit_time
 from ._ensemble import greedy_weights, stacking, voting
-from ._search import Search
+from ._search import Search, cost_ratio, size_defaults
 from ._shortlist import baseline, shortlist
 
 __all__ = [
@@ -11,12 +11,14 @@ __all__ = [
     "OutOfTime",
     "Search",
     "baseline",
+    "cost_ratio",
     "cross_validate",
     "greedy_weights",
     "make_folds",
     "predict_output",
     "refit_time",
     "shortlist",
+    "size_defaults",
     "stacking",
     "voting",
 ]

@@ -123,12 +123,14 @@ def cross_validate(
 
     Before each fold the time it will take is estimated (``fold_estimate`` for the first
     one, then the folds seen so far): the next fold must end by ``deadline``, and all the
-    folds left by ``all_folds_by`` (so a model too slow for its share stops after a fold
-    or two, not one fold short of the end). ``on_fold(i, running_mean_loss)`` is called
+    folds left by ``all_folds_by`` (so a model too slow for its share stops after its first
+    fold, not one fold short of the end); an estimate from a timing probe, which runs high,
+    is not held against ``all_folds_by`` until a fold has been timed. ``on_fold(i, running_mean_loss)`` is called
     after each fold (searches prune with it).
     """
     oof = folds.empty_oof()
-    if deadline is not None and fold_estimate is None:
+    probed = deadline is not None and fold_estimate is None
+    if probed:
         fold_estimate = _probe(pipeline, folds, min(deadline, all_folds_by or deadline))
     fit_times: list[float] = []
     scores: list[float] = []
@@ -137,7 +139,10 @@ def cross_validate(
         if expected is not None:
             now, left_folds = time.monotonic(), len(folds.splits) - i
             late = deadline is not None and now + expected > deadline
-            if late or (all_folds_by is not None and now + expected * left_folds > all_folds_by):
+            # A probe's estimate runs high: against the share, only measured folds count.
+            measured = bool(fit_times) or not probed
+            over_share = all_folds_by is not None and measured and now + expected * left_folds > all_folds_by
+            if late or over_share:
                 left = max((deadline if late else all_folds_by) - now, 0.0)
                 raise OutOfTime(
                     f"{left_folds} fold(s) left at about {expected:.1f} s each, {left:.1f} s of budget left"

@@ -40,7 +40,7 @@ def size_defaults(pipeline: Any) -> dict[str, float]:
             if key.split("__")[-1] in wanted and isinstance(value, (int, float)) and not isinstance(value, bool)}
 
 
-def _cost_ratio(params: dict[str, Any], defaults: dict[str, float]) -> float:
+def cost_ratio(params: dict[str, Any], defaults: dict[str, float]) -> float:
     """How much slower than the defaults a configuration should be (more trees, more time)."""
     ratio = 1.0
     for name, default in defaults.items():
@@ -172,7 +172,7 @@ class Search:
             if trial.should_prune():
                 raise optuna.TrialPruned()
 
-        estimate = self.default_time[name] * _cost_ratio(params, self.size_defaults[name])
+        estimate = self.default_time[name] * cost_ratio(params, self.size_defaults[name])
         try:
             evaluation = cross_validate(
                 name, self.build(spec, params), self.folds, params=params, deadline=deadline,

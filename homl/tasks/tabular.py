@@ -33,10 +33,10 @@ TUNED_FAMILIES = 3
 #: Rows below which the whole training set is used for the search, per second of budget.
 SEARCH_ROWS_PER_SECOND = 200
 MIN_SEARCH_ROWS = 20_000
-#: With a report, this share of the budget (at least ``MIN_REPORT_SECONDS``) is kept for its
-#: diagnostics and drawing; the search ends that much earlier.
-REPORT_SHARE = 0.15
-MIN_REPORT_SECONDS = 7.0
+#: With a report, ``REPORT_SECONDS`` plus this share of the budget is kept for its diagnostics
+#: and drawing; the search ends that much earlier.
+REPORT_SECONDS = 7.0
+REPORT_SHARE = 0.1
 #: Of that, seconds kept for drawing the figures and saving the model and report (plus 2% of
 #: the budget): matplotlib's import takes about 1.5 s, each of some 13 figures a quarter of a
 #: second, the model's serialisation about a second (measured on a 2-core machine).
@@ -97,7 +97,7 @@ class FitResult:
         if self.diagnostics is None:
             if self._pending is None:
                 raise ConfigError("this result keeps no data to diagnose the model; fit again to get a report")
-            seconds = max(MIN_REPORT_SECONDS, REPORT_SHARE * self.metadata.get("time_limit", 60))
+            seconds = report_seconds(self.metadata.get("time_limit", 60))
             self.diagnostics = diagnose(self._pending, time.monotonic() + seconds)
             self._pending = None
         report = build_model_report(self._report_metadata(), self.leaderboard, self.diagnostics)
@@ -165,7 +165,7 @@ def fit(
     end = start + time_limit
     report = output is not None if report is None else bool(report)
     # The search and the finish end early enough to leave the report its share of the budget.
-    fit_end = end - (max(MIN_REPORT_SECONDS, REPORT_SHARE * time_limit) if report else 0.0)
+    fit_end = end - (report_seconds(time_limit) if report else 0.0)
     if output is not None:
         _check_output(Path(output), overwrite)
 
@@ -274,6 +274,11 @@ def fit(
             progress.note(f"report written to {Path(output) / 'report.html'}")
     result.timings["total"] = time.monotonic() - start
     return result
+
+
+def report_seconds(time_limit: float) -> float:
+    """Seconds of the budget kept for the report: its diagnostics, figures and save."""
+    return REPORT_SECONDS + REPORT_SHARE * time_limit
 
 
 def load(path: str | Path) -> TabularModel:

@@ -107,7 +107,7 @@ def test_boosters_stop_early_on_held_out_rows_and_predict_with_the_best_round(fa
     assert isinstance(stopper, EarlyStopping) and 0 < stopper.best_iteration_ < 200  # of up to 300 trees
     if task != "regression":
         assert set(pipeline.predict(X.head(50))) <= {"lo", "mid", "hi"}
-    small = build_pipeline(get_spec(family), task, schema, {"n_estimators": 30}).fit(X.head(300), y[:300])
+    small = build_pipeline(get_spec(family), task, schema, {"n_estimators": 30}).fit(X.head(150), y[:150])
     assert small.predict(X.head(5)).shape == (5,)  # too few rows to hold any out: all 30 trees
 
 
