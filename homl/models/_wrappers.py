@@ -27,9 +27,16 @@ class _Wrapper(MetaEstimatorMixin, BaseEstimator):
         tags.regressor_tags = inner.regressor_tags
         return tags
 
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.predict(X)
+
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "estimator_")
         return self.estimator_.predict_proba(X)
+
+    def score(self, X: Any, y: Any) -> float:
+        return self.estimator_.score(X, y)
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -38,6 +45,29 @@ class _Wrapper(MetaEstimatorMixin, BaseEstimator):
 
     def _fitted(self, X: Any) -> None:
         self.n_features_in_ = getattr(self.estimator_, "n_features_in_", np.shape(X)[1])
+        if hasattr(self.estimator_, "classes_"):
+            self.classes_ = self.estimator_.classes_
+
+
+def _take(X: Any, rows: np.ndarray) -> Any:
+    """Rows of a matrix or a DataFrame, by position."""
+    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
+
+
+def _split_rows(estimator: Any, y: np.ndarray, second_size: int, random_state: int | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions split in two (sorted), the second of ``second_size`` rows, stratified for classifiers.
+
+    Stratification is dropped where a class has a single row, which cannot be split.
+    """
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if is_classifier(estimator) else None
+    if stratify is not None and np.min(np.unique(y, return_counts=True)[1]) < 2:
+        stratify = None
+    first, second = train_test_split(np.arange(len(y)), test_size=second_size,
+                                     random_state=random_state, stratify=stratify)
+    return np.sort(first), np.sort(second)
 
 
 class RowCap(_Wrapper):
@@ -53,30 +83,14 @@ class RowCap(_Wrapper):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> RowCap:
-        from sklearn.model_selection import train_test_split
-
         y = np.asarray(y)
         self.estimator_ = clone(self.estimator)
         if len(y) > self.max_rows:
-            stratify = y if is_classifier(self.estimator) else None
-            if stratify is not None and np.min(np.unique(y, return_counts=True)[1]) < 2:
-                stratify = None
-            keep, _ = train_test_split(
-                np.arange(len(y)), train_size=self.max_rows, random_state=self.random_state, stratify=stratify
-            )
-            X, y = X[np.sort(keep)], y[np.sort(keep)]
+            keep, _ = _split_rows(self.estimator, y, len(y) - self.max_rows, self.random_state)
+            X, y = _take(X, keep), y[keep]
         self.estimator_.fit(X, y, **fit_params)
-        if hasattr(self.estimator_, "classes_"):
-            self.classes_ = self.estimator_.classes_
         self._fitted(X)
         return self
-
-    def predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(X)
-
-    def score(self, X: Any, y: Any) -> float:
-        return self.estimator_.score(X, y)
 
 
 class LabelEncoded(_Wrapper):
@@ -100,9 +114,10 @@ class LabelEncoded(_Wrapper):
         return tags
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> LabelEncoded:
-        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        classes, codes = np.unique(np.asarray(y), return_inverse=True)
         self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
         self._fitted(X)
+        self.classes_ = classes
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -111,11 +126,6 @@ class LabelEncoded(_Wrapper):
 
     def score(self, X: Any, y: Any) -> float:
         return float(np.mean(self.predict(X) == np.asarray(y)))
-
-
-def _take(X: Any, rows: np.ndarray) -> Any:
-    """Rows of a matrix or a DataFrame, by position."""
-    return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
 
 class EarlyStopping(_Wrapper):
@@ -138,28 +148,19 @@ class EarlyStopping(_Wrapper):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> EarlyStopping:
-        from sklearn.model_selection import train_test_split
-
         y = np.asarray(y)
         self.estimator_ = clone(self.estimator)
         if len(y) < self.min_rows:
             self.estimator_.fit(X, y, **fit_params)
         else:
-            stratify = y if is_classifier(self.estimator) else None
-            if stratify is not None and np.min(np.unique(y, return_counts=True)[1]) < 2:
-                stratify = None
             held = max(int(self.validation_fraction * len(y)), min(self.min_held_out, len(y) // 5))
-            fit_rows, held_out = train_test_split(np.arange(len(y)), test_size=held,
-                                                  random_state=self.random_state, stratify=stratify)
-            fit_rows, held_out = np.sort(fit_rows), np.sort(held_out)
+            fit_rows, held_out = _split_rows(self.estimator, y, held, self.random_state)
             evaluation = [(_take(X, held_out), y[held_out])]
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
                 self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))
         self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
             self.estimator_, "best_iteration", None)
-        if hasattr(self.estimator_, "classes_"):
-            self.classes_ = self.estimator_.classes_
         self._fitted(X)
         return self
 
@@ -175,10 +176,3 @@ class EarlyStopping(_Wrapper):
             self.estimator_.set_params(early_stopping_rounds=self.patience)
             return {"eval_set": evaluation, "verbose": False}
         raise TypeError(f"EarlyStopping supports LightGBM and XGBoost models, not {type(self.estimator_).__name__}")
-
-    def predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimator_")
-        return self.estimator_.predict(X)
-
-    def score(self, X: Any, y: Any) -> float:
-        return self.estimator_.score(X, y)
