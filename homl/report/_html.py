@@ -180,7 +180,9 @@ def render_png(fig: Any, *, dpi: int = 100) -> bytes:
         # Names in scripts the default font lacks draw as boxes: readable enough, not an error.
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from")
         warnings.filterwarnings("ignore", message=r"Matplotlib currently does not support")
-        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+        # A layout engine already fits the figure; cropping it again would draw it twice.
+        tight = None if fig.get_layout_engine() is not None else "tight"
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches=tight)
     return buffer.getvalue()
 
 
