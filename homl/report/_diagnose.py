@@ -375,7 +375,7 @@ def _extrapolate(timed: list[tuple[int, float]], size: int) -> float:
 
 def main_parameter(inp: DiagnoseInput, tuning: dict[str, Any]) -> str | None:
     """The single model's most important tuned parameter (Optuna's importances), else its first one."""
-    from homl.models._space import Choice
+    from homl.models import Choice
 
     fixed = {p for p, d in inp.space.items() if isinstance(d, Choice) and len(d.options) < 2}
     model_params = [p for p in inp.space if not p.startswith("prep:") and p not in fixed]
@@ -385,7 +385,7 @@ def main_parameter(inp: DiagnoseInput, tuning: dict[str, Any]) -> str | None:
 
 
 def _grid(dimension: Any, current: Any) -> list[Any]:
-    from homl.models._space import Choice, FloatRange, IntRange
+    from homl.models import Choice, FloatRange, IntRange
 
     if isinstance(dimension, Choice):
         values = list(dimension.options)[:6]
