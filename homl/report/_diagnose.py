@@ -286,17 +286,25 @@ def _permutation_importance(inp: DiagnoseInput, classes, deadline: float) -> dic
     drops = np.zeros((len(columns), repeats))
     for j, column in enumerate(columns):
         _check(deadline, f"column '{column}'")
-        # Every repeat's shuffled copy in one frame: one prediction call per column.
-        shuffled = pd.concat([X] * repeats, ignore_index=True)
         values = X[column].to_numpy()
-        shuffled[column] = pd.Series(np.concatenate([values[rng.permutation(len(X))] for _ in range(repeats)]),
-                                     dtype=X[column].dtype)
-        predictions = np.split(predict_output(inp.model, shuffled, classes), repeats)
-        for r, prediction in enumerate(predictions):
+        shuffles = [values[rng.permutation(len(X))] for _ in range(repeats)]
+        for r, prediction in enumerate(_predict_varied(inp.model, X, column, shuffles, classes)):
             drops[j, r] = sign * (reference - inp.metric(y, prediction, classes))
     order = np.argsort(-drops.mean(axis=1))
     return {"columns": [columns[i] for i in order], "mean": drops.mean(axis=1)[order],
             "std": drops.std(axis=1)[order], "repeats": repeats, "rows": len(X), "reference": reference}
+
+
+def _predict_varied(model: Any, X: pd.DataFrame, column: str, variants: list[np.ndarray],
+                    classes: np.ndarray | None) -> list[np.ndarray]:
+    """Predictions of ``X`` with ``column`` replaced by each of ``variants`` in turn.
+
+    Every variant's copy of the rows goes through one prediction call: a model's fixed cost
+    per call (thread start-up, preparation) is paid once, not once per variant.
+    """
+    varied = pd.concat([X] * len(variants), ignore_index=True)
+    varied[column] = pd.Series(np.concatenate(variants), dtype=X[column].dtype)
+    return np.split(predict_output(model, varied, classes), len(variants))
 
 
 def _pass_cost(one: float, per_repeat: float, n_columns: int) -> Callable[[int], float]:
@@ -466,11 +474,8 @@ def _partial_dependence(inp: DiagnoseInput, classes, features: list[str], deadli
             grid = list(np.unique(np.nanquantile(column.astype(float), np.linspace(0.05, 0.95, 12))))
         else:
             grid = list(column.dropna().value_counts().index[:10])
-        # Every grid value's copy of the rows in one frame: one prediction call, not one per value.
-        varied = pd.concat([X] * len(grid), ignore_index=True)
-        varied[feature] = pd.Series(np.repeat(np.asarray(grid, dtype=object), len(X)), dtype=column.dtype)
-        prediction = predict_output(inp.model, varied, classes)
-        values = [block.mean(axis=0) for block in np.split(prediction, len(grid))]
+        settings = [np.full(len(X), value, dtype=object) for value in grid]
+        values = [block.mean(axis=0) for block in _predict_varied(inp.model, X, feature, settings, classes)]
         curves.append({"feature": feature, "kind": kind, "grid": grid, "values": values,
                        "classes": classes})
         last = time.monotonic() - started
