@@ -239,3 +239,25 @@ def bootstrap_interval(
         return float("nan"), float("nan")
     alpha = (1 - confidence) / 2
     return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
+
+
+@dataclass
+class TestScore:
+    """The score measured once on the held-out test set, with a bootstrap confidence interval."""
+
+    metric: str
+    value: float
+    low: float
+    high: float
+    n_rows: int
+    confidence: float = 0.95
+
+    def __str__(self) -> str:
+        return (
+            f"{self.metric} {_fmt(self.value)} ({self.confidence:.0%} CI {_fmt(self.low)} to "
+            f"{_fmt(self.high)}, {self.n_rows:,} test rows)"
+        )
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"

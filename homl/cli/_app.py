@@ -130,7 +130,7 @@ def info(
     out.print(f"[bold]{model}[/bold]")
     out.print(loaded.describe())
     if "baseline_test_score" in meta and meta["baseline_test_score"]:
-        from homl.tasks._model import TestScore
+        from homl.metrics import TestScore
 
         out.print(f"baseline test score: {TestScore(**meta['baseline_test_score'])}")
     out.print(f"trained {meta.get('created', '?')} on data sha256 {meta.get('data_sha256', '?')[:16]}…")

@@ -58,7 +58,7 @@ def read_model_report(path: str | Path) -> Report:
     """The report of the model directory at ``path``, rebuilt from its files alone."""
     from homl.registry import is_model_dir
 
-    from ._diagnose import DIAGNOSTICS_FILE
+    from homl.evaluate import DIAGNOSTICS_FILE
 
     folder = Path(path)
     if not is_model_dir(folder):
@@ -92,7 +92,7 @@ def summary_html(metadata: dict[str, Any], leaderboard: pd.DataFrame | None) -> 
 
 
 def _score_text(score: dict[str, Any] | None) -> str | None:
-    from homl.tasks._model import TestScore
+    from homl.metrics import TestScore
 
     return None if not score else str(TestScore(**score))
 

@@ -12,9 +12,8 @@ from homl import data as hdata
 from homl import models as zoo
 from homl import select
 from homl._progress import Progress
-from homl.metrics import Metric, bootstrap_interval
+from homl.metrics import Metric, TestScore, bootstrap_interval
 
-from ._model import TestScore
 
 #: Margin on refit estimates (they extrapolate from folds to more rows). Small, since the finish
 #: has its own guards: it passes over a winner whose refit no longer fits, and skips the refit on

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +12,9 @@ import pandas as pd
 
 from homl.data import Schema, coerce_frame, read_table
 from homl.errors import ModelDirError, SchemaError
+from homl.metrics import TestScore
 
 logger = logging.getLogger("homl")
-
-
-@dataclass
-class TestScore:
-    """The score measured once on the held-out test set, with a bootstrap confidence interval."""
-
-    metric: str
-    value: float
-    low: float
-    high: float
-    n_rows: int
-    confidence: float = 0.95
-
-    def __str__(self) -> str:
-        return (
-            f"{self.metric} {_fmt(self.value)} ({self.confidence:.0%} CI {_fmt(self.low)} to "
-            f"{_fmt(self.high)}, {self.n_rows:,} test rows)"
-        )
-
-
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 class TabularModel:
@@ -140,16 +118,3 @@ class TabularModel:
         if "winner" in self.metadata:
             lines.append(f"model: {self.metadata['winner']}")
         return "\n".join(lines)
-
-
-def to_json(value: Any) -> Any:
-    """Plain-JSON copy of dataclasses, numpy scalars and nested containers."""
-    return json.loads(json.dumps(asdict(value) if hasattr(value, "__dataclass_fields__") else value, default=_default))
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)

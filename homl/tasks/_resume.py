@@ -16,9 +16,9 @@ import pandas as pd
 
 from homl import select
 from homl._atomic import write_text_atomic
+from homl._json import to_json
 from homl._progress import Progress
 
-from ._model import to_json
 
 
 def data_hash(frame: pd.DataFrame) -> str:

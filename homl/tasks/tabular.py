@@ -20,10 +20,11 @@ from homl import models as zoo
 from homl import select
 from homl._progress import Progress
 from homl.errors import ConfigError, ModelDirError, SchemaError, TargetError
-from homl.metrics import Metric, get_metric
+from homl._json import to_json
+from homl.metrics import Metric, TestScore, get_metric
 
 from ._finish import affordable, finish, reserve_for_finish, with_categories_of
-from ._model import TabularModel, TestScore, to_json
+from ._model import TabularModel
 from ._resume import data_hash, load_shortlist, open_workdir, save_shortlist
 
 #: Share of the budget given to the short-list; the search gets what is left before the finish.
@@ -91,7 +92,7 @@ class FitResult:
         """The model report (:class:`homl.report.Report`); written to ``path`` when given.
 
         Diagnostics are computed now if ``fit`` ran with ``report=False``."""
-        from homl.report._diagnose import diagnose
+        from homl.evaluate import diagnose
         from homl.report.model import build_model_report
 
         if self.diagnostics is None:
@@ -110,7 +111,7 @@ class FitResult:
 
     def _report_files(self, folder: Path) -> dict[str, Path]:
         """``diagnostics.json``, ``report.html`` and ``figures/*.png`` written into ``folder``."""
-        from homl.report._diagnose import DIAGNOSTICS_FILE
+        from homl.evaluate import DIAGNOSTICS_FILE
         from homl.report.model import REPORT_FILE
 
         (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
@@ -254,14 +255,14 @@ def fit(
     pending = _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric_, schema, winner,
                               candidates, build, studies, specs, folds, result, seed)
     if report and len(X_test):
-        from homl.report._diagnose import diagnose
+        from homl.evaluate import diagnose
 
         progress.phase("Report diagnostics")
         result.diagnostics = diagnose(pending, end - DRAW_SECONDS - 0.02 * time_limit)
         progress.end_phase()
     else:
         if workdir is not None:  # the studies' storage is removed below
-            from homl.report._diagnose import tuning_history
+            from homl.evaluate import tuning_history
 
             pending.tuning = tuning_history(pending)
         result._pending = pending
@@ -292,7 +293,7 @@ def load(path: str | Path) -> TabularModel:
 def _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric, schema, winner, candidates, build,
                     studies, specs, folds, result, seed):
     """What the report's diagnostics need; the curves use the best single (non-ensemble) model."""
-    from homl.report._diagnose import DiagnoseInput
+    from homl.evaluate import DiagnoseInput
 
     single = next((e for e in candidates if e.members is None), winner)
     spec = zoo.get_spec(single.name)

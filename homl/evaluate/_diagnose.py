@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from homl._json import to_json
 from homl.data import Schema
 from homl.errors import ConfigError
 from homl.metrics import Metric
@@ -82,8 +83,6 @@ class DiagnoseInput:
 
 def diagnose(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
     """All diagnostics as a JSON-ready dict; costly steps share the time left before ``deadline``."""
-    from homl.tasks._model import to_json
-
     if len(inp.X_test) == 0:
         raise ConfigError("the model report needs test rows to diagnose the model; this fit had none")
     classes = None if inp.task == "regression" else np.asarray(inp.model.classes_)
