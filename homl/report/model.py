@@ -56,9 +56,8 @@ def build_model_report(metadata: dict[str, Any], leaderboard: pd.DataFrame | Non
 
 def read_model_report(path: str | Path) -> Report:
     """The report of the model directory at ``path``, rebuilt from its files alone."""
-    from homl.registry import is_model_dir
-
     from homl.evaluate import DIAGNOSTICS_FILE
+    from homl.registry import is_model_dir
 
     folder = Path(path)
     if not is_model_dir(folder):

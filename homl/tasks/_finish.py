@@ -14,7 +14,6 @@ from homl import select
 from homl._progress import Progress
 from homl.metrics import Metric, TestScore, bootstrap_interval
 
-
 #: Margin on refit estimates (they extrapolate from folds to more rows). Small, since the finish
 #: has its own guards: it passes over a winner whose refit no longer fits, and skips the refit on
 #: all rows when that would pass the time limit.

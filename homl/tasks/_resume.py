@@ -20,7 +20,6 @@ from homl._json import to_json
 from homl._progress import Progress
 
 
-
 def data_hash(frame: pd.DataFrame) -> str:
     """SHA-256 of a table's values and column names (what the model was trained on)."""
     import hashlib

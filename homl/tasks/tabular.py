@@ -18,9 +18,9 @@ import pandas as pd
 from homl import data as hdata
 from homl import models as zoo
 from homl import select
+from homl._json import to_json
 from homl._progress import Progress
 from homl.errors import ConfigError, ModelDirError, SchemaError, TargetError
-from homl._json import to_json
 from homl.metrics import Metric, TestScore, get_metric
 
 from ._finish import affordable, finish, reserve_for_finish, with_categories_of

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 import homl
 from homl.cli import app
 from homl.data import example_path
-from homl.registry import write_model_dir
 from homl.evaluate import DIAGNOSTICS_FILE, learning_verdict
+from homl.registry import write_model_dir
 from homl.report.model import SECTIONS
 
 ANCHORS = ["summary", "leaderboard", "learning-curves", "tuning", "test-set-results", "feature-importance",
