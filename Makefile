@@ -9,6 +9,7 @@ demo: setup
 	.venv/bin/homl info models/housing
 
 test: setup
+	.venv/bin/lint-imports
 	.venv/bin/python -m pytest -m "not slow" -q
 
 test-slow: setup  # exit code 5 means no test is marked slow yet

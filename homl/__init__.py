@@ -15,9 +15,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from homl._version import __version__
 from homl.errors import ConfigError, DataError, HomlError, ModelDirError, SchemaError, TargetError
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from homl.report.explore import explore

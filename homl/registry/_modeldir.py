@@ -166,9 +166,9 @@ def library_versions() -> dict[str, str]:
         if version is not None:
             versions[key] = version
     if "homl" not in versions:
-        import homl
+        from homl._version import __version__
 
-        versions["homl"] = str(getattr(homl, "__version__", "unknown"))
+        versions["homl"] = __version__
     return versions
 
 

@@ -2,11 +2,19 @@
 
 from ._cv import Evaluation, Folds, OutOfTime, cross_validate, make_folds, predict_output, refit_time
 from ._ensemble import greedy_weights, stacking, voting
+from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
+from ._leaderboard import leaderboard
 from ._search import Search, cost_ratio, size_defaults
 from ._shortlist import baseline, shortlist
 
 __all__ = [
     "Evaluation",
+    "Executor",
+    "Job",
+    "LocalExecutor",
+    "Outcome",
+    "Pruned",
+    "run_job",
     "Folds",
     "OutOfTime",
     "Search",
@@ -14,6 +22,7 @@ __all__ = [
     "cost_ratio",
     "cross_validate",
     "greedy_weights",
+    "leaderboard",
     "make_folds",
     "predict_output",
     "refit_time",

@@ -8,7 +8,7 @@ flight). Preparation options are searched together with the model's own paramete
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ import numpy as np
 from homl._progress import Progress
 from homl.models import ModelSpec, Space, sample
 
-from ._cv import Evaluation, Folds, OutOfTime, cross_validate
+from ._cv import Evaluation, Folds
+from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned
 
 #: A family leaves the search after this many trials in a row too slow for the time left.
 MAX_MISSES = 3
@@ -50,7 +51,11 @@ def cost_ratio(params: dict[str, Any], defaults: dict[str, float]) -> float:
 
 
 class Search:
-    """Interleaved searches over several families until a deadline."""
+    """Interleaved searches over several families until a deadline.
+
+    Trials are handed to the ``executor`` (default: one after another here) as jobs; the
+    studies ask and are told in this process, so resuming works whatever ran the trials.
+    """
 
     def __init__(
         self,
@@ -63,12 +68,14 @@ class Search:
         workdir: Path | None,
         seed: int,
         progress: Progress,
+        executor: Executor | None = None,
     ):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.build, self.space_for, self.folds = build, space_for, folds
         self.workdir, self.progress = workdir, progress
+        self.executor = executor or LocalExecutor()
         self.best: dict[str, Evaluation] = {}
         self.default_time: dict[str, float] = {}
         self.size_defaults: dict[str, dict[str, float]] = {}
@@ -141,17 +148,11 @@ class Search:
         total = max(deadline() - start, 0.0)
         self.progress.phase("Fine-tune", total=total)
         reported = 0.0
-        while time.monotonic() < deadline() and self.studies:
-            for name in self._schedule():
-                if time.monotonic() >= deadline():
-                    break
-                if name not in self.studies:  # dropped earlier in this round
-                    continue
-                if not self._trial(name, deadline()):
-                    self.studies.pop(name)
-                elapsed = min(time.monotonic() - start, total)
-                self.progress.advance(elapsed - reported, detail=f"{self.n_trials} trials")
-                reported = elapsed
+        for outcome in self.executor.run(self._jobs(deadline), self.folds):
+            self._record(outcome)
+            elapsed = min(time.monotonic() - start, total)
+            self.progress.advance(elapsed - reported, detail=f"{self.n_trials} trials")
+            reported = elapsed
         self.progress.end_phase()
         return list(self.best.values())
 
@@ -159,8 +160,19 @@ class Search:
         ranked = sorted(self.studies, key=lambda n: self.folds.metric.loss(self.best[n].mean))
         return ranked[:1] * 2 + ranked[1:]
 
-    def _trial(self, name: str, deadline: float) -> bool:
-        """One trial of family ``name``; False when the family cannot fit in the time left."""
+    def _jobs(self, deadline: Callable[[], float]) -> Iterator[Job]:
+        """Trials to run, in rounds over the families still searched, until the deadline."""
+        while time.monotonic() < deadline() and self.studies:
+            for name in self._schedule():
+                if time.monotonic() >= deadline():
+                    return
+                if name in self.studies:  # not dropped earlier in this round
+                    job = self._job(name, deadline())
+                    if job is not None:
+                        yield job
+
+    def _job(self, name: str, deadline: float) -> Job | None:
+        """The next trial of family ``name`` as a job (None when its pipeline cannot be built)."""
         import optuna
 
         spec, study = self.specs[name], self.studies[name]
@@ -170,26 +182,39 @@ class Search:
         def report(fold: int, loss: float) -> None:
             trial.report(loss, fold)
             if trial.should_prune():
-                raise optuna.TrialPruned()
+                raise Pruned()
 
         estimate = self.default_time[name] * cost_ratio(params, self.size_defaults[name])
         try:
-            evaluation = cross_validate(
-                name, self.build(spec, params), self.folds, params=params, deadline=deadline,
-                all_folds_by=deadline, fold_estimate=estimate, on_fold=report,
-            )
-        except optuna.TrialPruned:
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            return True
-        except OutOfTime:
-            # Too slow for the time left; a cheaper configuration may still fit, a few tries.
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self.misses[name] = self.misses.get(name, 0) + 1
-            return self.misses[name] < MAX_MISSES
+            pipeline = self.build(spec, params)
         except Exception as error:  # one bad configuration must not end the search
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             self.progress.note(f"{name}: trial {trial.number} failed ({type(error).__name__}: {error})")
-            return True
+            return None
+        return Job(name, pipeline, params=params, deadline=deadline, all_folds_by=deadline,
+                   fold_estimate=estimate, on_fold=report, tag=(name, trial))
+
+    def _record(self, outcome: Outcome) -> None:
+        """Tell the study how the trial went; drop a family after too many trials too slow to finish."""
+        import optuna
+
+        name, trial = outcome.job.tag
+        study, evaluation = self.studies.get(name) or self.all_studies[name], outcome.evaluation
+        if outcome.pruned:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return
+        if outcome.out_of_time is not None:
+            # Too slow for the time left; a cheaper configuration may still fit, a few tries.
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self.misses[name] = self.misses.get(name, 0) + 1
+            if self.misses[name] >= MAX_MISSES:
+                self.studies.pop(name, None)
+            return
+        if outcome.error is not None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            error = outcome.error
+            self.progress.note(f"{name}: trial {trial.number} failed ({type(error).__name__}: {error})")
+            return
         self.misses[name] = 0
         evaluation.stage = "tuned"
         trial.set_user_attr("fold_scores", evaluation.fold_scores)
@@ -202,4 +227,3 @@ class Search:
         study.tell(trial, self.folds.metric.loss(evaluation.mean))
         if better:
             self.best[name] = evaluation
-        return True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,8 @@ import numpy as np
 from homl._progress import Progress
 from homl.models import ModelSpec
 
-from ._cv import Evaluation, Folds, OutOfTime, cross_validate
+from ._cv import Evaluation, Folds, cross_validate
+from ._executor import Executor, Job, LocalExecutor
 
 
 def baseline(folds: Folds) -> Evaluation:
@@ -33,38 +34,45 @@ def shortlist(
     progress: Progress,
     done: dict[str, Evaluation] | None = None,
     on_result: Callable[[Evaluation], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[Evaluation]:
     """Cross-validate each family at its defaults, cheapest decisions first, until ``deadline``.
 
     A family whose remaining folds would not finish in time is skipped, and ``progress``
     says why. ``done`` holds results of an earlier, interrupted run (they are reused).
+    The ``executor`` (default: one family after another here) runs the cross-validations.
     """
     results = dict(done or {})
     progress.phase("Short-list", total=len(specs))
-    for spec in specs:
-        if spec.name in results:
-            progress.advance(detail=f"{spec.name} (from the earlier run)")
-            continue
-        left = deadline - time.monotonic()
-        if left <= 0:
-            progress.note(f"skipped {spec.label}: the short-list budget was spent")
-            progress.advance()
-            continue
-        # No family may take more than half of what is left, so one slow model cannot starve the rest.
-        share = time.monotonic() + max(left * 0.5, min(left, 5.0))
-        try:
-            evaluation = cross_validate(spec.name, build(spec), folds, deadline=deadline, all_folds_by=share)
-        except OutOfTime as reason:
-            progress.note(f"skipped {spec.label}: too slow for the budget ({reason})")
-        except Exception as error:  # a family that fails on this data must not end the run
+
+    def jobs() -> Iterator[Job]:
+        for spec in specs:
+            if spec.name in results:
+                progress.advance(detail=f"{spec.name} (from the earlier run)")
+                continue
+            now = time.monotonic()
+            left = deadline - now
+            if left <= 0:
+                progress.note(f"skipped {spec.label}: the short-list budget was spent")
+                progress.advance()
+                continue
+            # No family may take more than half of what is left, so one slow model cannot starve the rest.
+            share = now + max(left * 0.5, min(left, 5.0))
+            yield Job(spec.name, build(spec), deadline=deadline, all_folds_by=share, tag=spec)
+
+    for outcome in (executor or LocalExecutor()).run(jobs(), folds):
+        spec, evaluation = outcome.job.tag, outcome.evaluation
+        if outcome.out_of_time is not None:
+            progress.note(f"skipped {spec.label}: too slow for the budget ({outcome.out_of_time})")
+        elif outcome.error is not None:
+            error = outcome.error
             progress.note(f"skipped {spec.label}: it failed on this data ({type(error).__name__}: {error})")
+        elif not np.all(np.isfinite(evaluation.fold_scores)):
+            progress.note(f"skipped {spec.label}: it gave no finite score")
         else:
-            if not np.all(np.isfinite(evaluation.fold_scores)):
-                progress.note(f"skipped {spec.label}: it gave no finite score")
-            else:
-                results[spec.name] = evaluation
-                if on_result is not None:
-                    on_result(evaluation)
+            results[spec.name] = evaluation
+            if on_result is not None:
+                on_result(evaluation)
         progress.advance(detail=spec.name)
     progress.end_phase()
     return list(results.values())
