@@ -8,6 +8,8 @@
 
 The public functions load on first use (PEP 562), so ``import homl`` stays fast and the
 heavy libraries (scikit-learn, LightGBM, Optuna...) load only when work starts.
+``homl.load`` reads a model directory of any kind (see :class:`ModelKind`). ``Progress`` (what
+long work reports to) and ``write_text_atomic`` are there for the faces: the command line, the server.
 """
 
 from __future__ import annotations
@@ -19,15 +21,21 @@ from homl._version import __version__
 from homl.errors import ConfigError, DataError, HomlError, ModelDirError, SchemaError, TargetError
 
 if TYPE_CHECKING:
+    from homl._atomic import write_text_atomic
+    from homl._progress import Progress
     from homl.report.explore import explore
-    from homl.tasks.tabular import FitResult, TabularModel, fit, load
+    from homl.tasks import ModelKind, load
+    from homl.tasks.tabular import FitResult, TabularModel, fit
 
 _LAZY = {
     "explore": "homl.report.explore",
     "fit": "homl.tasks.tabular",
-    "load": "homl.tasks.tabular",
+    "load": "homl.tasks",
     "FitResult": "homl.tasks.tabular",
+    "ModelKind": "homl.tasks",
+    "Progress": "homl._progress",
     "TabularModel": "homl.tasks.tabular",
+    "write_text_atomic": "homl._atomic",
 }
 
 
@@ -49,6 +57,8 @@ __all__ = [
     "FitResult",
     "HomlError",
     "ModelDirError",
+    "ModelKind",
+    "Progress",
     "SchemaError",
     "TabularModel",
     "TargetError",
@@ -56,4 +66,5 @@ __all__ = [
     "explore",
     "fit",
     "load",
+    "write_text_atomic",
 ]

@@ -1,20 +1,22 @@
-"""The ``homl`` command: parse, call the Python API, print. No logic the API lacks."""
+"""The ``homl`` command: parse, call the Python API, print. No logic the API lacks.
+
+Every command that reads a model directory goes through ``homl.load``, which picks the class
+for the directory's kind: ``predict``, ``info`` and ``report`` need no case per kind.
+"""
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from homl._atomic import write_text_atomic
-from homl.errors import HomlError
+from homl import HomlError, __version__, write_text_atomic
 
-from ._render import RichProgress, leaderboard_table, schema_table
+from ._options import Output, Overwrite, Seed, TimeLimit, Verbose, run_training, setup_logging
+from ._render import console, leaderboard_table, out, schema_table
 
 app = typer.Typer(
     help="Machine learning on your tables: fit, predict, inspect.",
@@ -22,20 +24,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
-
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Explain each decision (columns, models, budget).")]
 
 
-def _setup_logging(verbose: bool) -> None:
-    logger = logging.getLogger("homl")
-    logger.handlers.clear()
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO if verbose else logging.WARNING)
-    logger.propagate = False
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"homl {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", callback=_show_version, is_eager=True,
+                                          help="Show homl's version and exit.")] = False,
+) -> None:
+    """Machine learning on your tables: fit, predict, inspect."""
 
 
 @app.command()
@@ -43,22 +45,23 @@ def fit(
     source: Annotated[str | None, typer.Argument(help="Table to learn from: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")] = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to predict.")] = None,
     example: Annotated[str | None, typer.Option(help="Use a bundled example table instead: housing or titanic.")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Model directory to write (default: models/<table name>).")] = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds for the whole run.")] = 300,
+    output: Output = None,
+    time_limit: TimeLimit = 300,
     metric: Annotated[str | None, typer.Option(help="rmse, mae, r2, roc_auc, log_loss, accuracy, balanced_accuracy, f1.")] = None,
     task: Annotated[str | None, typer.Option(help="regression, binary or multiclass (detected if omitted).")] = None,
     test: Annotated[str | None, typer.Option(help="A separate labelled table to use as the test set.")] = None,
     test_size: Annotated[float, typer.Option("--test-size", help="Share of rows held out as the test set.")] = 0.2,
     cv: Annotated[int, typer.Option(help="Cross-validation folds.")] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed (split, folds, models).")] = 42,
+    seed: Seed = 42,
     group_by: Annotated[str | None, typer.Option("--group-by", help="Keep rows of a group together when splitting.")] = None,
     time_column: Annotated[str | None, typer.Option("--time-column", help="Hold out the latest rows by this column.")] = None,
+    gap: Annotated[int, typer.Option(help="Rows left out between training and validation rows (with --time-column).")] = 0,
     models: Annotated[str | None, typer.Option(help="Comma-separated model families to try (default: all).")] = None,
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Fine-tune the best families.")] = True,
     ensemble: Annotated[bool, typer.Option("--ensemble/--no-ensemble", help="Try voting and stacking.")] = True,
     refit_full: Annotated[bool, typer.Option("--refit-full/--no-refit-full", help="Refit the final model on all rows.")] = True,
     query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace a model already in the output directory.")] = False,
+    overwrite: Overwrite = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted search stored beside the output.")] = False,
     verbose: Verbose = False,
 ) -> None:
@@ -66,7 +69,6 @@ def fit(
     import homl
     from homl.data import example_path, example_target
 
-    _setup_logging(verbose)
     if example is not None:
         source, target = str(example_path(example)), target or example_target(example)
     if source is None:
@@ -75,17 +77,13 @@ def fit(
         raise HomlError("give the column to predict with --target")
     if output is None:
         output = Path("models") / _stem(example or source)
-    progress = RichProgress(console, verbose=verbose)
-    try:
-        result = homl.fit(
-            source, target, test=test, task=task, metric=metric, time_limit=time_limit, test_size=test_size,
-            cv=cv, seed=seed, group_by=group_by, time_column=time_column,
-            models=[m.strip() for m in models.split(",")] if models else None,
-            tune=tune, ensemble=ensemble, refit_full=refit_full, output=output, overwrite=overwrite,
-            resume=resume, query=query, progress=progress,
-        )
-    finally:
-        progress.close()
+    result = run_training(lambda progress: homl.fit(
+        source, target, test=test, task=task, metric=metric, time_limit=time_limit, test_size=test_size,
+        cv=cv, seed=seed, group_by=group_by, time_column=time_column, gap=gap,
+        models=[m.strip() for m in models.split(",")] if models else None,
+        tune=tune, ensemble=ensemble, refit_full=refit_full, output=output, overwrite=overwrite,
+        resume=resume, query=query, progress=progress,
+    ), verbose=verbose)
     out.print(leaderboard_table(result.leaderboard, result.metric, limit=12, width=out.width))
     if result.baseline_score is not None:
         out.print(f"baseline on the test set: {result.baseline_score}")
@@ -106,7 +104,7 @@ def predict(
     """Predict every row of SOURCE, in order, with the model in MODEL."""
     import homl
 
-    _setup_logging(verbose)
+    setup_logging(verbose)
     if output is not None and Path(source).exists() and output.resolve() == Path(source).resolve():
         raise HomlError(f"output '{output}' is the input file; choose another name so the input is kept")
     loaded = homl.load(model)
@@ -122,23 +120,19 @@ def predict(
 def info(
     model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`.")],
 ) -> None:
-    """Show a model's task, scores, schema, leaderboard and library versions."""
+    """Show a model's kind, task, scores, schema, leaderboard and library versions."""
     import homl
 
-    loaded = homl.load(model)
-    meta = loaded.metadata
-    out.print(f"[bold]{model}[/bold]")
-    out.print(loaded.describe())
-    if "baseline_test_score" in meta and meta["baseline_test_score"]:
-        from homl.metrics import TestScore
-
-        out.print(f"baseline test score: {TestScore(**meta['baseline_test_score'])}")
-    out.print(f"trained {meta.get('created', '?')} on data sha256 {meta.get('data_sha256', '?')[:16]}…")
-    out.print(schema_table(loaded.schema))
-    if loaded.leaderboard is not None:
-        out.print(leaderboard_table(loaded.leaderboard, meta.get("metric", ""), limit=10, width=out.width))
-    versions = ", ".join(f"{k} {v}" for k, v in meta.get("library_versions", {}).items())
-    out.print(f"versions: {versions}")
+    shown = homl.load(model).info()
+    out.print(str(model), style="bold", markup=False, highlight=False)
+    out.print(f"kind: {shown.kind}", markup=False)
+    for line in shown.summary:
+        out.print(line, markup=False)
+    if shown.schema is not None:
+        out.print(schema_table(shown.schema))
+    if shown.leaderboard is not None:
+        out.print(leaderboard_table(shown.leaderboard, shown.metric, limit=10, width=out.width))
+    out.print(f"versions: {', '.join(f'{k} {v}' for k, v in shown.versions.items())}", markup=False)
 
 
 @app.command()
@@ -154,7 +148,7 @@ def explore(
     import homl
     from homl.data import example_path, example_target
 
-    _setup_logging(verbose)
+    setup_logging(verbose)
     if example is not None:
         source, target = str(example_path(example)), target or example_target(example)
     if source is None:
@@ -179,9 +173,10 @@ def report(
     """Rebuild the model report of MODEL from its directory alone, and open it."""
     import webbrowser
 
-    from homl.report.model import write_model_report
+    import homl
+    from homl.report.model import REPORT_FILE
 
-    path = write_model_report(model, output)
+    path = homl.load(model).report().write(output if output is not None else model / REPORT_FILE)
     out.print(f"report written to {path} (figures in {path.parent / 'figures'})")
     if open_:
         try:

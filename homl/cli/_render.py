@@ -1,4 +1,4 @@
-"""Rich renderings for the terminal: progress bars, the leaderboard and the schema."""
+"""Rich renderings for the terminal: the consoles, progress bars, the leaderboard and the schema."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from homl._progress import Progress as BaseProgress
+from homl import Progress as BaseProgress
 from homl.data import Schema
 from homl.metrics import METRICS
+
+#: Progress, notes and errors go to standard error; results (tables, predictions) to standard output.
+console = Console(stderr=True)
+out = Console()
 
 
 class RichProgress(BaseProgress):

@@ -1,4 +1,4 @@
-"""Data layer: read tables, infer their schema, frame the task and split off a test set."""
+"""Data layer: read tables, infer their schema, frame the task, split off a test set and say how to split the rest."""
 
 from ._coerce import SchemaCoercer, coerce_frame
 from ._examples import EXAMPLES, example_path, example_target
@@ -9,11 +9,13 @@ from ._split import (
     MULTICLASS,
     REGRESSION,
     TASKS,
+    check_split_columns,
     check_target,
     detect_task,
     split_train_test,
     stratification_labels,
 )
+from ._strategy import SplitStrategy, time_order
 
 __all__ = [
     "MAX_STORED_CATEGORIES",
@@ -25,6 +27,8 @@ __all__ = [
     "ColumnInfo",
     "Schema",
     "SchemaCoercer",
+    "SplitStrategy",
+    "check_split_columns",
     "check_target",
     "coerce_frame",
     "detect_task",
@@ -34,4 +38,5 @@ __all__ = [
     "read_table",
     "split_train_test",
     "stratification_labels",
+    "time_order",
 ]

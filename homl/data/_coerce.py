@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
+from homl._estimator import Transformer
 from homl.errors import SchemaError
 
 from ._schema import BOOLEAN, CATEGORICAL, DATETIME, NUMERIC, TEXT, Schema
@@ -151,33 +152,47 @@ def _missing_message(missing: list[str], present: list[str]) -> str:
     return f"missing required column(s): {', '.join(hints)}{more}"
 
 
-class SchemaCoercer(TransformerMixin, BaseEstimator):
+class SchemaCoercer(Transformer):
     """Pipeline step that selects and types the schema's feature columns.
 
     ``schema`` is the plain dict of :meth:`Schema.to_dict` (plain data saves safely); left
-    ``None``, the schema is inferred from the table given to ``fit``.
+    ``None``, the schema is inferred from the table given to ``fit``. Columns are found by
+    name, so a table may hold them in any order, with others beside them (see
+    :func:`coerce_frame`); an array's columns are taken to be those seen in fitting, in order.
     """
+
+    _parameter_constraints = {"schema": [dict, None]}
+    _input_check = {"dtype": None, "ensure_all_finite": False}
+    _keep_tables = True
+    _table = True
 
     def __init__(self, schema: dict | None = None):
         self.schema = schema
 
-    def fit(self, X: pd.DataFrame, y: Any = None) -> SchemaCoercer:
+    def _fit(self, X: Any, y: Any) -> None:
         if self.schema is None:
             from ._schema import infer_schema
 
             self.schema_ = infer_schema(X).to_dict()
         else:
             self.schema_ = self.schema
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        return coerce_frame(X, Schema.from_dict(self.schema_))
+    def transform(self, X: Any) -> pd.DataFrame:
+        # No width or order check: the schema's columns are picked out by name.
+        check_is_fitted(self)
+        return coerce_frame(self._as_table(X), Schema.from_dict(self.schema_))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []  # each column takes its schema's type
+        return tags
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        names = Schema.from_dict(self.schema_).names()
-        return np.asarray(names, dtype=object)
+        # The schema's columns, whatever the table's others or their order.
+        check_is_fitted(self)
+        return np.asarray(Schema.from_dict(self.schema_).names(), dtype=object)
 
 
 __all__ = ["SchemaCoercer", "coerce_frame", "CATEGORICAL", "BOOLEAN", "DATETIME", "NUMERIC", "TEXT"]

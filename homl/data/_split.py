@@ -9,6 +9,8 @@ import pandas as pd
 
 from homl.errors import ConfigError, SchemaError, TargetError
 
+from ._strategy import time_order
+
 REGRESSION = "regression"
 BINARY = "binary"
 MULTICLASS = "multiclass"
@@ -96,11 +98,9 @@ def split_train_test(
     if not 0 < test_size < 1:
         raise ConfigError(f"test size must be between 0 and 1 (a share of the rows), got {test_size}")
     positions = np.arange(len(df))
-    for option, column in (("--group-by", group_by), ("--time-column", time_column)):
-        if column is not None and column not in df.columns:
-            raise SchemaError(f"{option} column '{column}' not found in the data")
+    check_split_columns(df, group_by, time_column)
     if time_column is not None:
-        order = np.argsort(pd.to_datetime(df[time_column], errors="coerce", format="mixed").to_numpy(), kind="stable")
+        order = time_order(df, time_column)
         n_test = max(1, int(round(len(df) * test_size)))
         return np.sort(order[:-n_test]), np.sort(order[-n_test:]), (
             f"the latest {test_size:.0%} of rows by '{time_column}' held out as the test set"
@@ -116,6 +116,13 @@ def split_train_test(
     train, test = train_test_split(positions, test_size=test_size, random_state=seed, stratify=strata)
     how = "classes" if task != REGRESSION else "target quantile bins"
     return np.sort(train), np.sort(test), f"{test_size:.0%} test set, stratified on the {how} (seed {seed})"
+
+
+def check_split_columns(df: pd.DataFrame, group_by: str | None, time_column: str | None) -> None:
+    """Refuse a ``--group-by`` or ``--time-column`` column the data lacks."""
+    for option, column in (("--group-by", group_by), ("--time-column", time_column)):
+        if column is not None and column not in df.columns:
+            raise SchemaError(f"{option} column '{column}' not found in the data")
 
 
 def stratification_labels(y: pd.Series, task: str, bins: int = 5) -> np.ndarray | None:

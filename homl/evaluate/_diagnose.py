@@ -11,17 +11,17 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from homl._json import to_json
-from homl.data import Schema
+from homl.data import Schema, SplitStrategy
 from homl.errors import ConfigError
 from homl.metrics import Metric
-from homl.select import cost_ratio, predict_output, size_defaults
+from homl.select import cost_ratio, fit_pipeline, predict_output, size_defaults
 
 DIAGNOSTICS_FILE = "diagnostics.json"
 #: Rows used for the learning and validation curves.
@@ -68,6 +68,8 @@ class DiagnoseInput:
     tuning: dict[str, Any] | None = None  # read from the studies early when their storage goes away
     fit_seconds: float = 0.0  # the single model's fit time in cross-validation...
     fit_rows: int = 1  # ...on this many rows
+    strategy: SplitStrategy = field(default_factory=SplitStrategy)  # how the fit split its training rows
+    groups: np.ndarray | None = None  # each training row's group, when the strategy keeps groups whole
 
     def fit_estimate(self, n_rows: int) -> float:
         """Seconds one fit of the single model on ``n_rows`` rows should take (never below a tenth)."""
@@ -312,19 +314,25 @@ def _pass_cost(one: float, per_repeat: float, n_columns: int) -> Callable[[int],
     return lambda repeats: (one + (repeats - 1) * per_repeat) * n_columns
 
 
-def _folds(X: pd.DataFrame, y: np.ndarray, task: str, seed: int, n: int = 3):
-    from sklearn.model_selection import KFold, StratifiedKFold
+def _split_sample(inp: DiagnoseInput, n: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
+    """About ``n`` training rows, drawn as the fit drew its search sample (the latest rows, whole groups),
+    with their groups."""
+    keep = inp.strategy.sample(len(inp.y_train), n, groups=inp.groups)
+    return inp.X_train.iloc[keep], inp.y_train[keep], None if inp.groups is None else inp.groups[keep]
 
-    if task != "regression" and pd.Series(y).value_counts().min() >= n:
-        return list(StratifiedKFold(n, shuffle=True, random_state=seed).split(X, y))
-    return list(KFold(n, shuffle=True, random_state=seed).split(X))
+
+def _folds(inp: DiagnoseInput, y: np.ndarray, groups: np.ndarray | None, n: int = 3):
+    """``n`` folds drawn the fit's way, so curves are not flattered by a split the selection refused."""
+    strata = y if inp.task != "regression" and pd.Series(y).value_counts().min() >= n else None
+    return replace(inp.strategy, n_folds=n).folds(len(y), strata=strata, groups=groups)
 
 
-def _fit_score(inp: DiagnoseInput, params: dict[str, Any], X, y, train, valid, classes) -> tuple[float, float]:
+def _fit_score(inp: DiagnoseInput, params: dict[str, Any], X, y, groups, train, valid, classes
+               ) -> tuple[float, float]:
     model = inp.build_single(params)
     # One thread: small fits gain nothing from more, and threads that wait for busy cores stall.
     model.set_params(**{k: 1 for k in model.get_params() if k.endswith("n_jobs")})
-    model.fit(X.iloc[train], y[train])
+    fit_pipeline(model, X.iloc[train], y[train], groups=None if groups is None else groups[train])
     return (_score(inp.metric, model, X.iloc[train], y[train], classes),
             _score(inp.metric, model, X.iloc[valid], y[valid], classes))
 
@@ -339,8 +347,8 @@ def _learning_curve(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
 
     # 3 folds of 5 sizes (0.1 + 0.25 + 0.5 + 0.75 + 1 = 2.6 full fits each) on 2/3 of the sample.
     rows = inp.affordable_rows(deadline - time.monotonic(), 3 * 2.6 * 2 / 3, CURVE_ROWS)
-    X, y = _sample(inp.X_train, inp.y_train, rows, inp.seed)
-    classes, folds = _classes(y, inp.task), _folds(X, y, inp.task, inp.seed)
+    X, y, groups = _split_sample(inp, rows)
+    classes, folds = _classes(y, inp.task), _folds(inp, y, groups)
     rng = np.random.default_rng(inp.seed)
     dummy = DummyRegressor() if classes is None else DummyClassifier(strategy="prior")
     baseline = float(np.mean([_score(inp.metric, dummy.fit(X.iloc[t], y[t]), X.iloc[v], y[v], classes)
@@ -354,7 +362,7 @@ def _learning_curve(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
         started, scores = time.monotonic(), []
         for train, valid in folds:
             train = rng.permutation(train)[:size]
-            scores.append(_fit_score(inp, inp.single_params, X, y, train, valid, classes))
+            scores.append(_fit_score(inp, inp.single_params, X, y, groups, train, valid, classes))
         timed.append((size, time.monotonic() - started))
         s = np.asarray(scores)
         points.append({"size": size, "train_mean": s[:, 0].mean(), "train_std": s[:, 0].std(),
@@ -418,13 +426,13 @@ def _validation_curve(inp: DiagnoseInput, tuning: dict[str, Any], deadline: floa
     current = inp.single_params.get(param)
     values = _grid(inp.space[param], current)
     rows = inp.affordable_rows(deadline - time.monotonic(), 3 * len(values) * 2 / 3, CURVE_ROWS // 2)
-    X, y = _sample(inp.X_train, inp.y_train, rows, inp.seed)
-    classes, folds = _classes(y, inp.task), _folds(X, y, inp.task, inp.seed)
+    X, y, groups = _split_sample(inp, rows)
+    classes, folds = _classes(y, inp.task), _folds(inp, y, groups)
     points: list[dict[str, Any]] = []
     # A value's cost follows the search's cost model (more trees, or a slower learning rate).
     defaults = size_defaults(inp.build_single({}))
     current_cost = cost_ratio(inp.single_params, defaults)
-    three_fits = 3 * inp.fit_estimate(len(folds[0][0]))
+    three_fits = 3 * inp.fit_estimate(int(np.mean([len(t) for t, _ in folds])))
     correction, left_out = 1.0, []
 
     def relative_cost(value: Any) -> float:
@@ -438,7 +446,7 @@ def _validation_curve(inp: DiagnoseInput, tuning: dict[str, Any], deadline: floa
             left_out.append(shown)  # a dearer value; cheaper ones may still fit
             continue
         started = time.monotonic()
-        s = np.asarray([_fit_score(inp, params, X, y, t, v, classes) for t, v in folds])
+        s = np.asarray([_fit_score(inp, params, X, y, groups, t, v, classes) for t, v in folds])
         correction = max(correction, (time.monotonic() - started) / max(expected / correction, 1e-3))
         points.append({"value": value, "train_mean": s[:, 0].mean(), "train_std": s[:, 0].std(),
                        "valid_mean": s[:, 1].mean(), "valid_std": s[:, 1].std()})
@@ -486,7 +494,8 @@ def _single_feature_scores(inp: DiagnoseInput, features: list[str], deadline: fl
     from sklearn.model_selection import cross_val_score
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    X, y = _sample(inp.X_train, inp.y_train, 2000, inp.seed)
+    X, y, groups = _split_sample(inp, 2000)
+    folds = _folds(inp, y, groups)
     scores = {}
     for feature in features:
         _check(deadline, f"feature '{feature}'")
@@ -496,7 +505,6 @@ def _single_feature_scores(inp: DiagnoseInput, features: list[str], deadline: fl
         else:
             values = pd.Series(pd.factorize(column.astype(str))[0]).to_numpy()
         tree = DecisionTreeRegressor(max_depth=6) if inp.task == "regression" else DecisionTreeClassifier(max_depth=6)
-        folds = _folds(X, y, inp.task, inp.seed)
         scoring = "r2" if inp.task == "regression" else "accuracy"
         scores[feature] = float(np.mean(cross_val_score(tree, values.reshape(-1, 1), y, cv=folds, scoring=scoring)))
     return scores

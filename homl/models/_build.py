@@ -28,11 +28,14 @@ def build_pipeline(
     *,
     seed: int = 42,
     threads: int | None = None,
+    holdout: str = "random",
 ) -> Pipeline:
     """``schema → prep → model``: a pipeline that takes the raw table and predicts.
 
     ``params`` holds model parameters and ``prep:``-prefixed preparation options;
-    ``threads`` sets the model's ``n_jobs`` where it has one (see :func:`threads_for`).
+    ``threads`` sets the model's ``n_jobs`` where it has one (see :func:`threads_for`);
+    ``holdout`` is how a booster sets its early-stopping rows aside (the kind of the fit's
+    :class:`~homl.data.SplitStrategy`).
     """
     params = dict(params or {})
     prep_options = {**spec.prep, **{k[len(PREP_PREFIX):]: v for k, v in params.items() if k.startswith(PREP_PREFIX)}}
@@ -42,6 +45,8 @@ def build_pipeline(
         model.set_params(**_route(model, model_params))
     if threads is not None:
         model.set_params(**{k: threads for k in model.get_params(deep=True) if k.split("__")[-1] == "n_jobs"})
+    if holdout != "random":
+        model.set_params(**{k: holdout for k in model.get_params(deep=True) if k.split("__")[-1] == "holdout"})
     if spec.max_rows is not None:
         model = RowCap(model, max_rows=spec.max_rows, random_state=seed)
     if spec.scale_target and task == REGRESSION:

@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import warnings
+from numbers import Integral
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone, is_classifier
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import MetaEstimatorMixin, clone, is_classifier
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_y, check_consistent_length, check_is_fitted
+
+from homl._estimator import Estimator, fitting_around
+from homl.data import SplitStrategy
 
 
-class _Wrapper(MetaEstimatorMixin, BaseEstimator):
-    """A meta-estimator that looks like the model it wraps: tags, probabilities, importances."""
+def _inner_has(method: str) -> Any:
+    """Whether the wrapped model (the fitted one once there is one) has ``method``."""
+    return lambda self: hasattr(getattr(self, "estimator_", self.estimator), method)
 
+
+class _Wrapper(MetaEstimatorMixin, Estimator):
+    """A meta-estimator that looks like the model it wraps: tags, probabilities, importances.
+
+    ``fit`` validates the parameters and the rows, clones ``estimator`` into ``estimator_``
+    and calls ``_fit``, which ends with ``_fitted``. A DataFrame is passed on as given (its
+    category columns and names matter to the model), anything else as an array or a CSR/CSC
+    matrix; the width and column names are recorded and held to at predict time. The values
+    are the model's to check.
+    """
+
+    _parameter_constraints = {"estimator": [HasMethods(["fit", "predict"])]}
+    _input_check = {"accept_sparse": ("csr", "csc"), "dtype": None, "ensure_all_finite": False}
+    _keep_tables = True
     estimator: Any
 
     @property
@@ -25,17 +47,32 @@ class _Wrapper(MetaEstimatorMixin, BaseEstimator):
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = inner.classifier_tags
         tags.regressor_tags = inner.regressor_tags
+        tags.input_tags = inner.input_tags
         return tags
 
+    @fitting_around
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> _Wrapper:
+        X = self._check_input(X, reset=True)
+        y = _check_y(y, estimator=self)
+        check_consistent_length(X, y)
+        self.estimator_ = clone(self.estimator)
+        self._fit(X, y, **fit_params)
+        return self
+
+    def _fit(self, X: Any, y: np.ndarray, **fit_params: Any) -> None:
+        raise NotImplementedError
+
     def predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimator_")
+        X = self._check_input(X, reset=False)
         return self.estimator_.predict(X)
 
+    @available_if(_inner_has("predict_proba"))
     def predict_proba(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimator_")
+        X = self._check_input(X, reset=False)
         return self.estimator_.predict_proba(X)
 
     def score(self, X: Any, y: Any) -> float:
+        X = self._check_input(X, reset=False)
         return self.estimator_.score(X, y)
 
     @property
@@ -44,7 +81,8 @@ class _Wrapper(MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.feature_importances_
 
     def _fitted(self, X: Any) -> None:
-        self.n_features_in_ = getattr(self.estimator_, "n_features_in_", np.shape(X)[1])
+        """Record the input's width and names, and the classes of a classifier."""
+        self._check_input(X, reset=True)
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
 
@@ -54,20 +92,15 @@ def _take(X: Any, rows: np.ndarray) -> Any:
     return X.iloc[rows] if hasattr(X, "iloc") else X[rows]
 
 
-def _split_rows(estimator: Any, y: np.ndarray, second_size: int, random_state: int | None
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions split in two (sorted), the second of ``second_size`` rows, stratified for classifiers.
+def _split_rows(estimator: Any, y: np.ndarray, second_size: int, random_state: int | None, *,
+                holdout: str = "random", groups: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions split in two (sorted), the second of about ``second_size`` rows.
 
-    Stratification is dropped where a class has a single row, which cannot be split.
+    Drawn the ``holdout`` way of :class:`homl.data.SplitStrategy`: the latest rows, whole
+    ``groups``, or random rows, stratified for classifiers where every class can be split.
     """
-    from sklearn.model_selection import train_test_split
-
-    stratify = y if is_classifier(estimator) else None
-    if stratify is not None and np.min(np.unique(y, return_counts=True)[1]) < 2:
-        stratify = None
-    first, second = train_test_split(np.arange(len(y)), test_size=second_size,
-                                     random_state=random_state, stratify=stratify)
-    return np.sort(first), np.sort(second)
+    strategy = SplitStrategy(holdout, seed=random_state)
+    return strategy.holdout(len(y), second_size, strata=y if is_classifier(estimator) else None, groups=groups)
 
 
 class RowCap(_Wrapper):
@@ -77,20 +110,27 @@ class RowCap(_Wrapper):
     sample of a few thousand rows gives most of their accuracy in a fraction of the time.
     """
 
+    _parameter_constraints = {
+        **_Wrapper._parameter_constraints,
+        "max_rows": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, estimator: Any = None, max_rows: int = 5000, random_state: int | None = 0):
         self.estimator = estimator
         self.max_rows = max_rows
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> RowCap:
-        y = np.asarray(y)
-        self.estimator_ = clone(self.estimator)
+    def _fit(self, X: Any, y: np.ndarray, **fit_params: Any) -> None:
         if len(y) > self.max_rows:
-            keep, _ = _split_rows(self.estimator, y, len(y) - self.max_rows, self.random_state)
+            # Stratified only where both parts can hold every class: a few rows over the cap cannot.
+            stratify = is_classifier(self.estimator) and min(self.max_rows, len(y) - self.max_rows) >= len(np.unique(y))
+            keep = SplitStrategy(seed=self.random_state).sample(len(y), self.max_rows, strata=y if stratify else None)
             X, y = _take(X, keep), y[keep]
+            if fit_params.get("groups") is not None:  # for an early-stopping model inside
+                fit_params = {**fit_params, "groups": np.asarray(fit_params["groups"])[keep]}
         self.estimator_.fit(X, y, **fit_params)
         self._fitted(X)
-        return self
 
 
 class LabelEncoded(_Wrapper):
@@ -111,18 +151,20 @@ class LabelEncoded(_Wrapper):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "classifier"
         tags.regressor_tags = None
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.multi_label = False  # one label per row, encoded 0..k-1
         return tags
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> LabelEncoded:
-        classes, codes = np.unique(np.asarray(y), return_inverse=True)
-        self.estimator_ = clone(self.estimator).fit(X, codes, **fit_params)
+    def _fit(self, X: Any, y: np.ndarray, **fit_params: Any) -> None:
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        self.estimator_.fit(X, codes, **fit_params)
         self._fitted(X)
         self.classes_ = classes
-        return self
 
     def predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "estimator_")
-        return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
+        codes = np.asarray(super().predict(X), dtype=int)
+        return self.classes_[codes]
 
     def score(self, X: Any, y: Any) -> float:
         return float(np.mean(self.predict(X) == np.asarray(y)))
@@ -131,31 +173,43 @@ class LabelEncoded(_Wrapper):
 class EarlyStopping(_Wrapper):
     """Gradient boosting that stops adding trees once a held-out share of its rows stops improving.
 
-    ``validation_fraction`` of the training rows (stratified for classifiers), and at least
-    ``min_held_out`` of them (up to a fifth of the rows), is set aside; the booster (LightGBM
-    or XGBoost) grows at most its ``n_estimators`` trees, stops after ``patience`` rounds
-    without progress on those rows, and predicts with the best round (the book's chapter 7).
-    Below ``min_rows`` rows every row is used for all the trees.
+    ``validation_fraction`` of the training rows, and at least ``min_held_out`` of them (up
+    to a fifth of the rows), is set aside the ``holdout`` way: ``"random"`` rows (stratified
+    for classifiers), the latest rows for ``"time"`` (rows come in time order), or whole
+    groups for ``"group"`` (given to ``fit`` as ``groups``; random rows without them), so the
+    rows that decide when to stop are as new to the booster as the validation rows are to
+    the fit. The booster (LightGBM or XGBoost) grows at most its ``n_estimators`` trees,
+    stops after ``patience`` rounds without progress on those rows, and predicts with the
+    best round (the book's chapter 7). Below ``min_rows`` rows every row is used for all the
+    trees. ``held_out_`` holds the positions of the rows set aside.
     """
 
+    #: Models saved before ``holdout`` existed load without it: they held out random rows.
+    holdout = "random"
+
     def __init__(self, estimator: Any = None, validation_fraction: float = 0.1, patience: int = 50,
-                 min_rows: int = 200, min_held_out: int = 100, random_state: int | None = 0):
+                 min_rows: int = 200, min_held_out: int = 100, random_state: int | None = 0,
+                 holdout: str = "random"):
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.min_rows = min_rows
         self.min_held_out = min_held_out
         self.random_state = random_state
+        self.holdout = holdout
 
-    def fit(self, X: Any, y: Any, **fit_params: Any) -> EarlyStopping:
+    def fit(self, X: Any, y: Any, groups: Any = None, **fit_params: Any) -> EarlyStopping:
         y = np.asarray(y)
         self.estimator_ = clone(self.estimator)
         if len(y) < self.min_rows:
+            self.held_out_ = np.array([], dtype=int)
             self.estimator_.fit(X, y, **fit_params)
         else:
             held = max(int(self.validation_fraction * len(y)), min(self.min_held_out, len(y) // 5))
-            fit_rows, held_out = _split_rows(self.estimator, y, held, self.random_state)
-            evaluation = [(_take(X, held_out), y[held_out])]
+            groups = None if groups is None else np.asarray(groups)
+            fit_rows, self.held_out_ = _split_rows(self.estimator, y, held, self.random_state,
+                                                   holdout=self.holdout, groups=groups)
+            evaluation = [(_take(X, self.held_out_), y[self.held_out_])]
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
                 self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))

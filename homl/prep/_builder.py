@@ -8,12 +8,15 @@ tails, which are latitude and longitude) depend on the training data.
 from __future__ import annotations
 
 import re
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from homl._estimator import Transformer, fitting
 
 from ._transformers import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures
 
@@ -27,6 +30,8 @@ MAX_RATIO_COLUMNS = 5
 #: Dates become categories too (``date_values``) only when days repeat: at least this many
 #: training rows per distinct day, on average.
 MIN_ROWS_PER_DAY = 2
+#: The kinds of column ``columns`` may name (those of a schema's usable columns).
+KINDS = ("numeric", "boolean", "categorical", "datetime", "text")
 #: The ``ColumnTransformer`` parts whose output columns are categories for ``categorical="native"``.
 _NATIVE_PARTS = ("cat", "date_value")
 
@@ -55,7 +60,7 @@ def heavy_tailed(frame: pd.DataFrame, numeric: list[str]) -> list[str]:
     return heavy
 
 
-class TablePreprocessor(TransformerMixin, BaseEstimator):
+class TablePreprocessor(Transformer):
     """Impute, encode, scale and enrich the columns of a table, by kind.
 
     Parameters are the preparation choices a search may change:
@@ -79,8 +84,30 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
 
     Numeric values are clipped to their training range (new extremes cannot make linear
     models extrapolate wildly); missing ones are imputed with the median and flagged by
-    indicator columns.
+    indicator columns. An array's columns are named x0, x1... (as those of the table seen in
+fitting, if it was one).
     """
+
+    _parameter_constraints = {
+        "columns": [dict, None],
+        "scale": ["boolean"],
+        "log_heavy_tails": ["boolean"],
+        "categorical": [StrOptions({"auto", "onehot", "ordinal", "target", "native"})],
+        "max_onehot": [Interval(Integral, 0, None, closed="left")],
+        "geo": ["boolean"],
+        "geo_clusters": [Interval(Integral, 0, None, closed="left")],
+        "geo_gamma": [Interval(Real, 0, None, closed="neither")],
+        "geo_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "ratios": ["boolean"],
+        "date_values": ["boolean"],
+        "text_features": [Interval(Integral, 1, None, closed="left")],
+        "target_type": [StrOptions({"auto", "continuous", "binary", "multiclass"})],
+        "random_state": ["random_state"],
+    }
+    #: Columns are chosen by name: the table reaches the ``ColumnTransformer`` as given.
+    _input_check = {"dtype": None, "ensure_all_finite": False}
+    _keep_tables = True
+    _table = True
 
     def __init__(
         self,
@@ -118,18 +145,16 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
         self.fit_transform(X, y)
         return self
 
-    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray:
-        X = self._check_frame(X)
-        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
+    @fitting
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **fit_params: Any) -> np.ndarray | pd.DataFrame:
+        X = self._check_input(X, reset=True)
         self.transformer_ = self._build(X, y)
         out = self.transformer_.fit_transform(X, y)
         self.category_counts_ = self._category_counts()
         return self._output(out)
 
-    def transform(self, X: pd.DataFrame) -> np.ndarray | pd.DataFrame:
-        check_is_fitted(self, "transformer_")
-        return self._output(self.transformer_.transform(self._check_frame(X)))
+    def _transform(self, X: Any) -> np.ndarray | pd.DataFrame:
+        return self._output(self.transformer_.transform(X))
 
     def _category_counts(self) -> dict[int, int]:
         """Output column -> number of categories, for the native categorical columns."""
@@ -158,18 +183,23 @@ class TablePreprocessor(TransformerMixin, BaseEstimator):
             frame[f"f{column}"] = pd.Categorical.from_codes(codes, categories=range(count))
         return frame
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "transformer_")
-        return self.transformer_.get_feature_names_out()
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
 
-    @staticmethod
-    def _check_frame(X: Any) -> pd.DataFrame:
-        if isinstance(X, pd.DataFrame):
-            return X
-        return pd.DataFrame(X, columns=[f"x{i}" for i in range(np.shape(X)[1])])
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)  # the names out are the parts' whatever the names in
+        return self.transformer_.get_feature_names_out()
 
     def _kinds(self, X: pd.DataFrame) -> dict[str, str]:
         if self.columns is not None:
+            unknown = {name: kind for name, kind in self.columns.items() if kind not in KINDS}
+            if unknown:
+                name, kind = next(iter(unknown.items()))
+                raise ValueError(f"columns: column {name!r} has kind {kind!r}; expected one of {', '.join(KINDS)}")
             return {name: kind for name, kind in self.columns.items() if name in X.columns}
         return {
             str(c): "numeric" if pd.api.types.is_numeric_dtype(X[c]) else "categorical" for c in X.columns

@@ -1,69 +1,73 @@
 """Transformers the book builds by hand in chapter 2, written once for every table.
 
 Each is a scikit-learn transformer with feature names out, so it composes in a
-``ColumnTransformer`` and saves with the rest of the pipeline.
+``ColumnTransformer`` and saves with the rest of the pipeline. Parameters and inputs are
+checked by the shared base, :class:`homl._estimator.Transformer`: a subclass says what
+input it takes (``_input_check``) and writes ``_fit`` and ``_transform``.
 """
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from homl._estimator import Transformer, fitting
+
+#: Numbers in, numbers out; missing and infinite values are the transformers' to handle.
+_NUMBERS = {"dtype": np.float64, "ensure_all_finite": False}
+#: Dates or date strings, of any array type.
+_DATES = {"dtype": None, "ensure_all_finite": False}
 
 
-def _as_2d_float(X: Any) -> np.ndarray:
-    return np.asarray(X, dtype=float).reshape(len(X), -1)
+class _Numeric(Transformer):
+    """A transformer of numeric columns that may hold missing or infinite values."""
+
+    _input_check = _NUMBERS
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
 
-class _Stateless(TransformerMixin, BaseEstimator):
-    """A transformer that learns nothing but the number and names of its input columns."""
-
-    def fit(self, X: Any, y: Any = None) -> _Stateless:
-        self.n_features_in_ = _as_2d_float(X).shape[1]
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        return self
-
-
-class LogTransform(_Stateless):
+class LogTransform(_Numeric):
     """``sign(x) * log1p(|x|)``: tames heavy right tails (the book's log of population)."""
 
-    def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "n_features_in_")
-        values = _as_2d_float(X)
-        return np.sign(values) * np.log1p(np.abs(values))
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        return np.sign(X) * np.log1p(np.abs(X))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        names = _input_names(self, input_features)
-        return np.asarray([f"log_{n}" for n in names], dtype=object)
+        check_is_fitted(self)
+        return np.asarray([f"log_{n}" for n in _check_feature_names_in(self, input_features)], dtype=object)
 
 
-class RatioFeatures(_Stateless):
+class RatioFeatures(_Numeric):
     """Every pairwise ratio of the input columns (rooms per household, people per house...)."""
 
-    def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "n_features_in_")
-        values = _as_2d_float(X)
+    def _transform(self, X: np.ndarray) -> np.ndarray:
         columns = []
         for i, j in self._pairs():
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = values[:, i] / values[:, j]
+                ratio = X[:, i] / X[:, j]
             columns.append(np.where(np.isfinite(ratio), ratio, np.nan))
-        return np.column_stack(columns) if columns else np.empty((len(values), 0))
+        return np.column_stack(columns) if columns else np.empty((len(X), 0))
 
     def _pairs(self) -> list[tuple[int, int]]:
         n = self.n_features_in_
         return [(i, j) for i in range(n) for j in range(i + 1, n)]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        names = _input_names(self, input_features)
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
         return np.asarray([f"{names[i]}_per_{names[j]}" for i, j in self._pairs()], dtype=object)
 
 
-class ClipToRange(TransformerMixin, BaseEstimator):
+class ClipToRange(_Numeric):
     """Clip each column to the range seen in training.
 
     A value far outside that range (a typo, a sensor glitch, a new extreme) would make
@@ -71,47 +75,32 @@ class ClipToRange(TransformerMixin, BaseEstimator):
     their splits all lie inside the training range anyway. Missing values stay missing.
     """
 
-    def fit(self, X: Any, y: Any = None) -> ClipToRange:
-        values = _as_2d_float(X)
-        self.n_features_in_ = values.shape[1]
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
-        finite = np.where(np.isfinite(values), values, np.nan)
+    def _fit(self, X: np.ndarray, y: Any) -> None:
+        finite = np.where(np.isfinite(X), X, np.nan)
         # fmin/fmax skip NaN; a column with no finite value keeps an open range.
         self.min_ = np.fmin.reduce(finite, axis=0, initial=np.inf)
         self.max_ = np.fmax.reduce(finite, axis=0, initial=-np.inf)
-        return self
 
-    def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "min_")
-        values = _as_2d_float(X)
+    def _transform(self, X: np.ndarray) -> np.ndarray:
         empty = self.min_ > self.max_
-        return np.clip(values, np.where(empty, -np.inf, self.min_), np.where(empty, np.inf, self.max_))
+        return np.clip(X, np.where(empty, -np.inf, self.min_), np.where(empty, np.inf, self.max_))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray(_input_names(self, input_features), dtype=object)
+        check_is_fitted(self)
+        return np.asarray(_check_feature_names_in(self, input_features), dtype=object)
 
 
-class DateParts(TransformerMixin, BaseEstimator):
+class DateParts(Transformer):
     """Year, month, day, weekday, day of year, hour (when times vary) and days since 1970."""
 
-    def fit(self, X: Any, y: Any = None) -> DateParts:
-        frame = self._frame(X)
-        self.n_features_in_ = frame.shape[1]
-        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
+    _input_check = _DATES
+
+    def _fit(self, X: np.ndarray, y: Any) -> None:
+        frame = _dates(X)
         self.has_time_ = [bool((frame[c].dt.hour.fillna(0) != 0).any()) for c in frame.columns]
-        return self
 
-    @staticmethod
-    def _frame(X: Any) -> pd.DataFrame:
-        frame = pd.DataFrame(X).copy()
-        for column in frame.columns:
-            frame[column] = pd.to_datetime(frame[column], errors="coerce", format="mixed")
-        return frame
-
-    def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "has_time_")
-        frame = self._frame(X)
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        frame = _dates(X)
         parts = []
         for column, has_time in zip(frame.columns, self.has_time_):
             dates = frame[column].dt
@@ -123,15 +112,21 @@ class DateParts(TransformerMixin, BaseEstimator):
         return np.column_stack([np.asarray(p, dtype=float) for p in parts])
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "has_time_")
+        check_is_fitted(self)
         names = []
-        for column, has_time in zip(self.feature_names_in_, self.has_time_):
+        for column, has_time in zip(_check_feature_names_in(self, input_features), self.has_time_):
             parts = ["year", "month", "day", "weekday", "dayofyear"] + (["hour"] if has_time else [])
             names += [f"{column}_{p}" for p in parts + ["days"]]
         return np.asarray(names, dtype=object)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
 
-class DateValues(_Stateless):
+
+class DateValues(Transformer):
     """Each date, to the day, as a category ("2012-06-30"; missing stays missing).
 
     Rows of one day share what happened that day (the weather, an event, a promotion);
@@ -139,23 +134,38 @@ class DateValues(_Stateless):
     that day. Days never seen in training fall back to the encoder's unknown value.
     """
 
-    def fit(self, X: Any, y: Any = None) -> DateValues:
-        frame = pd.DataFrame(X)
-        self.n_features_in_ = frame.shape[1]
-        self.feature_names_in_ = np.asarray([str(c) for c in frame.columns], dtype=object)
-        return self
+    _input_check = _DATES
 
-    def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "n_features_in_")
-        frame = DateParts._frame(X)
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        frame = _dates(X)
         days = [frame[c].dt.strftime("%Y-%m-%d").astype(object) for c in frame.columns]
         return np.column_stack([d.where(d.notna(), np.nan).to_numpy(dtype=object) for d in days])
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        return np.asarray([f"{n}_date" for n in _input_names(self, input_features)], dtype=object)
+        check_is_fitted(self)
+        return np.asarray([f"{n}_date" for n in _check_feature_names_in(self, input_features)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []  # days come out as text
+        return tags
 
 
-class GeoFeatures(TransformerMixin, BaseEstimator):
+def _dates(X: np.ndarray) -> pd.DataFrame:
+    """Each column read as dates; what cannot be read is missing (NaT).
+
+    Times with a zone are read in UTC, those without as they are: one column may mix both.
+    """
+    frame = pd.DataFrame(X)
+    for column in frame.columns:
+        dates = pd.to_datetime(frame[column], errors="coerce", format="mixed", utc=True)
+        frame[column] = dates.dt.tz_localize(None)
+    return frame
+
+
+class GeoFeatures(Transformer):
     """Features of a (latitude, longitude) pair, after the book's California housing work.
 
     - ``n_clusters`` RBF similarities to k-means centres of the locations (the book's
@@ -168,6 +178,17 @@ class GeoFeatures(TransformerMixin, BaseEstimator):
       ``target_type`` is "continuous", "binary" or "multiclass" ("auto" guesses, which
       reads a numeric target with whole-number values as classes).
     """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="neither")],
+        "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "rotations": ["boolean"],
+        "target_type": [StrOptions({"auto", "continuous", "binary", "multiclass"})],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+    _input_check = {"dtype": np.float64}
 
     def __init__(
         self,
@@ -191,12 +212,14 @@ class GeoFeatures(TransformerMixin, BaseEstimator):
         self.fit_transform(X, y)
         return self
 
+    @fitting
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> np.ndarray:
         from sklearn.cluster import KMeans
         from sklearn.model_selection import KFold
 
-        coords = self._coords(X)
-        self.n_features_in_ = coords.shape[1]
+        coords = self._check_input(X, reset=True)
+        if coords.shape[1] != 2:
+            raise ValueError(f"GeoFeatures takes 2 columns, latitude and longitude; X has {coords.shape[1]} feature(s)")
         self.n_clusters_ = min(self.n_clusters, len(np.unique(coords, axis=0)))
         if self.n_clusters_ > 0:
             kmeans = KMeans(self.n_clusters_, n_init=3, random_state=self.random_state)
@@ -213,9 +236,7 @@ class GeoFeatures(TransformerMixin, BaseEstimator):
                 neighbors[held_out] = self._neighbor_mean(coords[train], targets[train], coords[held_out])
         return self._features(coords, neighbors)
 
-    def transform(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "n_clusters_")
-        coords = self._coords(X)
+    def _transform(self, coords: np.ndarray) -> np.ndarray:
         neighbors = None
         if self.neighbor_targets_:
             neighbors = self._neighbor_mean(self.coords_, self.targets_, coords)
@@ -252,25 +273,12 @@ class GeoFeatures(TransformerMixin, BaseEstimator):
             return indicators[:, 1:] if len(classes) == 2 else indicators
         return y.astype(float).reshape(len(y), -1)
 
-    @staticmethod
-    def _coords(X: Any) -> np.ndarray:
-        coords = _as_2d_float(X)
-        if coords.shape[1] != 2:
-            raise ValueError(f"GeoFeatures expects 2 columns (latitude, longitude), got {coords.shape[1]}")
-        return coords
-
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "n_clusters_")
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)  # the names out are the same whatever the names in
         names = [f"geo_similarity_{i}" for i in range(self.n_clusters_)]
         if self.rotations:
             names += [f"geo_rotated_{a}" for a in (15, 30, 45, 60)]
         names += [f"geo_neighbor_target_{i}" for i in range(self.neighbor_targets_)]
         return np.asarray(names, dtype=object)
 
-
-def _input_names(estimator: BaseEstimator, input_features: Any) -> list[str]:
-    if input_features is not None:
-        return [str(n) for n in input_features]
-    if hasattr(estimator, "feature_names_in_"):
-        return list(estimator.feature_names_in_)
-    return [f"x{i}" for i in range(estimator.n_features_in_)]

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from homl.registry._artifacts import FORMATS, ArtifactFormat, format_for, is_trusted_type, register_format
 from homl.registry._modeldir import (
+    DEFAULT_KIND,
     FORMAT_VERSION,
     METADATA_FILE,
+    MODEL_ARTIFACT,
     MODEL_FILE,
     is_model_dir,
-    is_trusted_type,
     library_versions,
+    read_artifact,
+    read_metadata,
     read_model_dir,
     write_model_dir,
 )
 
 __all__ = [
+    "DEFAULT_KIND",
+    "FORMATS",
     "FORMAT_VERSION",
     "METADATA_FILE",
+    "MODEL_ARTIFACT",
     "MODEL_FILE",
+    "ArtifactFormat",
+    "format_for",
     "is_model_dir",
     "is_trusted_type",
     "library_versions",
+    "read_artifact",
+    "read_metadata",
     "read_model_dir",
+    "register_format",
     "write_model_dir",
 ]

@@ -4,50 +4,22 @@ A model directory holds:
 
 * ``model.skops``: the fitted estimator, serialised with :func:`skops.io.dump`
   (a zip of JSON and ``.npy`` files, never a pickle);
-* ``metadata.json``: the caller's metadata plus ``format_version``, ``created``,
-  ``library_versions`` and ``model_sha256`` (the SHA-256 of ``model.skops``);
+* optional further artifacts: fitted objects a kind needs beside it, each in a file whose
+  suffix names its format (see :mod:`homl.registry._artifacts`), e.g. ``encoder.skops``;
+* ``metadata.json``: the caller's metadata plus ``format_version``, ``kind`` (what sort of
+  model this is, e.g. ``"supervised"``), ``created``, ``library_versions`` and ``artifacts``:
+  every artifact's name, file and SHA-256 (``model`` is ``model.skops``);
 * optional tables (``<name>.csv``) and extra files copied under a given name
   (a plain name, or one folder deep such as ``figures/roc.png``).
+
+Reading checks every artifact's SHA-256 before loading any of them, so one changed file
+refuses the whole directory. Format 1 (homl 0.1.0) had no ``kind`` and one artifact, whose
+checksum was ``model_sha256``: it reads as a ``"supervised"`` model with that artifact.
 
 Writing is atomic: everything goes into a hidden temporary directory next to the
 target, is fsync'ed, then renamed into place. Replacing a model renames the old
 one aside first and deletes it only once the new one is in place, so a crash
 never leaves the target without a model.
-
-Trusted types
--------------
-Loading a skops file can create any object it names, so :func:`read_model_dir`
-first asks :func:`skops.io.get_untrusted_types` which types the file needs beyond
-skops' own defaults (primitives, containers, numpy ufuncs and dtypes, sklearn
-estimators), and loads the file only if every one of them passes
-:func:`is_trusted_type`; otherwise it raises :class:`~homl.errors.ModelDirError`
-naming them, without creating any object. :func:`write_model_dir` applies the same
-check after dumping, so homl never writes a model it would refuse to read.
-
-:func:`is_trusted_type` accepts a dotted name when no guard rejects it and it is
-
-* under ``sklearn.``, ``homl.``, ``lightgbm.`` or ``xgboost.`` (estimators and
-  their internal helpers such as ``sklearn.tree._tree.Tree``,
-  ``lightgbm.basic.Booster``, ``xgboost.core.Booster``), except the sub-packages in
-  ``_DENIED_PREFIXES`` (dataset downloaders, test helpers, the CLI, distributed
-  back-ends...);
-* a numpy data-holding type: ``numpy.dtype``, ``numpy.ndarray``,
-  ``numpy.ma.core.MaskedArray`` or a ``numpy.dtypes.*DType`` class; no numpy
-  function (``numpy.load``, ``numpy.lib.*``...);
-* a scipy sparse matrix or array class (``scipy.sparse._csr.csr_matrix``...);
-* one of the few inert stdlib types in ``_TRUSTED_STDLIB_TYPES``
-  (``collections.OrderedDict`` is needed by LightGBM).
-
-No ``pandas`` type is trusted: skops 0.16 cannot round-trip pandas objects (a
-``Series`` dumps but fails to load; ``Index``, ``Categorical`` and ``DataFrame``
-fail to dump), so homl models must not keep pandas objects as fitted attributes.
-Everything else is refused, in particular ``builtins`` functions (``eval``,
-``exec``, ``getattr``...), ``os``/``posix``/``nt``, ``subprocess``, ``operator``,
-``functools.partial``, ``importlib``, ``pickle``, ``marshal``, ``runpy``,
-``shutil`` and ``sys``. As a second guard, a name is refused if any of its
-dotted or underscore-separated parts is ``eval``, ``exec``, ``system``, ``popen``
-or ``import`` (the last catches ``__import__``), or if it contains ``.system`` or
-``.popen``.
 """
 
 from __future__ import annotations
@@ -58,7 +30,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import re
 import secrets
 import shutil
 from collections.abc import Mapping
@@ -67,46 +38,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from homl.errors import ModelDirError
 
+from ._artifacts import format_for
+
 if TYPE_CHECKING:
     import pandas as pd
 
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
-FORMAT_VERSION = 1
+MODEL_ARTIFACT = "model"
+FORMAT_VERSION = 2
 """The newest model directory format this homl writes and reads."""
-
-_TRUSTED_PREFIXES = ("sklearn.", "homl.", "lightgbm.", "xgboost.")
-_DENIED_PREFIXES = (
-    "sklearn.datasets.",
-    "sklearn.externals.",
-    "sklearn.utils._testing",
-    "sklearn.utils._show_versions",
-    "homl.cli.",
-    "homl.registry.",
-    "lightgbm.dask",
-    "xgboost.dask",
-    "xgboost.spark",
-    "xgboost.collective",
-    "xgboost.tracker",
-    "xgboost.federated",
-    "xgboost.testing",
-)
-_TRUSTED_NUMPY_TYPES = frozenset({"numpy.dtype", "numpy.ndarray", "numpy.ma.core.MaskedArray"})
-_NUMPY_DTYPE_CLASS = re.compile(r"numpy\.dtypes\.\w+DType")
-_SCIPY_SPARSE_CLASS = re.compile(r"scipy\.sparse\._\w+\.\w+_(matrix|array)")
-_TRUSTED_STDLIB_TYPES = frozenset(
-    {
-        "collections.OrderedDict",
-        "builtins.frozenset",
-        "builtins.range",
-        "builtins.slice",
-        "datetime.date",
-        "datetime.datetime",
-        "datetime.timedelta",
-    }
-)
-_DENIED_PARTS = frozenset({"eval", "exec", "system", "popen", "import"})
-_DENIED_SUBSTRINGS = (".system", ".popen", "__import__")
+DEFAULT_KIND = "supervised"
+"""The kind of a model whose directory does not say (format 1 knew no other)."""
 
 _DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "homl": ("homl",),
@@ -121,35 +64,6 @@ _DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
 }
 
 _Existing = Literal["absent", "empty", "model"]
-
-
-# ---------------------------------------------------------------- trusted types
-
-
-def is_trusted_type(name: str) -> bool:
-    """Whether homl lets skops create objects of the type with this dotted name."""
-    if _looks_dangerous(name):
-        return False
-    if name.startswith(_TRUSTED_PREFIXES):
-        return not name.startswith(_DENIED_PREFIXES)
-    if name.startswith("numpy."):
-        return name in _TRUSTED_NUMPY_TYPES or _NUMPY_DTYPE_CLASS.fullmatch(name) is not None
-    if name.startswith("scipy.sparse."):
-        return _SCIPY_SPARSE_CLASS.fullmatch(name) is not None
-    return name in _TRUSTED_STDLIB_TYPES
-
-
-def _looks_dangerous(name: str) -> bool:
-    """Guard independent of the allowlist: names that smell of code execution."""
-    lowered = name.lower()
-    if any(bad in lowered for bad in _DENIED_SUBSTRINGS):
-        return True
-    parts = re.split(r"[._]", lowered)
-    return any(part in _DENIED_PARTS for part in parts)
-
-
-def _untrusted(types: list[str]) -> list[str]:
-    return sorted(t for t in types if not is_trusted_type(t))
 
 
 # ------------------------------------------------------------------- versions
@@ -208,9 +122,24 @@ def _check_target(final: Path, shown: Path, overwrite: bool) -> _Existing:
     return "empty"
 
 
-def _check_extra_names(shown: Path, tables: Mapping[str, object], files: Mapping[str, object]) -> None:
-    """Refuse extra file names that are not plain, unique and unreserved."""
-    taken = {MODEL_FILE, METADATA_FILE}
+def _check_extra_names(
+    shown: Path, artifacts: Mapping[str, object], tables: Mapping[str, object], files: Mapping[str, object]
+) -> None:
+    """Refuse artifact and extra file names that are not plain, unique and unreserved."""
+    taken, stems = {MODEL_FILE, METADATA_FILE}, {MODEL_ARTIFACT}
+    for filename in artifacts:
+        stem = Path(filename).stem
+        if not _is_plain_name(filename) or "/" in filename or filename in taken or stem in stems:
+            raise ModelDirError(
+                f"cannot write model directory {shown}: artifact {filename!r} is not a plain file name "
+                "with a name of its own"
+            )
+        try:
+            format_for(filename)
+        except ModelDirError as error:
+            raise ModelDirError(f"cannot write model directory {shown}: {error}") from None
+        taken.add(filename)
+        stems.add(stem)
     names = [(f"{name}.csv", f"table {name!r}") for name in tables]
     names += [(name, f"file {name!r}") for name in files]
     for filename, what in names:
@@ -238,32 +167,37 @@ def write_model_dir(
     estimator: object,
     metadata: Mapping[str, Any],
     *,
+    kind: str = DEFAULT_KIND,
+    artifacts: Mapping[str, object] | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
     files: Mapping[str, str | os.PathLike[str]] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Save ``estimator`` with its metadata, tables and extra files as a model directory.
+    """Save ``estimator`` with its metadata, artifacts, tables and extra files as a model directory.
 
     The target may be absent, an empty directory, or (with ``overwrite``) a homl
     model directory; anything else raises :class:`ModelDirError` and is left as is.
+    ``artifacts`` maps file names to further fitted objects (``{"encoder.skops": encoder}``),
+    each written in the format its suffix names and listed under its stem (``encoder``).
     Tables (pandas DataFrames) are written as ``<name>.csv`` without their index.
-    ``format_version``, ``created``, ``library_versions`` and ``model_sha256`` are
+    ``format_version``, ``kind``, ``created``, ``library_versions`` and ``artifacts`` are
     set by homl and override keys of the same name in ``metadata``.
     Returns ``path`` as a :class:`~pathlib.Path`.
     """
     shown = Path(path)
     final = Path(os.path.abspath(shown))
+    artifacts = dict(artifacts or {})
     tables = dict(tables or {})
     files = dict(files or {})
     existing = _check_target(final, shown, overwrite)
-    _check_extra_names(shown, tables, files)
+    _check_extra_names(shown, artifacts, tables, files)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = _make_sibling_dir(final, "tmp")
     except OSError as exc:
         raise ModelDirError(f"cannot write model directory {shown}: {exc}") from exc
     try:
-        _fill_dir(tmp, shown, estimator, metadata, tables, files)
+        _fill_dir(tmp, shown, {MODEL_FILE: estimator, **artifacts}, {**metadata, "kind": kind}, tables, files)
         _move_into_place(tmp, final, existing)
     except OSError as exc:
         raise ModelDirError(f"cannot write model directory {shown}: {exc}") from exc
@@ -274,10 +208,10 @@ def write_model_dir(
     return shown
 
 
-def _make_sibling_dir(final: Path, kind: str) -> Path:
+def _make_sibling_dir(final: Path, tag: str) -> Path:
     """Create a new hidden directory next to ``final`` (default permissions)."""
     while True:
-        candidate = _sibling_name(final, kind)
+        candidate = _sibling_name(final, tag)
         try:
             candidate.mkdir()
         except FileExistsError:
@@ -285,10 +219,10 @@ def _make_sibling_dir(final: Path, kind: str) -> Path:
         return candidate
 
 
-def _sibling_name(final: Path, kind: str) -> Path:
+def _sibling_name(final: Path, tag: str) -> Path:
     """A free hidden name next to ``final``, e.g. ``.model.tmp-1a2b3c4d``."""
     while True:
-        candidate = final.with_name(f".{final.name}.{kind}-{secrets.token_hex(4)}")
+        candidate = final.with_name(f".{final.name}.{tag}-{secrets.token_hex(4)}")
         if not os.path.lexists(candidate):
             return candidate
 
@@ -296,41 +230,31 @@ def _sibling_name(final: Path, kind: str) -> Path:
 def _fill_dir(
     tmp: Path,
     shown: Path,
-    estimator: object,
+    artifacts: dict[str, object],
     metadata: Mapping[str, Any],
     tables: dict[str, pd.DataFrame],
     files: dict[str, str | os.PathLike[str]],
 ) -> None:
-    """Write model, tables, extra files and metadata into ``tmp``, all fsync'ed."""
-    model_path = tmp / MODEL_FILE
-    _dump_model(estimator, model_path, shown)
+    """Write artifacts, tables, extra files and metadata into ``tmp``, all fsync'ed."""
+    listed = {}
+    for filename, obj in artifacts.items():
+        try:
+            format_for(filename).dump(obj, tmp / filename)
+        except ModelDirError as error:
+            raise ModelDirError(f"cannot write model directory {shown}: {error}") from None
+        listed[Path(filename).stem] = {"file": filename, "sha256": _sha256(tmp / filename)}
     for name, table in tables.items():
         with open(tmp / f"{name}.csv", "w", encoding="utf-8", newline="") as fh:
             table.to_csv(fh, index=False)
             _flush_sync(fh)
     for name, source in files.items():
         _copy_file(Path(source), tmp / name, shown)
-    full = {**metadata, **_saving_metadata(model_path)}
+    full = {**metadata, **_saving_metadata(listed)}
     with open(tmp / METADATA_FILE, "w", encoding="utf-8") as fh:
         json.dump(full, fh, indent=2, default=_json_default)
         fh.write("\n")
         _flush_sync(fh)
     _fsync_dir(tmp)
-
-
-def _dump_model(estimator: object, model_path: Path, shown: Path) -> None:
-    """Serialise with skops, refusing models homl would not load back."""
-    import skops.io
-
-    with open(model_path, "wb") as fh:
-        skops.io.dump(estimator, fh)
-        _flush_sync(fh)
-    bad = _untrusted(skops.io.get_untrusted_types(file=model_path))
-    if bad:
-        raise ModelDirError(
-            f"cannot write model directory {shown}: the model contains types homl "
-            f"does not trust and would refuse to load: {', '.join(bad)}"
-        )
 
 
 def _copy_file(source: Path, dest: Path, shown: Path) -> None:
@@ -344,12 +268,12 @@ def _copy_file(source: Path, dest: Path, shown: Path) -> None:
         _flush_sync(dst)
 
 
-def _saving_metadata(model_path: Path) -> dict[str, Any]:
+def _saving_metadata(artifacts: dict[str, dict[str, str]]) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "library_versions": library_versions(),
-        "model_sha256": _sha256(model_path),
+        "artifacts": artifacts,
     }
 
 
@@ -418,23 +342,53 @@ def _sha256(path: Path) -> str:
 # -------------------------------------------------------------------- reading
 
 
-def read_model_dir(path: str | os.PathLike[str]) -> tuple[object, dict[str, Any]]:
-    """Load ``(estimator, metadata)`` from a model directory, after checking it.
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The checked ``metadata.json`` of a model directory, in the newest format's terms.
 
-    Raises :class:`ModelDirError` if the directory is missing or incomplete, its
-    metadata is invalid or from a newer format, ``model.skops`` changed since it
-    was saved, or it needs a type homl does not trust (then nothing is loaded).
+    A format-1 directory gets ``kind`` ``"supervised"`` and its one artifact listed. Raises
+    :class:`ModelDirError` if the directory is missing or incomplete, or its metadata is
+    invalid or from a newer format. Nothing but the JSON file is read.
     """
     shown = Path(path)
     _check_readable(shown)
-    metadata = _read_metadata(shown)
-    model_path = shown / MODEL_FILE
-    if _sha256(model_path) != metadata["model_sha256"]:
+    return _read_metadata(shown)
+
+
+def read_model_dir(path: str | os.PathLike[str]) -> tuple[object, dict[str, Any]]:
+    """Load ``(estimator, metadata)`` from a model directory, after checking it.
+
+    Raises :class:`ModelDirError` as :func:`read_metadata` does, and if any artifact
+    changed since it was saved (its SHA-256 differs) or ``model.skops`` needs a type homl
+    does not trust (then nothing is loaded). Further artifacts load with :func:`read_artifact`.
+    """
+    shown = Path(path)
+    metadata = read_metadata(shown)
+    for name in metadata["artifacts"]:
+        _verified_file(shown, metadata, name)
+    return read_artifact(shown, metadata, MODEL_ARTIFACT), metadata
+
+
+def read_artifact(path: str | os.PathLike[str], metadata: Mapping[str, Any], name: str) -> object:
+    """The artifact ``name`` listed in ``metadata``, checked against its SHA-256 and loaded by its format."""
+    file = _verified_file(Path(path), metadata, name)
+    return format_for(file.name).load(file)
+
+
+def _verified_file(shown: Path, metadata: Mapping[str, Any], name: str) -> Path:
+    """The artifact's file, refused if absent or changed since saving."""
+    entry = metadata["artifacts"].get(name)
+    if entry is None:
+        listed = ", ".join(sorted(metadata["artifacts"]))
+        raise ModelDirError(f"{shown} has no artifact named {name!r} (it has: {listed})")
+    file = shown / entry["file"]
+    if not file.is_file():
+        raise ModelDirError(f"{shown}: artifact {name!r} ({entry['file']}) is missing")
+    if _sha256(file) != entry["sha256"]:
         raise ModelDirError(
-            f"{shown}: {MODEL_FILE} was modified after saving (its SHA-256 does not "
+            f"{shown}: {entry['file']} was modified after saving (its SHA-256 does not "
             f"match the one in {METADATA_FILE}); refusing to load it"
         )
-    return _load_model(model_path, shown), metadata
+    return file
 
 
 def _check_readable(shown: Path) -> None:
@@ -448,7 +402,7 @@ def _check_readable(shown: Path) -> None:
 
 
 def _read_metadata(shown: Path) -> dict[str, Any]:
-    """Parse metadata.json and check its format version and checksum field."""
+    """Parse metadata.json and check its format version, kind and artifact list."""
     meta_path = shown / METADATA_FILE
     try:
         metadata = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -464,25 +418,32 @@ def _read_metadata(shown: Path) -> dict[str, Any]:
             f"{shown} was saved in model format {version}, newer than this homl reads "
             f"(up to {FORMAT_VERSION}); upgrade homl to load it"
         )
-    if not isinstance(metadata.get("model_sha256"), str):
-        raise ModelDirError(f"{METADATA_FILE} in {shown} has no model_sha256 checksum")
+    if version == 1:
+        if not isinstance(metadata.get("model_sha256"), str):
+            raise ModelDirError(f"{METADATA_FILE} in {shown} has no model_sha256 checksum")
+        sha = metadata.pop("model_sha256")
+        metadata["artifacts"] = {MODEL_ARTIFACT: {"file": MODEL_FILE, "sha256": sha}}
+        metadata.setdefault("kind", DEFAULT_KIND)
+    if not isinstance(metadata.get("kind"), str) or not metadata["kind"]:
+        raise ModelDirError(f"{METADATA_FILE} in {shown} does not say which kind of model it holds (no 'kind')")
+    _check_artifact_list(metadata.get("artifacts"), shown)
     return metadata
 
 
-def _load_model(model_path: Path, shown: Path) -> object:
-    """Load model.skops if every type it needs is on homl's allowlist."""
-    import skops.io
-
-    try:
-        types = skops.io.get_untrusted_types(file=model_path)
-    except Exception as exc:
-        raise ModelDirError(f"{MODEL_FILE} in {shown} is not a valid skops file: {exc}") from exc
-    bad = _untrusted(types)
-    if bad:
-        raise ModelDirError(
-            f"{MODEL_FILE} in {shown} contains types homl does not trust: {', '.join(bad)}; refusing to load it"
-        )
-    try:
-        return skops.io.load(model_path, trusted=types)
-    except Exception as exc:
-        raise ModelDirError(f"cannot load {MODEL_FILE} in {shown}: {exc}") from exc
+def _check_artifact_list(artifacts: Any, shown: Path) -> None:
+    """Every entry a plain top-level file of a known format with a checksum; ``model`` is model.skops."""
+    where = f"{METADATA_FILE} in {shown}"
+    if not isinstance(artifacts, dict) or not isinstance(artifacts.get(MODEL_ARTIFACT), dict):
+        raise ModelDirError(f"{where} has no valid list of artifacts with their checksums")
+    if artifacts[MODEL_ARTIFACT].get("file") != MODEL_FILE:
+        raise ModelDirError(f"{where}: the artifact 'model' must be {MODEL_FILE}")
+    for name, entry in artifacts.items():
+        file = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(file, str) or not _is_plain_name(file) or "/" in file or file == METADATA_FILE:
+            raise ModelDirError(f"{where}: artifact {name!r} has no plain file name (got {file!r})")
+        if not isinstance(entry.get("sha256"), str):
+            raise ModelDirError(f"{where}: artifact {name!r} has no sha256 checksum")
+        try:
+            format_for(file)
+        except ModelDirError as error:
+            raise ModelDirError(f"{where}: {error}") from None

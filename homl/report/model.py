@@ -1,10 +1,11 @@
 """The model report (checklist steps 5-7): what was found, how sure we are, where the model fails.
 
-Built from plain data only — the model directory's ``metadata.json``, ``leaderboard.csv`` and
-``diagnostics.json`` — so ``homl report MODEL_DIR`` rebuilds it without the training data.
+Built from plain data only — the metadata, the leaderboard and the diagnostics a model directory
+keeps as ``metadata.json``, ``leaderboard.csv`` and ``diagnostics.json`` — so ``homl report MODEL_DIR``
+rebuilds it without the training data. Reading the directory is the model's job (the tasks layer):
 
->>> from homl.report.model import write_model_report
->>> write_model_report("models/housing")  # doctest: +SKIP
+>>> import homl
+>>> homl.load("models/housing").report().write("models/housing/report.html")  # doctest: +SKIP
 PosixPath('models/housing/report.html')
 """
 
@@ -12,13 +13,10 @@ from __future__ import annotations
 
 import html
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from homl.errors import ModelDirError
 
 from ._html import Report, Section
 
@@ -52,28 +50,6 @@ def build_model_report(metadata: dict[str, Any], leaderboard: pd.DataFrame | Non
     _importance(report.section("Feature importance"), diag, metric, target, metadata.get("task", ""))
     _limits(report.section("Assumptions and limits"), metadata, diag)
     return report
-
-
-def read_model_report(path: str | Path) -> Report:
-    """The report of the model directory at ``path``, rebuilt from its files alone."""
-    from homl.evaluate import DIAGNOSTICS_FILE
-    from homl.registry import is_model_dir
-
-    folder = Path(path)
-    if not is_model_dir(folder):
-        raise ModelDirError(f"'{folder}' is not a model directory (no model.skops and metadata.json)")
-    metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    board_path, diag_path = folder / "leaderboard.csv", folder / DIAGNOSTICS_FILE
-    board = pd.read_csv(board_path) if board_path.exists() else None
-    diagnostics = json.loads(diag_path.read_text(encoding="utf-8")) if diag_path.exists() else None
-    return build_model_report(metadata, board, diagnostics)
-
-
-def write_model_report(path: str | Path, output: str | Path | None = None) -> Path:
-    """Rebuild the report of a model directory; written to ``output`` or ``<path>/report.html``
-    (file by file, each atomically, with the PNGs in ``figures/`` beside it)."""
-    report = read_model_report(path)
-    return report.write(Path(output) if output is not None else Path(path) / REPORT_FILE)
 
 
 def summary_html(metadata: dict[str, Any], leaderboard: pd.DataFrame | None) -> str:

@@ -1,6 +1,15 @@
 """Selection layer: cross-validation, short-list, search and ensembles, within a time budget."""
 
-from ._cv import Evaluation, Folds, OutOfTime, cross_validate, make_folds, predict_output, refit_time
+from ._cv import (
+    Evaluation,
+    Folds,
+    OutOfTime,
+    cross_validate,
+    fit_pipeline,
+    make_folds,
+    predict_output,
+    refit_time,
+)
 from ._ensemble import greedy_weights, stacking, voting
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
 from ._leaderboard import leaderboard
@@ -21,6 +30,7 @@ __all__ = [
     "baseline",
     "cost_ratio",
     "cross_validate",
+    "fit_pipeline",
     "greedy_weights",
     "leaderboard",
     "make_folds",

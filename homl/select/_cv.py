@@ -1,7 +1,9 @@
 """Cross-validation that keeps out-of-fold predictions and respects a deadline.
 
 Every candidate is scored on the same folds, so out-of-fold predictions of different
-models line up row by row and can be blended into ensembles without refitting.
+models line up row by row and can be blended into ensembles without refitting. The folds
+follow the fit's :class:`~homl.data.SplitStrategy`; rows no fold validates (the first block
+of time-ordered folds) stay NaN in the out-of-fold predictions.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from homl.data import SplitStrategy
 from homl.metrics import Metric
 
 
@@ -56,7 +59,11 @@ class Evaluation:
 
 @dataclass
 class Folds:
-    """Fixed folds over a table, with everything needed to score predictions on them."""
+    """Fixed folds over a table, with everything needed to score predictions on them.
+
+    ``groups`` holds each row's group when the folds keep groups together: the fits are
+    given them, so a booster holds out whole groups to stop early.
+    """
 
     X: pd.DataFrame
     y: np.ndarray
@@ -64,8 +71,16 @@ class Folds:
     metric: Metric
     task: str
     classes: np.ndarray | None = None
+    strategy: SplitStrategy = field(default_factory=SplitStrategy)
+    groups: np.ndarray | None = None
+
+    @property
+    def validated(self) -> np.ndarray:
+        """Positions of the rows some fold validates: time-ordered folds never validate the first block."""
+        return np.unique(np.concatenate([valid for _, valid in self.splits]))
 
     def empty_oof(self) -> np.ndarray:
+        """Out-of-fold predictions before any fold: NaN, which rows no fold validates keep."""
         if self.classes is None:
             return np.full(len(self.y), np.nan)
         return np.full((len(self.y), len(self.classes)), np.nan)
@@ -73,25 +88,54 @@ class Folds:
     def score_folds(self, oof: np.ndarray) -> list[float]:
         return [self.metric(self.y[valid], oof[valid], self.classes) for _, valid in self.splits]
 
+    def fit(self, pipeline: Any, rows: np.ndarray) -> Any:
+        """A fresh clone of ``pipeline`` fitted on the rows at positions ``rows``."""
+        groups = None if self.groups is None else self.groups[rows]
+        return fit_pipeline(clone(pipeline), self.X.iloc[rows], self.y[rows], groups=groups)
+
 
 def make_folds(
-    X: pd.DataFrame, y: np.ndarray, task: str, metric: Metric, *, n_folds: int = 5, seed: int = 42,
+    X: pd.DataFrame, y: np.ndarray, task: str, metric: Metric, strategy: SplitStrategy | None = None, *,
     groups: np.ndarray | None = None,
 ) -> Folds:
-    """Stratified k-fold for classes, k-fold on shuffled rows for regression, grouped if asked."""
-    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
-
-    positions = np.arange(len(y))
-    if groups is not None:
-        n_folds = min(n_folds, len(np.unique(groups)))
-        splits = list(GroupKFold(n_splits=n_folds).split(positions, groups=groups))
-    elif task == "regression":
-        splits = list(KFold(n_folds, shuffle=True, random_state=seed).split(positions))
-    else:
-        n_folds = min(n_folds, int(np.min(np.unique(y, return_counts=True)[1])))
-        splits = list(StratifiedKFold(max(n_folds, 2), shuffle=True, random_state=seed).split(positions, y))
+    """The ``strategy``'s folds over ``X`` (default: 5 shuffled folds), stratified on the classes."""
+    strategy = strategy or SplitStrategy()
+    strata = None if task == "regression" else y
+    splits = strategy.folds(len(y), strata=strata, groups=groups)
     classes = None if task == "regression" else np.unique(y)
-    return Folds(X, y, splits, metric, task, classes)
+    return Folds(X, y, splits, metric, task, classes, strategy, groups)
+
+
+def fit_pipeline(model: Any, X: Any, y: Any, *, groups: np.ndarray | None = None) -> Any:
+    """``model.fit(X, y)``, with each row's group handed to the early-stopping booster inside, if any.
+
+    Only the wrappers that can pass them on get them: a plain scikit-learn model refuses
+    a ``groups`` argument. An ensemble (``Voting*``) refuses extra fit arguments without
+    metadata routing, so its boosters hold out random rows: it is only built for the final
+    refits, after selection, so those rows cannot leak into any score that chose a model.
+    """
+    if groups is None or not _takes_groups(model):
+        return model.fit(X, y)
+    if hasattr(model, "steps"):
+        return model.fit(X, y, **{f"{model.steps[-1][0]}__groups": groups})
+    return model.fit(X, y, groups=groups)
+
+
+def _takes_groups(model: Any) -> bool:
+    """Whether ``model`` (a pipeline, a zoo wrapper, a target transformer) ends in an EarlyStopping."""
+    from sklearn.compose import TransformedTargetRegressor
+
+    from homl.models import EarlyStopping, LabelEncoded, RowCap
+
+    if hasattr(model, "steps"):
+        return _takes_groups(model.steps[-1][1])
+    if isinstance(model, EarlyStopping):
+        return True
+    if isinstance(model, (LabelEncoded, RowCap)):
+        return _takes_groups(model.estimator)
+    if isinstance(model, TransformedTargetRegressor):
+        return _takes_groups(model.regressor)
+    return False
 
 
 def predict_output(model: Any, X: Any, classes: np.ndarray | None) -> np.ndarray:
@@ -147,11 +191,10 @@ def cross_validate(
                 raise OutOfTime(
                     f"{left_folds} fold(s) left at about {expected:.1f} s each, {left:.1f} s of budget left"
                 )
-        model = clone(pipeline)
         start = time.monotonic()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model.fit(folds.X.iloc[train], folds.y[train])
+            model = folds.fit(pipeline, train)
             oof[valid] = predict_output(model, folds.X.iloc[valid], folds.classes)
         fit_times.append(time.monotonic() - start)
         scores.append(folds.metric(folds.y[valid], oof[valid], folds.classes))
@@ -172,23 +215,25 @@ def _probe(pipeline: Any, folds: Folds, deadline: float) -> float | None:
     so when that estimate looks too slow a second fit on 20% separates the fixed cost
     from the per-row cost before the family is given up.
     """
-    train = folds.splits[0][0]
-    if len(train) < PROBE_MIN_ROWS:
+    # Time-ordered folds grow one after another: probe the rows of the largest, estimate the mean one.
+    train = max((t for t, _ in folds.splits), key=len)
+    n_rows = int(np.mean([len(t) for t, _ in folds.splits]))
+    if n_rows < PROBE_MIN_ROWS:
         return None
-    small = _timed_fit(pipeline, folds, train[: max(300, len(train) // 10)])
-    estimate = small[1] * len(train) / small[0]
+    small = _timed_fit(pipeline, folds, train[: max(300, n_rows // 10)])
+    estimate = small[1] * n_rows / small[0]
     if time.monotonic() + estimate * len(folds.splits) <= deadline:
         return estimate
-    large = _timed_fit(pipeline, folds, train[: max(600, len(train) // 5)])
+    large = _timed_fit(pipeline, folds, train[: max(600, n_rows // 5)])
     per_row = max((large[1] - small[1]) / (large[0] - small[0]), 0.0)
-    return max(large[1] + per_row * (len(train) - large[0]), large[1])
+    return max(large[1] + per_row * (n_rows - large[0]), large[1])
 
 
 def _timed_fit(pipeline: Any, folds: Folds, rows: np.ndarray) -> tuple[int, float]:
     start = time.monotonic()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        clone(pipeline).fit(folds.X.iloc[rows], folds.y[rows])
+        folds.fit(pipeline, rows)
     return len(rows), time.monotonic() - start
 
 

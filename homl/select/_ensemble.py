@@ -1,7 +1,8 @@
 """Ensembles built from out-of-fold predictions: voting and a stacked weighted blend.
 
 Both are scored honestly: voting averages fixed members, and the stacked blend learns
-its weights on the other folds' rows before it is scored on a fold's rows.
+its weights on the other folds' rows before it is scored on a fold's rows. Only rows some
+fold validates are read (time-ordered folds leave the first block of rows without any).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def stacking(members: list[Evaluation], folds: Folds) -> Evaluation | None:
         others = np.concatenate([v for j, (_, v) in enumerate(folds.splits) if j != i])
         weights = greedy_weights(oofs, folds, others)
         scores.append(folds.metric(folds.y[valid], _blend([o[valid] for o in oofs], weights), folds.classes))
-    weights = greedy_weights(oofs, folds, np.arange(len(folds.y)))
+    weights = greedy_weights(oofs, folds, folds.validated)
     kept = [(e, w) for e, w in zip(members, weights) if w > 0]
     if len(kept) < 2:
         return None

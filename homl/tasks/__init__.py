@@ -1,0 +1,5 @@
+"""Tasks: one module per job, wiring the layers below; and loading a saved model of any kind."""
+
+from homl.tasks._kinds import KINDS, ModelInfo, ModelKind, kind_class, load
+
+__all__ = ["KINDS", "ModelInfo", "ModelKind", "kind_class", "load"]

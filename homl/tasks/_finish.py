@@ -61,15 +61,18 @@ def final_estimator(winner: select.Evaluation, build, task: str) -> Any:
     return Pipeline([("schema", members[0][0]), ("model", ensemble)])
 
 
-def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_full, end, time_limit, seed, progress):
+def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_full, end, time_limit, seed, progress,
+           groups=None):
     """Refit on the training rows, score once on the test rows, then refit on all rows if time allows.
 
-    Also gives back the model fitted on the training rows only (the test-set diagnostics use it;
-    it is ``final`` itself when there was no refit on all rows)."""
+    ``groups`` holds the group of each training row and of each test row (or None) when rows are
+    grouped. Also gives back the model fitted on the training rows only (the test-set diagnostics
+    use it; it is ``final`` itself when there was no refit on all rows)."""
+    train_groups, test_groups = groups if groups is not None else (None, None)
     final = final_estimator(winner, build, task)
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()
-    quiet_fit(final, X_train, y_train)
+    quiet_fit(final, X_train, y_train, groups=train_groups)
     trained = final
     fit_seconds = time.monotonic() - started
     progress.advance(detail="refit on the training set")
@@ -82,7 +85,8 @@ def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_
         expected = fit_seconds * (len(X_train) + len(X_test)) / len(X_train)
         if time.monotonic() + expected <= end + 0.05 * time_limit:
             final = final_estimator(winner, build, task)
-            quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]))
+            all_groups = None if test_groups is None else np.concatenate([train_groups, test_groups])
+            quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]), groups=all_groups)
             refitted = True
             progress.note("final model refitted on all rows (training + test)")
         else:
@@ -95,13 +99,13 @@ def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_
     return final, test_score, baseline_score, refitted, trained
 
 
-def quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray) -> None:
+def quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray, *, groups: np.ndarray | None = None) -> None:
     """Fit without the libraries' convergence and deprecation chatter (CV hides it too)."""
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.fit(X, y)
+        select.fit_pipeline(model, X, y, groups=groups)
 
 
 def test_score_of(metric: Metric, model: Any, X: pd.DataFrame, y: np.ndarray, classes, seed: int) -> TestScore | None:

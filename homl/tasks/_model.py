@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,11 @@ import pandas as pd
 from homl.data import Schema, coerce_frame, read_table
 from homl.errors import ModelDirError, SchemaError
 from homl.metrics import TestScore
+
+from ._kinds import ModelInfo
+
+if TYPE_CHECKING:
+    from homl.report import Report
 
 logger = logging.getLogger("homl")
 
@@ -21,18 +27,22 @@ class TabularModel:
 
     ``predict`` accepts a DataFrame or anything :func:`homl.data.read_table` reads, checks it
     against the schema (a missing required column is an error naming it; extra columns,
-    unseen categories and unreadable values are handled and listed in ``last_issues``) and
-    returns one prediction per input row, in input order.
+    unseen categories and unreadable values are handled, logged as warnings and appended to
+    ``issues`` when a list is given) and returns one prediction per input row, in input order.
+    Nothing is kept on the model while predicting, so threads may share one model.
     """
 
+    kind: ClassVar[str] = "supervised"
+
     def __init__(self, pipeline: Any, schema: Schema, task: str, metadata: dict[str, Any] | None = None,
-                 leaderboard: pd.DataFrame | None = None):
+                 leaderboard: pd.DataFrame | None = None, path: Path | None = None):
         self.pipeline = pipeline
         self.schema = schema
         self.task = task
         self.metadata = dict(metadata or {})
         self.leaderboard = leaderboard
-        self.last_issues: list[str] = []
+        #: The model directory it was loaded from, where its report's diagnostics are.
+        self.path = path
 
     @property
     def target(self) -> str:
@@ -42,28 +52,35 @@ class TabularModel:
     def classes(self) -> np.ndarray | None:
         return None if self.task == "regression" else np.asarray(self.pipeline.classes_)
 
-    def _prepare(self, data: Any) -> pd.DataFrame:
+    def check(self, data: Any) -> tuple[pd.DataFrame, list[str]]:
+        """The rows as the pipeline reads them (schema columns and types), and the problems found."""
         frame = data if isinstance(data, pd.DataFrame) else read_table(data)
-        self.last_issues = []
-        X = coerce_frame(frame, self.schema, issues=self.last_issues)
-        for issue in self.last_issues:
+        issues: list[str] = []
+        X = coerce_frame(frame, self.schema, issues=issues)
+        for issue in issues:
             logger.warning(issue)
+        return X, issues
+
+    def _checked(self, data: Any, issues: list[str] | None) -> pd.DataFrame:
+        X, found = self.check(data)
+        if issues is not None:
+            issues.extend(found)
         return X
 
-    def predict(self, data: Any) -> np.ndarray:
+    def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         """Predicted values (regression) or labels (classification), one per row."""
-        return self.pipeline.predict(self._prepare(data))
+        return self.pipeline.predict(self._checked(data, issues))
 
-    def predict_proba(self, data: Any) -> np.ndarray:
+    def predict_proba(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes``."""
         if self.task == "regression":
             raise SchemaError("predict_proba is for classifiers; this model does regression")
-        return self.pipeline.predict_proba(self._prepare(data))
+        return self.pipeline.predict_proba(self._checked(data, issues))
 
-    def predict_frame(self, data: Any) -> pd.DataFrame:
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
         """A table with the prediction in a column named after the target, and ``proba_<class>``
         columns for classifiers; same rows, same order as the input."""
-        X = self._prepare(data)
+        X = self._checked(data, issues)
         out = pd.DataFrame(index=X.index)
         if self.task == "regression":
             out[self.target] = self.pipeline.predict(X)
@@ -86,13 +103,17 @@ class TabularModel:
         tables = dict(tables or {})
         if self.leaderboard is not None:
             tables["leaderboard"] = self.leaderboard
-        return write_model_dir(path, self.pipeline, metadata, tables=tables, files=files, overwrite=overwrite)
+        return write_model_dir(path, self.pipeline, metadata, kind=self.kind, tables=tables, files=files,
+                               overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path) -> TabularModel:
         """Read a model directory; only homl's trusted types are ever deserialised."""
-        from homl.registry import read_model_dir
+        from homl.registry import read_metadata, read_model_dir
 
+        kind = read_metadata(path)["kind"]
+        if kind != cls.kind:
+            raise ModelDirError(f"{path} holds a model of kind {kind!r}, not {cls.kind!r}; load it with homl.load")
         pipeline, metadata = read_model_dir(path)
         try:
             schema = Schema.from_dict(metadata["schema"])
@@ -101,19 +122,54 @@ class TabularModel:
             raise ModelDirError(f"{path}: metadata.json lacks the model's schema or task ({error})") from None
         board_path = Path(path) / "leaderboard.csv"
         leaderboard = pd.read_csv(board_path) if board_path.exists() else None
-        return cls(pipeline, schema, task, metadata, leaderboard)
+        return cls(pipeline, schema, task, metadata, leaderboard, Path(path))
+
+    def info(self) -> ModelInfo:
+        """The summary, schema, leaderboard and library versions ``homl info`` shows."""
+        meta = self.metadata
+        lines = self.describe().splitlines()
+        if meta.get("baseline_test_score"):
+            lines.append(f"baseline test score: {TestScore(**meta['baseline_test_score'])}")
+        lines.append(f"trained {meta.get('created', '?')} on data sha256 {meta.get('data_sha256', '?')[:16]}…")
+        return ModelInfo(kind=self.kind, summary=lines, schema=self.schema, leaderboard=self.leaderboard,
+                         metric=meta.get("metric", ""), versions=dict(meta.get("library_versions", {})))
+
+    def report(self) -> Report:
+        """The model report, from the metadata, the leaderboard and the diagnostics saved with the model."""
+        from homl.evaluate import DIAGNOSTICS_FILE
+        from homl.report.model import build_model_report
+
+        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
+        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
+        return build_model_report(self._report_metadata(), self.leaderboard, diagnostics)
+
+    def _report_metadata(self) -> dict[str, Any]:
+        return {**self.metadata, "task": self.task, "target": self.target}
+
+    def __repr__(self) -> str:
+        score = self.metadata.get("test_score")
+        return summary_repr(self, self.kind, self.task, self.metadata.get("metric"), self.metadata.get("winner"),
+                            score["value"] if score else None)
 
     def _repr_html_(self) -> str:
         """Jupyter: a short summary and the leaderboard."""
         from homl.report.model import summary_html
 
-        return summary_html({**self.metadata, "task": self.task, "target": self.target}, self.leaderboard)
+        return summary_html(self._report_metadata(), self.leaderboard)
 
     def describe(self) -> str:
         """A few lines a person reads first: task, target, metric and test score."""
         lines = [f"task: {self.task}, target: '{self.target}'"]
-        if "test_score" in self.metadata:
+        if self.metadata.get("test_score"):
             lines.append(f"test score: {TestScore(**self.metadata['test_score'])}")
         if "winner" in self.metadata:
             lines.append(f"model: {self.metadata['winner']}")
         return "\n".join(lines)
+
+
+def summary_repr(obj: object, kind: str, task: str, metric: str | None, winner: str | None,
+                 test_score: float | None) -> str:
+    """One line: the kind, task, metric, winning model and test score (a model's or a fit result's ``repr``)."""
+    score = "None" if test_score is None else f"{test_score:.5g}"
+    return (f"{type(obj).__name__}(kind={kind!r}, task={task!r}, metric={metric!r}, winner={winner!r}, "
+            f"test_score={score})")

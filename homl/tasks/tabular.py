@@ -24,7 +24,7 @@ from homl.errors import ConfigError, ModelDirError, SchemaError, TargetError
 from homl.metrics import Metric, TestScore, get_metric
 
 from ._finish import affordable, finish, reserve_for_finish, with_categories_of
-from ._model import TabularModel
+from ._model import TabularModel, summary_repr
 from ._resume import data_hash, load_shortlist, open_workdir, save_shortlist
 
 #: Share of the budget given to the short-list; the search gets what is left before the finish.
@@ -71,11 +71,12 @@ class FitResult:
     def tabular(self) -> TabularModel:
         return TabularModel(self.model, self.schema, self.task, self.metadata, self.leaderboard)
 
-    def predict(self, data: Any) -> np.ndarray:
-        return self.tabular.predict(data)
+    def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
+        """As :meth:`TabularModel.predict`: one prediction per row; problems found go to ``issues``."""
+        return self.tabular.predict(data, issues=issues)
 
-    def predict_proba(self, data: Any) -> np.ndarray:
-        return self.tabular.predict_proba(data)
+    def predict_proba(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
+        return self.tabular.predict_proba(data, issues=issues)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (pipeline, schema, metrics, leaderboard, versions, study)."""
@@ -120,6 +121,10 @@ class FitResult:
         files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
         return files
 
+    def __repr__(self) -> str:
+        score = None if self.test_score is None else self.test_score.value
+        return summary_repr(self, TabularModel.kind, self.task, self.metric, self.winner, score)
+
     def _repr_html_(self) -> str:
         from homl.report.model import summary_html
 
@@ -139,6 +144,7 @@ def fit(
     seed: int = 42,
     group_by: str | None = None,
     time_column: str | None = None,
+    gap: int = 0,
     models: list[str] | None = None,
     tune: bool = True,
     ensemble: bool = True,
@@ -154,7 +160,10 @@ def fit(
     """Learn ``target`` from the other columns of ``source`` within ``time_limit`` seconds.
 
     ``source`` is a path, a SQLAlchemy URL (with ``query``) or a DataFrame. ``test`` is an
-    optional table held out instead of drawing a ``test_size`` share. ``models`` restricts
+    optional table held out instead of drawing a ``test_size`` share. With ``time_column`` the
+    latest rows are the test set and every later split (folds, the search's sample, the rows
+    a booster stops early on) keeps to time order, ``gap`` rows apart; with ``group_by`` each
+    keeps groups whole. ``models`` restricts
     the families tried; ``tune=False`` and ``ensemble=False`` skip those steps. With
     ``output`` the model directory is written there (and the search can ``resume``).
     ``report`` (default: on when ``output`` is given) computes the diagnostics of the model
@@ -162,6 +171,8 @@ def fit(
     """
     start = time.monotonic()
     _check_options(options, time_limit, cv, models)
+    strategy = hdata.SplitStrategy.from_options(group_by=group_by, time_column=time_column, n_folds=cv, seed=seed,
+                                                gap=gap)
     progress = progress or Progress()
     end = start + time_limit
     report = output is not None if report is None else bool(report)
@@ -175,6 +186,9 @@ def fit(
     train_frame, test_frame, split_note, test_rows = _split(
         frame, labeled_rows, target, task, test, test_size, seed, group_by, time_column
     )
+    if time_column is not None:
+        # Position = time order from here on: folds, samples and early-stopping rows are drawn by position.
+        train_frame, test_frame, test_rows = _in_time_order(train_frame, test_frame, test_rows, time_column)
     progress.note(f"split: {split_note}; {len(train_frame):,} training rows")
 
     # 4. Schema from the training rows only.
@@ -188,13 +202,16 @@ def fit(
     X_test, y_test = hdata.coerce_frame(test_frame, schema), _target_values(test_frame[target], task)
 
     # 5. Short-list on (a sample of) the training rows, every family on the same folds.
-    search_X, search_y = _search_sample(X_train, y_train, task, time_limit, seed, progress)
-    groups = search_X.index.map(dict(zip(train_frame.index, train_frame[group_by]))).to_numpy() if group_by else None
-    folds = select.make_folds(search_X, search_y, task, metric_, n_folds=cv, seed=seed, groups=groups)
+    groups = train_frame[group_by].astype(str).to_numpy() if strategy.kind == "group" else None
+    search = _search_sample(len(y_train), y_train, task, time_limit, strategy, groups, progress)
+    search_X, search_y = X_train.iloc[search], y_train[search]
+    folds = select.make_folds(search_X, search_y, task, metric_, strategy,
+                              groups=None if groups is None else groups[search])
+    progress.note(f"cross-validation: {strategy.describe(len(folds.splits))}")
     data_sha256 = data_hash(frame)
     workdir, storage = open_workdir(output, resume, data_sha256, target, task, metric_.name, seed, progress)
     context = _context(X_train, schema)
-    build = _builder(task, schema, seed, zoo.threads_for(len(X_train), context["n_features"]))
+    build = _builder(task, schema, seed, zoo.threads_for(len(X_train), context["n_features"]), strategy.kind)
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
@@ -227,7 +244,8 @@ def fit(
     # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
     winner = affordable(candidates, folds, len(X_train), fit_end, progress)
     final, test_score, baseline_score, refitted, trained = finish(
-        winner, build, task, metric_, X_train, y_train, X_test, y_test, refit_full, fit_end, time_limit, seed, progress
+        winner, build, task, metric_, X_train, y_train, X_test, y_test, refit_full, fit_end, time_limit, seed, progress,
+        groups=None if groups is None else (groups, _groups_of(test_frame, group_by)),
     )
     if refitted:
         schema = with_categories_of(schema, X_test)
@@ -253,7 +271,7 @@ def fit(
     )
     # 9. Diagnostics for the report, from the model fitted on the training rows only.
     pending = _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric_, schema, winner,
-                              candidates, build, studies, specs, folds, result, seed)
+                              candidates, build, studies, specs, folds, result, seed, groups)
     if report and len(X_test):
         from homl.evaluate import diagnose
 
@@ -282,16 +300,8 @@ def report_seconds(time_limit: float) -> float:
     return REPORT_SECONDS + REPORT_SHARE * time_limit
 
 
-def load(path: str | Path) -> TabularModel:
-    """Load a model directory written by ``FitResult.save`` or ``homl fit -o``.
-
-    Only homl's allow-listed types are deserialised: a tampered file is refused.
-    """
-    return TabularModel.load(path)
-
-
 def _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric, schema, winner, candidates, build,
-                    studies, specs, folds, result, seed):
+                    studies, specs, folds, result, seed, groups):
     """What the report's diagnostics need; the curves use the best single (non-ensemble) model."""
     from homl.evaluate import DiagnoseInput
 
@@ -303,7 +313,7 @@ def _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric, sch
         build_single=lambda params: build(spec, params), space=dict(zoo.tunable_space(spec, task)),
         studies=studies, families=[s.name for s in specs], tried=list(result.leaderboard["model"]),
         notes=list(result.notes), seed=seed, fit_seconds=single.fit_time,
-        fit_rows=int(np.mean([len(train) for train, _ in folds.splits])),
+        fit_rows=int(np.mean([len(train) for train, _ in folds.splits])), strategy=folds.strategy, groups=groups,
     )
 
 
@@ -341,6 +351,7 @@ def _load_and_frame(source, target, task, metric, query, progress):
 def _split(frame, labeled_rows, target, task, test, test_size, seed, group_by, time_column):
     """Training rows, test rows, how they were drawn, and the test rows' numbers in the input."""
     if test is not None:
+        hdata.check_split_columns(frame, group_by, time_column)
         test_frame = hdata.read_table(test)
         hdata.check_target(test_frame, target)
         test_frame = test_frame[test_frame[target].notna()]
@@ -349,6 +360,17 @@ def _split(frame, labeled_rows, target, task, test, test_size, seed, group_by, t
         frame, target, task, test_size=test_size, seed=seed, group_by=group_by, time_column=time_column
     )
     return frame.iloc[train_pos], frame.iloc[test_pos], note, labeled_rows[test_pos] + 1
+
+
+def _in_time_order(train_frame, test_frame, test_rows, time_column):
+    """Both tables sorted by ``time_column`` (stable), the test rows' numbers following their rows."""
+    train_frame = train_frame.iloc[hdata.time_order(train_frame, time_column)]
+    order = hdata.time_order(test_frame, time_column) if time_column in test_frame.columns else np.arange(len(test_frame))
+    return train_frame, test_frame.iloc[order], None if test_rows is None else test_rows[order]
+
+
+def _groups_of(frame: pd.DataFrame, group_by: str) -> np.ndarray | None:
+    return frame[group_by].astype(str).to_numpy() if group_by in frame.columns else None
 
 
 def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress, deadline_for):
@@ -412,20 +434,20 @@ def _target_values(y: pd.Series, task: str) -> np.ndarray:
     return values
 
 
-def _search_sample(X: pd.DataFrame, y: np.ndarray, task: str, time_limit: float, seed: int, progress: Progress):
+def _search_sample(n_rows: int, y: np.ndarray, task: str, time_limit: float, strategy: hdata.SplitStrategy,
+                   groups: np.ndarray | None, progress: Progress) -> np.ndarray:
+    """Positions of the training rows the short-list and search use: all, or a sample drawn the ``strategy``'s way."""
     limit = max(MIN_SEARCH_ROWS, int(SEARCH_ROWS_PER_SECOND * time_limit))
-    if len(X) <= limit:
-        return X, y
-    from sklearn.model_selection import train_test_split
-
+    if n_rows <= limit:
+        return np.arange(n_rows)
     strata = hdata.stratification_labels(pd.Series(y), task)
-    keep, _ = train_test_split(np.arange(len(X)), train_size=limit, random_state=seed, stratify=strata)
-    keep = np.sort(keep)
+    keep = strategy.sample(n_rows, limit, strata=strata, groups=groups)
+    how = {"time": " (the latest rows)", "group": f" (whole '{strategy.column}' groups)"}.get(strategy.kind, "")
     progress.note(
-        f"{len(X):,} training rows: the short-list and search use a sample of {limit:,} rows; "
+        f"{n_rows:,} training rows: the short-list and search use a sample of {len(keep):,} rows{how}; "
         "the final model is fitted on all of them"
     )
-    return X.iloc[keep], y[keep]
+    return keep
 
 
 def _context(X: pd.DataFrame, schema: hdata.Schema) -> dict[str, Any]:
@@ -454,9 +476,9 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
     return {**space, **prep}
 
 
-def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None):
+def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, holdout: str):
     def build(spec: zoo.ModelSpec, params: dict[str, Any]) -> Any:
-        return zoo.build_pipeline(spec, task, schema, params, seed=seed, threads=threads)
+        return zoo.build_pipeline(spec, task, schema, params, seed=seed, threads=threads, holdout=holdout)
 
     return build
 

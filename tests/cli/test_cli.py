@@ -100,6 +100,7 @@ def test_fit_predict_info(fitted) -> None:
 
     info = homl_cli("info", "m", cwd=work)
     assert info.returncode == 0, info.stderr
+    assert "kind: supervised" in info.stdout
     assert "task: binary, target: 'Survived'" in info.stdout
     assert "Leaderboard" in info.stdout and "baseline" in info.stdout
     assert "test score:" in info.stdout and "Schema" in info.stdout
@@ -113,6 +114,29 @@ def test_predict_to_standard_output_in_process(model_copy: Path, tmp_path: Path)
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "Survived,proba_0,proba_1"
     assert len(lines) == 1 + 25
+
+
+def test_the_command_line_imports_only_public_names() -> None:
+    """A private module (``homl.tasks._model``...) may change without notice: the CLI stays off them."""
+    import ast
+
+    for source in Path(homl.cli.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.startswith("homl"):
+                modules, names = [node.module], [a.name for a in node.names]
+            elif isinstance(node, ast.Import):
+                modules, names = [a.name for a in node.names if a.name.startswith("homl")], []
+            else:
+                continue
+            private = [m for m in modules if any(part.startswith("_") for part in m.split("."))]
+            private += [n for n in names if n.startswith("_") and not n.startswith("__")]
+            assert not private, f"{source.name} imports {private}"
+
+
+def test_version(tmp_path: Path) -> None:
+    run = homl_cli("--version", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout == f"homl {homl.__version__}\n"
 
 
 def test_info_in_process(model_copy: Path) -> None:
@@ -238,7 +262,7 @@ def test_tampered_model_is_refused_and_nothing_is_unpickled(model_copy: Path, fi
         import hashlib
 
         meta = json.loads((model_copy / "metadata.json").read_text())
-        meta["model_sha256"] = hashlib.sha256(payload).hexdigest()
+        meta["artifacts"]["model"]["sha256"] = hashlib.sha256(payload).hexdigest()
         (model_copy / "metadata.json").write_text(json.dumps(meta))
     titanic_without_target(work / "rows.csv")
 

@@ -72,3 +72,61 @@ def test_family_is_a_well_behaved_estimator(spec, task, options, tmp_path):
         np.testing.assert_allclose(loaded.predict(new), prediction, rtol=1e-12)
     else:
         np.testing.assert_array_equal(loaded.predict(new), prediction)
+
+
+def _easy_table(task: str, n: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """A strong linear signal plus a step, a column of noise and a column with no value at all."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "x": rng.uniform(-2, 2, n), "step": rng.uniform(-2, 2, n), "colour": rng.choice(["red", "blue"], n),
+        "empty": np.full(n, np.nan),
+    })
+    signal = 2 * frame["x"] + 3 * (frame["step"] > 0) + rng.normal(0, 0.1, n)
+    if task == "regression":
+        return frame, signal.to_numpy()
+    if task == "binary":
+        return frame, np.where(signal > signal.median(), "yes", "no")
+    return frame, pd.qcut(signal, 3, labels=["low", "mid", "high"]).astype(str).to_numpy()
+
+
+def _assert_same(actual: np.ndarray, expected: np.ndarray, task: str) -> None:
+    if task == "regression":  # parallel tree averaging may sum in another order
+        np.testing.assert_allclose(actual, expected, rtol=1e-12)
+    else:
+        np.testing.assert_array_equal(actual, expected)
+
+
+EASY_CASES = [(spec, task) for spec in SPECS for task in TASKS if spec.supports(task)]
+
+
+@pytest.mark.parametrize("spec, task", EASY_CASES, ids=[f"{s.name}-{t}" for s, t in EASY_CASES])
+def test_family_learns_an_easy_table_and_predicts_any_reasonable_input(spec, task):
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    X, y = _easy_table(task)
+    train, test = slice(0, 150), slice(150, None)
+    schema = infer_schema(X)
+    pipeline = build_pipeline(spec, task, schema, seed=7).fit(X[train], y[train])
+    new = X[test]
+    prediction = pipeline.predict(new)
+
+    # The same seed gives the same model.
+    again = build_pipeline(spec, task, schema, seed=7).fit(X[train], y[train])
+    _assert_same(again.predict(new), prediction, task)
+
+    # Well above the dummy baseline: the signal is strong and almost noiseless.
+    dummy = (DummyRegressor() if task == "regression" else DummyClassifier()).fit(X[train], y[train])
+    baseline, score = dummy.score(new, y[test]), pipeline.score(new, y[test])
+    assert score >= (0.5 if task == "regression" else baseline + 0.2), (score, baseline)
+
+    # Columns are found by name, in whatever order they come.
+    _assert_same(pipeline.predict(new[list(reversed(new.columns))]), prediction, task)
+    # One row predicts as it does among others.
+    single = pipeline.predict(new.iloc[[3]])
+    assert single.shape == (1,)
+    _assert_same(single, prediction[3:4], task)
+    # A column missing in every row is imputed, not an error.
+    blank = pipeline.predict(new.assign(x=np.nan))
+    assert blank.shape == prediction.shape
+    if task == "regression":
+        assert np.all(np.isfinite(blank))

@@ -41,3 +41,18 @@ def test_bad_values_become_missing_and_are_reported_by_row(schema):
     assert "'city': 1 value(s) never seen in training (e.g. 'Rome')" in text
     assert "'vip': 1 value(s) are not true/false" in text and "rows 3" in text
     assert "'extra'" in text
+
+
+def test_coercer_finds_columns_by_name_and_reads_an_array_in_fitted_order():
+    from homl.data import SchemaCoercer
+
+    train = pd.DataFrame({"age": [20.0, 30.0, 40.0] * 5, "city": ["Paris", "Lyon", "Nice"] * 5})
+    coercer = SchemaCoercer().fit(train)
+    assert list(coercer.feature_names_in_) == ["age", "city"] and coercer.n_features_in_ == 2
+    shuffled = pd.DataFrame({"note": ["x", "y"], "city": ["Lyon", None], "age": ["33", "41"]})
+    out = coercer.transform(shuffled)
+    assert list(out.columns) == ["age", "city"] and out.age.tolist() == [33.0, 41.0] and pd.isna(out.city.iloc[1])
+    from_array = coercer.transform(np.array([[50.0, "Nice"]], dtype=object))
+    assert from_array.age.iloc[0] == 50.0 and from_array.city.iloc[0] == "Nice"
+    with pytest.raises(SchemaError, match="missing required column"):
+        coercer.transform(shuffled.drop(columns="age"))

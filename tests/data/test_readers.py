@@ -7,7 +7,7 @@ import gzip
 import lzma
 import math
 import sqlite3
-import time
+import sys
 import zipfile
 from pathlib import Path
 
@@ -285,13 +285,19 @@ def test_excel_first_sheet(tmp_path):
     assert notes == [f"{path}: read the first of 2 sheets ('Data')"]
 
 
-@pytest.mark.parametrize(("name", "text"), [
-    ("t.unknown", CSV), ("t", CSV.replace(",", ";")), ("t.log", '{"a": 1}\n{"a": 2}\n'),
+@pytest.mark.parametrize(("name", "extension", "text"), [
+    ("t.unknown", ".unknown", CSV), ("t", "", CSV.replace(",", ";")),
 ])
-def test_unknown_extension_sniffed(tmp_path, name, text):
+def test_unknown_extension_sniffed_as_text(tmp_path, name, extension, text):
     df, notes = read(write(tmp_path / name, text))
-    assert len(df) >= 2
-    assert "not known; content read as" in notes[0]
+    assert_abc(df)
+    assert notes[0] == f"{tmp_path / name}: extension '{extension}' not known; content read as text"
+
+
+def test_unknown_extension_sniffed_as_json(tmp_path):
+    df, notes = read(write(tmp_path / "t.log", '{"a": 1}\n{"a": 2}\n'))
+    assert df["a"].tolist() == [1, 2]
+    assert notes == [f"{tmp_path / 't.log'}: extension '.log' not known; content read as json"]
 
 
 # ---------------------------------------------------------------- in-memory tables
@@ -355,8 +361,7 @@ def test_sql_table_name_and_query(db):
 def test_sql_several_tables_listed(db):
     with sqlite3.connect(db) as con:
         con.execute("CREATE TABLE other (x INTEGER)")
-    with pytest.raises(DataError, match=r"holds 2 tables \((people, other|other, people)\); "
-                                        r"expected query="):
+    with pytest.raises(DataError, match=r"holds 2 tables \(other, people\); expected query="):
         read_table(f"sqlite:///{db}")
 
 
@@ -494,11 +499,11 @@ def test_corrupt_gzip(tmp_path):
         read_table(write(tmp_path / "g.csv.gz", gzip.compress(CSV.encode())[:15]))
 
 
-def test_legacy_xls_without_reader(tmp_path):
+def test_legacy_xls_without_reader(tmp_path, monkeypatch):
+    for package in ("xlrd", "python_calamine"):  # neither .xls reader importable, installed or not
+        monkeypatch.setitem(sys.modules, package, None)
     path = write(tmp_path / "old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
-    message = (r"old\.xls: (needs an extra package to read this Excel format \(.*"
-               r"(xlrd|calamine)|cannot be read as an Excel workbook)")
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(DataError, match=r"old\.xls: needs an extra package to read this Excel format \("):
         read_table(path)
 
 
@@ -523,24 +528,3 @@ def test_inconsistent_delimiters(tmp_path):
     text = "a,b,c\n1;2\n1,2,3,4,5\nx|y\n1,2\n1,2,3,4\n5\n"
     with pytest.raises(DataError, match=r"is not a table: no delimiter .* consistent number"):
         read_table(write(tmp_path / "i.csv", text))
-
-
-# ---------------------------------------------------------------- speed
-
-
-def test_large_file_about_as_fast_as_pandas(tmp_path):
-    frame = pd.DataFrame({f"c{i}": range(200_000) for i in range(20)})
-    path = tmp_path / "big.csv"
-    frame.to_csv(path, index=False)
-
-    def best_of_three(reader) -> float:
-        times = []
-        for _ in range(3):
-            start = time.perf_counter()
-            reader(path)
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    baseline, ours = best_of_three(pd.read_csv), best_of_three(read_table)
-    assert read_table(path).shape == (200_000, 20)
-    assert ours < 1.5 * baseline + 0.2, (ours, baseline)

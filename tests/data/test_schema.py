@@ -60,3 +60,19 @@ def test_distinct_integers_named_like_ids_are_identifiers(name):
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({name: rng.permutation(10_000)[:100] * 7, "x": rng.normal(size=100)})
     assert _kinds(frame)[name] == "identifier"
+
+
+def test_many_repeated_levels_are_a_high_cardinality_categorical():
+    shops = [f"S{i}" for i in range(200)] * 2  # 200 levels, each seen twice
+    schema = infer_schema(pd.DataFrame({"shop": shops, "x": np.linspace(0, 1, 400) ** 2}))
+    assert schema["shop"].kind == "categorical"
+    assert schema["shop"].reason == "200 levels: high-cardinality"
+    assert "shop" in schema.names()
+
+
+def test_text_distinct_in_nine_rows_of_ten_is_an_identifier():
+    codes = [f"C{i}" for i in range(90)] + ["C0"] * 10  # 90 distinct values in 100 rows
+    schema = infer_schema(pd.DataFrame({"code": codes, "x": np.linspace(0, 1, 100) ** 2}))
+    assert schema["code"].kind == "identifier"
+    assert schema["code"].reason == "90 distinct values in 100 rows (ID-like)"
+    assert schema.names() == ["x"]

@@ -168,3 +168,22 @@ def test_linear_model_does_not_extrapolate_from_one_extreme_value():
     model = make_pipeline(TablePreprocessor({"x": "numeric", "z": "numeric"}), Ridge()).fit(X, y)
     outlier = pd.DataFrame({"x": [1000.0], "z": [0.5]})
     assert model.predict(outlier)[0] == pytest.approx(model.predict(pd.DataFrame({"x": [X["x"].max()], "z": [0.5]}))[0])
+
+
+def test_unknown_options_and_kinds_are_errors_that_name_them():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "colour": ["red", "blue", "red"]})
+    with pytest.raises(ValueError, match=r"'categorical' parameter of TablePreprocessor .* Got 'bogus' instead"):
+        TablePreprocessor(categorical="bogus").fit(frame)
+    with pytest.raises(ValueError, match=r"column 'colour' has kind 'colour'; expected one of numeric, boolean"):
+        TablePreprocessor(columns={"x": "numeric", "colour": "colour"}).fit(frame)
+
+
+def test_table_preprocessor_holds_new_tables_to_the_fitted_columns():
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "z": [0.5, 0.1, 0.2, 0.3]})
+    prep = TablePreprocessor().fit(frame)
+    assert list(prep.feature_names_in_) == ["x", "z"]
+    with pytest.raises(ValueError, match="Feature names seen at fit time, yet now missing"):
+        prep.transform(frame[["x"]])
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        from_array = prep.transform(frame.to_numpy())  # read by position, as scikit-learn reads it
+    np.testing.assert_array_equal(from_array, prep.transform(frame))

@@ -40,14 +40,21 @@ from xgboost import XGBClassifier, XGBRegressor
 from homl.errors import ModelDirError
 from homl.registry import (
     FORMAT_VERSION,
+    FORMATS,
     METADATA_FILE,
     MODEL_FILE,
+    ArtifactFormat,
     is_model_dir,
     is_trusted_type,
     library_versions,
+    read_artifact,
+    read_metadata,
     read_model_dir,
+    register_format,
     write_model_dir,
 )
+
+MODEL_V1 = Path(__file__).parents[1] / "data" / "model_v1" / "housing"
 
 N_ROWS = 200
 
@@ -166,7 +173,7 @@ def _rewrite_model(model_dir: Path, obj: object, *, update_sha: bool) -> None:
     if update_sha:
         meta_path = model_dir / METADATA_FILE
         meta = json.loads(meta_path.read_text())
-        meta["model_sha256"] = hashlib.sha256((model_dir / MODEL_FILE).read_bytes()).hexdigest()
+        meta["artifacts"]["model"]["sha256"] = hashlib.sha256((model_dir / MODEL_FILE).read_bytes()).hexdigest()
         meta_path.write_text(json.dumps(meta))
 
 
@@ -231,9 +238,11 @@ def test_written_directory_layout_and_metadata(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_csv(out / "importances.csv"), table)
     assert (out / "config.yaml").read_text() == "metric: rmse\n"
     meta = json.loads((out / METADATA_FILE).read_text())
-    assert meta["format_version"] == FORMAT_VERSION
+    assert meta["format_version"] == FORMAT_VERSION == 2
+    assert meta["kind"] == "supervised"
     assert meta["score"] == 0.25 and meta["n_rows"] == 10
-    assert meta["model_sha256"] == hashlib.sha256((out / MODEL_FILE).read_bytes()).hexdigest()
+    sha = hashlib.sha256((out / MODEL_FILE).read_bytes()).hexdigest()
+    assert meta["artifacts"] == {"model": {"file": MODEL_FILE, "sha256": sha}}
     assert meta["library_versions"]["sklearn"] and meta["created"].endswith("+00:00")
     assert _hidden_entries(tmp_path) == []
 
@@ -350,6 +359,12 @@ def _break_metadata(model_dir: Path, text: str) -> None:
     (model_dir / METADATA_FILE).write_text(text)
 
 
+def _edit_metadata(model_dir: Path, change) -> None:
+    meta = json.loads((model_dir / METADATA_FILE).read_text())
+    change(meta)
+    (model_dir / METADATA_FILE).write_text(json.dumps(meta))
+
+
 @pytest.mark.parametrize(
     ("breakage", "match"),
     [
@@ -361,6 +376,20 @@ def _break_metadata(model_dir: Path, text: str) -> None:
             "format 99, newer than this homl reads",
         ),
         (lambda d: _break_metadata(d, '{"format_version": 1}'), "no model_sha256"),
+        (lambda d: _break_metadata(d, '{"format_version": 2, "kind": "supervised"}'), "no valid list of artifacts"),
+        (lambda d: _edit_metadata(d, lambda m: m.pop("kind")), "does not say which kind of model"),
+        (
+            lambda d: _edit_metadata(d, lambda m: m["artifacts"].update(net={"file": "../net.skops", "sha256": "x"})),
+            "artifact 'net' has no plain file name",
+        ),
+        (
+            lambda d: _edit_metadata(d, lambda m: m["artifacts"].update(net={"file": "net.pkl", "sha256": "x"})),
+            "artifact 'net.pkl' has no registered format",
+        ),
+        (
+            lambda d: _edit_metadata(d, lambda m: m["artifacts"].update(net={"file": "net.skops", "sha256": "x"})),
+            r"artifact 'net' \(net.skops\) is missing",
+        ),
         (lambda d: (d / MODEL_FILE).unlink(), r"not a homl model directory \(missing model.skops\)"),
         (lambda d: (d / METADATA_FILE).unlink(), r"missing metadata.json"),
     ],
@@ -436,6 +465,95 @@ def test_untrusted_type_is_refused_even_with_matching_checksum(tmp_path: Path, f
     with pytest.raises(ModelDirError, match=f"{os.popen.__module__}.popen"):
         read_model_dir(model_dir)
     assert forbid_skops_load == []
+
+
+# ------------------------------------------------------------------- artifacts
+
+
+def _scaler() -> StandardScaler:
+    return StandardScaler().fit(np.arange(12, dtype=float).reshape(6, 2))
+
+
+def test_extra_artifact_is_listed_with_its_checksum_and_loads_back(tmp_path: Path) -> None:
+    model_dir = write_model_dir(
+        tmp_path / "m", _small_model(), {}, kind="segment", artifacts={"scaler.skops": _scaler()}
+    )
+    meta = json.loads((model_dir / METADATA_FILE).read_text())
+    assert meta["kind"] == "segment"
+    assert meta["artifacts"]["scaler"] == {
+        "file": "scaler.skops",
+        "sha256": hashlib.sha256((model_dir / "scaler.skops").read_bytes()).hexdigest(),
+    }
+    model, read = read_model_dir(model_dir)
+    scaler = read_artifact(model_dir, read, "scaler")
+    assert isinstance(model, Pipeline) and isinstance(scaler, StandardScaler)
+    np.testing.assert_array_equal(scaler.mean_, _scaler().mean_)
+    with pytest.raises(ModelDirError, match=r"no artifact named 'encoder' \(it has: model, scaler\)"):
+        read_artifact(model_dir, read, "encoder")
+
+
+def test_tampered_extra_artifact_refuses_the_whole_directory(tmp_path: Path, forbid_skops_load: list[object]) -> None:
+    model_dir = write_model_dir(tmp_path / "m", _small_model(), {}, artifacts={"scaler.skops": _scaler()})
+    skops.io.dump(FunctionTransformer(func=os.system), model_dir / "scaler.skops")
+    with pytest.raises(ModelDirError, match="scaler.skops was modified after saving"):
+        read_model_dir(model_dir)
+    assert forbid_skops_load == []
+
+
+def test_extra_artifact_with_untrusted_types_is_refused_even_with_matching_checksum(
+    tmp_path: Path, forbid_skops_load: list[object]
+) -> None:
+    model_dir = write_model_dir(tmp_path / "m", _small_model(), {}, artifacts={"scaler.skops": _scaler()})
+    skops.io.dump(FunctionTransformer(func=os.system), model_dir / "scaler.skops")
+    sha = hashlib.sha256((model_dir / "scaler.skops").read_bytes()).hexdigest()
+    _edit_metadata(model_dir, lambda m: m["artifacts"]["scaler"].update(sha256=sha))
+    meta = read_metadata(model_dir)
+    with pytest.raises(ModelDirError, match=f"scaler.skops in {model_dir} contains types homl does not trust"):
+        read_artifact(model_dir, meta, "scaler")
+    assert forbid_skops_load == []
+
+
+@pytest.mark.parametrize(
+    ("artifacts", "match"),
+    [
+        ({"scaler.pkl": 1}, "artifact 'scaler.pkl' has no registered format"),
+        ({"model.skops": 1}, "artifact 'model.skops' is not a plain file name"),
+        ({"sub/scaler.skops": 1}, "artifact 'sub/scaler.skops' is not a plain file name"),
+        ({"model.v2.skops": 1, "model.v2.keras": 2}, "not a plain file name with a name of its own"),
+    ],
+)
+def test_bad_artifact_names_are_refused(artifacts: dict, match: str, tmp_path: Path) -> None:
+    with pytest.raises(ModelDirError, match=match):
+        write_model_dir(tmp_path / "m", _small_model(), {}, artifacts=artifacts)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_registered_format_stores_and_verifies_its_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The place a ``.keras`` or ``.onnx`` loader goes: one format, registered by its suffix."""
+    monkeypatch.setattr("homl.registry._artifacts.FORMATS", dict(FORMATS))
+    register_format(
+        ArtifactFormat(
+            ".words", lambda obj, path: path.write_text(" ".join(obj)), lambda path: path.read_text().split()
+        )
+    )
+    model_dir = write_model_dir(tmp_path / "m", _small_model(), {}, artifacts={"vocabulary.words": ["a", "b"]})
+    _, meta = read_model_dir(model_dir)
+    assert read_artifact(model_dir, meta, "vocabulary") == ["a", "b"]
+    (model_dir / "vocabulary.words").write_text("a b c")
+    with pytest.raises(ModelDirError, match="vocabulary.words was modified after saving"):
+        read_artifact(model_dir, meta, "vocabulary")
+    with pytest.raises(ValueError, match="an artifact suffix"):
+        register_format(ArtifactFormat("keras", lambda obj, path: None, lambda path: None))
+
+
+def test_format_1_directory_reads_as_a_supervised_model_with_one_artifact() -> None:
+    meta = read_metadata(MODEL_V1)
+    raw = json.loads((MODEL_V1 / METADATA_FILE).read_text())
+    assert raw["format_version"] == 1 and "kind" not in raw
+    assert meta["kind"] == "supervised"
+    assert meta["artifacts"] == {"model": {"file": MODEL_FILE, "sha256": raw["model_sha256"]}}
+    model, _ = read_model_dir(MODEL_V1)
+    assert hasattr(model, "predict")
 
 
 # --------------------------------------------------------------- type policy

@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -107,36 +106,55 @@ def test_report_renders_inline_in_jupyter(titanic) -> None:
 
 
 BAD_TABLES = {
-    "one row": (pd.DataFrame({"a": [1.5], "b": ["x"], "y": [3.0]}), "y", "single value"),
-    "one column": (pd.DataFrame({"x": np.random.default_rng(0).normal(size=40)}), None, ""),
+    "one row": (pd.DataFrame({"a": [1.5], "b": ["x"], "y": [3.0]}), "y"),
+    "one column": (pd.DataFrame({"x": np.random.default_rng(0).normal(size=40)}), None),
     "all missing": (pd.DataFrame({"a": [np.nan] * 30, "b": [None] * 30, "c": np.arange(30.0) % 7,
-                                  "y": [np.nan] * 30}), "y", "every row is missing"),
+                                  "y": [np.nan] * 30}), "y"),
     "unicode names": (pd.DataFrame({"température °C": np.random.default_rng(0).normal(size=60),
                                     "城市": list("北上广深南西") * 10, "цена": np.arange(60.0) ** 1.5,
-                                    "😀": np.arange(60) % 3}), "цена", ""),
+                                    "😀": np.arange(60) % 3}), "цена"),
+}
+#: What each odd table can show, and what it says it could not compute.
+EXPECTED = {
+    "one row": (["target-distribution"], "holds a single value"),
+    "one column": (["attribute-x"], None),
+    "all missing": (["attribute-c", "target-distribution", "correlation-heat-map"], "every row is missing"),
+    "unicode names": (["attribute-temp-rature-c", "attribute-2", "attribute-3", "target-distribution",
+                       "target-correlations", "scatter-matrix", "correlation-heat-map"], None),
 }
 
 
 @pytest.mark.parametrize("case", BAD_TABLES, ids=str)
 def test_odd_tables_end_in_a_report_that_says_what_is_missing(case: str, tmp_path: Path) -> None:
-    frame, target, problem = BAD_TABLES[case]
+    frame, target = BAD_TABLES[case]
+    figures, problem = EXPECTED[case]
     report = explore(frame, target=target, output=tmp_path / "r.html")
-    page = assert_complete(report, tmp_path / "r.html") if report.figures else (tmp_path / "r.html").read_text("utf-8")
-    assert [s.title for s in report.sections] == list(SECTIONS)
-    if problem:
-        assert any(problem in line for line in report.problems) and "could not compute" in page
-    if case == "all missing":
-        assert report.attributes.loc[["a", "b"], "flags"].tolist() == ["empty", "empty"]
-    if case == "unicode names":
-        assert report.problems == [] and "城市" in page and len(report.figures) >= 4
+    page = assert_complete(report, tmp_path / "r.html")
+    assert list(report.figures) == figures
+    if problem is None:
+        assert report.problems == [] and "could not compute" not in page
+    else:
+        (line,) = report.problems
+        assert line.startswith(f"task for target '{target}': could not compute") and problem in line
+        assert "could not compute" in page
 
 
-def test_ten_thousand_columns_finish_quickly_with_charts_capped(tmp_path: Path) -> None:
+def test_empty_columns_are_flagged_empty(tmp_path: Path) -> None:
+    frame, target = BAD_TABLES["all missing"]
+    report = explore(frame, target=target, output=tmp_path / "r.html")
+    assert report.attributes.loc[["a", "b"], "flags"].tolist() == ["empty", "empty"]
+
+
+def test_unicode_names_reach_the_page(tmp_path: Path) -> None:
+    frame, target = BAD_TABLES["unicode names"]
+    explore(frame, target=target, output=tmp_path / "r.html")
+    assert "城市" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_ten_thousand_columns_have_their_charts_capped(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(rng.normal(size=(8, 10_000)), columns=[f"c{i}" for i in range(10_000)])
-    start = time.perf_counter()
     report = explore(frame, output=tmp_path / "wide.html", max_figures=10)
-    assert time.perf_counter() - start < 30
     assert sum(name.startswith("attribute-") for name in report.figures) == 10
     page = (tmp_path / "wide.html").read_text(encoding="utf-8")
     assert "9,990 left out" in page and "the heat map shows 20 of 10,000" in page

@@ -1,8 +1,10 @@
-"""Tests for the model report: written by ``homl fit -o`` within the time limit, every section
-present, rebuilt by ``homl report`` from the model directory alone, and checked in a browser."""
+"""Tests for the model report: written by ``homl fit -o`` with every section, each figure
+drawn exactly when its diagnostic was computed (and each skipped one listed with its reason),
+rebuilt by ``homl report`` from the model directory alone, and checked in a browser."""
 
 from __future__ import annotations
 
+import html as html_text
 import json
 import re
 import shutil
@@ -13,15 +15,19 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_wine
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from typer.testing import CliRunner
 
 import homl
 from homl.cli import app
 from homl.data import example_path
-from homl.evaluate import DIAGNOSTICS_FILE, learning_verdict
+from homl.evaluate import DIAGNOSTICS_FILE, diagnose
+from homl.metrics import METRICS
+from homl.models import FloatRange
 from homl.registry import write_model_dir
-from homl.report.model import SECTIONS
+from homl.report.model import SECTIONS, build_model_report, key_finding
 
 ANCHORS = ["summary", "leaderboard", "learning-curves", "tuning", "test-set-results", "feature-importance",
            "assumptions-and-limits"]
@@ -32,89 +38,98 @@ ALWAYS = {
                "pr-curve", "roc-curve"],
     "multiclass": ["leaderboard", "confusion-matrix", "confusion-matrix-normalised", "pr-curve", "roc-curve"],
 }
-#: Figures of costly diagnostics, each drawn unless the limits section says it was skipped.
-COSTLY = {"learning-curve": "learning curve", "validation-curve": "validation curve",
-          "permutation-importance": "permutation importance", "partial-dependence": "partial dependence"}
-
-
-def fit_timed(frame: pd.DataFrame, target: str, time_limit: float, **options) -> tuple[homl.FitResult, float]:
-    started = time.monotonic()
-    result = homl.fit(frame, target, time_limit=time_limit, **options)
-    return result, time.monotonic() - started
+#: Figures of costly diagnostics: the figure, its entry in the diagnostics, and the step's name.
+COSTLY = {"learning-curve": ("learning_curve", "learning curve"),
+          "validation-curve": ("validation_curve", "validation curve"),
+          "permutation-importance": ("permutation", "permutation importance"),
+          "partial-dependence": ("partial_dependence", "partial dependence")}
 
 
 @pytest.fixture(scope="module")
-def housing(tmp_path_factory) -> tuple[homl.FitResult, Path, float]:
+def housing(tmp_path_factory) -> tuple[homl.FitResult, Path]:
     frame = pd.read_csv(example_path("housing")).sample(2500, random_state=0)
     output = tmp_path_factory.mktemp("housing") / "model"
-    result, seconds = fit_timed(frame, "median_house_value", 12, output=output)
-    return result, output, seconds
+    return homl.fit(frame, "median_house_value", time_limit=12, output=output), output
 
 
 @pytest.fixture(scope="module")
-def titanic(tmp_path_factory) -> tuple[homl.FitResult, Path, float]:
+def titanic(tmp_path_factory) -> tuple[homl.FitResult, Path]:
     output = tmp_path_factory.mktemp("titanic") / "model"
-    result, seconds = fit_timed(pd.read_csv(example_path("titanic")), "Survived", 10, output=output)
-    return result, output, seconds
+    return homl.fit(pd.read_csv(example_path("titanic")), "Survived", time_limit=10, output=output), output
 
 
 def figure_names(html: str) -> set[str]:
     return set(re.findall(r'data-name="([^"]+)"', html))
 
 
-def assert_complete(html: str, folder: Path, task: str) -> None:
-    """Every section, the figures that are always drawn, and each costly one or its reason."""
+def assert_complete(html: str, folder: Path, task: str, diagnostics: dict) -> None:
+    """Every section, the figures that are always drawn, and each costly figure exactly when its
+    diagnostic was computed (else the step listed as skipped, with its reason)."""
     for anchor in ANCHORS:
         assert f'<section id="{anchor}">' in html, anchor
     names = figure_names(html)
     assert set(ALWAYS[task]) <= names
     limits = html[html.index('id="assumptions-and-limits"'):]
-    for name, step in COSTLY.items():
-        assert name in names or f"diagnostic skipped — {step}" in limits, name
+    for name, (key, step) in COSTLY.items():
+        assert (name in names) == bool(diagnostics[key]), name
+        reasons = [s for s in diagnostics["skipped"] if s.startswith(f"{step}:")]
+        assert bool(reasons) == (diagnostics[key] is None), name
+        for reason in reasons:
+            assert html_text.escape(f"diagnostic skipped — {reason}") in limits
     assert {p.stem for p in (folder / "figures").glob("*.png")} == names
-    assert "number-one predictor" in html or "most important input" in html or "No feature importance" in html
+    assert html_text.escape(key_finding(diagnostics, METRICS[diagnostics["metric"]])) in html
 
 
 @pytest.mark.parametrize("case", ["housing", "titanic"])
-def test_fit_with_output_writes_the_report_within_the_time_limit(case: str, request) -> None:
-    result, folder, seconds = request.getfixturevalue(case)
-    assert seconds <= result.metadata["time_limit"] * 1.1
+def test_fit_with_output_writes_the_report_of_its_diagnostics(case: str, request) -> None:
+    result, folder = request.getfixturevalue(case)
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert_complete(html, folder, result.task)
-    assert "95% CI" in html and "Verdict:" in html or "Learning curves were not computed" in html
     diagnostics = json.loads((folder / DIAGNOSTICS_FILE).read_text())
+    assert_complete(html, folder, result.task, diagnostics)
+    assert "95% CI" in html  # the test score's interval, in the summary
+    verdict = diagnostics["verdict"]
+    assert ("Verdict:" in html) == (verdict is not None)
+    if verdict is not None:
+        assert html_text.escape(f"Verdict: {verdict['verdict']}") in html
     # The test-set diagnostics come from the model fitted on the training rows only.
     assert diagnostics["test"]["rows"] == result.test_score.n_rows
     assert homl.load(folder).predict(pd.read_csv(example_path(case)).head(5)).shape == (5,)
 
 
-def test_regression_report_reads_its_diagnostics(housing) -> None:
-    result, folder, _ = housing
+def test_regression_report_lists_the_worst_errors(housing) -> None:
+    result, folder = housing
     html = (folder / "report.html").read_text(encoding="utf-8")
+    test = json.loads((folder / DIAGNOSTICS_FILE).read_text())["test"]
+    errors = np.asarray(test["prediction"], dtype=float) - np.asarray(test["y_true"], dtype=float)
+    worst = test["worst"]
+    # The 15 largest errors, largest first, each beside its row's inputs.
+    np.testing.assert_allclose(np.abs(worst["predicted − actual"]), np.sort(np.abs(errors))[::-1][:15])
+    assert {"actual", "predicted", "median_income", "ocean_proximity"} <= set(worst)
     assert "Worst errors on the test set" in html
-    assert "median_income" in html
-    assert result.diagnostics["verdict"] is None or result.diagnostics["verdict"]["verdict"] in (
-        "under-fitting (high bias)", "over-fitting (high variance)", "fine")
     assert "<table>" in result._repr_html_() and "median_house_value" in result._repr_html_()
 
 
 def test_homl_report_rebuilds_from_the_directory_alone(titanic, tmp_path: Path) -> None:
-    _, folder, _ = titanic
+    _, folder = titanic
+    original = figure_names((folder / "report.html").read_text(encoding="utf-8"))
+    diagnostics = json.loads((folder / DIAGNOSTICS_FILE).read_text())
     copy = tmp_path / "moved"
     shutil.copytree(folder, copy)
     shutil.rmtree(copy / "figures")
     (copy / "report.html").unlink()
     run = CliRunner().invoke(app, ["report", str(copy), "--no-open"])
     assert run.exit_code == 0, run.output
-    assert_complete((copy / "report.html").read_text(encoding="utf-8"), copy, "binary")
+    rebuilt = (copy / "report.html").read_text(encoding="utf-8")
+    assert_complete(rebuilt, copy, "binary", diagnostics)
+    assert figure_names(rebuilt) == original
     elsewhere = tmp_path / "out" / "titanic.html"
     run = CliRunner().invoke(app, ["report", str(copy), "-o", str(elsewhere), "--no-open"])
     assert run.exit_code == 0, run.output
-    assert_complete(elsewhere.read_text(encoding="utf-8"), elsewhere.parent, "binary")
+    assert_complete(elsewhere.read_text(encoding="utf-8"), elsewhere.parent, "binary", diagnostics)
 
 
 def test_report_of_a_model_saved_without_diagnostics_says_what_it_lacks(titanic, tmp_path: Path) -> None:
-    _, folder, _ = titanic
+    _, folder = titanic
     copy = tmp_path / "old"
     shutil.copytree(folder, copy)
     for name in (DIAGNOSTICS_FILE, "report.html"):
@@ -130,22 +145,23 @@ def test_report_of_a_model_saved_without_diagnostics_says_what_it_lacks(titanic,
 def test_homl_report_refuses_a_folder_without_a_model(tmp_path: Path) -> None:
     run = CliRunner().invoke(app, ["report", str(tmp_path), "--no-open"])
     assert run.exit_code != 0
-    assert "not a model directory" in str(run.exception)
+    assert "is not a homl model directory" in str(run.exception)
 
 
 def test_multiclass_report_is_computed_on_demand(tmp_path: Path) -> None:
     frame = load_wine(as_frame=True).frame
-    result, _ = fit_timed(frame, "target", 6, models=["linear", "decision_tree", "random_forest"])
+    result = homl.fit(frame, "target", time_limit=6, models=["linear", "decision_tree", "random_forest"])
     assert result.diagnostics is None  # no output: no report unless asked
     report = result.report(tmp_path / "wine.html")
+    assert result.diagnostics is not None and result.diagnostics["task"] == "multiclass"
     assert [s.title for s in report.sections] == list(SECTIONS)
-    assert_complete((tmp_path / "wine.html").read_text(encoding="utf-8"), tmp_path, "multiclass")
+    assert_complete((tmp_path / "wine.html").read_text(encoding="utf-8"), tmp_path, "multiclass", result.diagnostics)
     assert "Per-class precision, recall and F1" in report.html()
 
 
 @pytest.mark.parametrize("case", ["housing", "titanic"])
 def test_report_opens_in_a_browser_without_errors(case: str, request, browser_check, tmp_path: Path) -> None:
-    _, folder, _ = request.getfixturevalue(case)
+    _, folder = request.getfixturevalue(case)
     html = folder / "report.html"
     checked = browser_check(html, tmp_path / "report.png")
     assert checked["console_errors"] == []
@@ -165,17 +181,47 @@ def test_model_dir_takes_a_figures_folder_but_no_deeper_path(tmp_path: Path) -> 
             write_model_dir(tmp_path / "n", model, {}, files={bad: png})
 
 
-def curve(train: float, valid: float, previous_valid: float, baseline: float = 1.0) -> dict:
-    points = [{"size": 100, "train_mean": train, "valid_mean": previous_valid},
-              {"size": 200, "train_mean": train, "valid_mean": valid}]
-    return {"points": points, "baseline": baseline}
+# ------------------------------------------------------------------ from diagnostics of known outcome
 
 
-@pytest.mark.parametrize(
-    ("train", "valid", "verdict"),
-    [(0.7, 0.75, "under-fitting (high bias)"), (0.05, 0.6, "over-fitting (high variance)"), (0.2, 0.25, "fine")],
-)
-def test_learning_curve_verdict_reads_bias_and_variance(train: float, valid: float, verdict: str) -> None:
-    # RMSE against a baseline of 1: train and validation errors as shares of the baseline's.
-    assert learning_verdict(curve(train, valid, valid), "rmse")["verdict"] == verdict
-    assert "more data would likely help" in learning_verdict(curve(train, valid, valid + 0.2), "rmse")["advice"]
+def regression_report(inp, diagnostics: dict) -> str:
+    """The report's page for diagnostics of a regression on target ``y``."""
+    score = {"metric": "rmse", "value": 0.1, "low": 0.09, "high": 0.11, "n_rows": len(inp.y_test)}
+    metadata = {"metric": "rmse", "task": "regression", "target": "y", "winner": "model", "test_score": score,
+                "baseline_test_score": {**score, "value": 3.0, "low": 2.9, "high": 3.1}}
+    board = pd.DataFrame([{"model": "baseline", "stage": "baseline", "cv_mean": 3.0, "cv_std": 0.1, "fit_time": 0.0},
+                          {"model": "model", "stage": "short-list", "cv_mean": 0.1, "cv_std": 0.01, "fit_time": 0.01}])
+    return build_model_report(metadata, board, diagnostics).html()
+
+
+def one_feature_input(diagnose_input, build):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"signal": rng.normal(size=600), "noise": rng.normal(size=600)})
+    y = 3 * X["signal"].to_numpy() + rng.normal(0, 0.1, 600)
+    return diagnose_input(X, y, "regression", build, space={"alpha": FloatRange(1e-3, 1e3, log=True)})
+
+
+def test_every_diagnostic_computed_is_drawn_and_read(diagnose_input) -> None:
+    inp = one_feature_input(diagnose_input, lambda p: make_pipeline(StandardScaler(), Ridge(**p)))
+    diagnostics = diagnose(inp, time.monotonic() + 120)
+    page = regression_report(inp, diagnostics)
+    assert set(COSTLY) | set(ALWAYS["regression"]) <= figure_names(page)
+    assert "Key finding: &#x27;signal&#x27; is the number-one predictor" in page
+    assert "Verdict: fine" in page
+    assert "diagnostic skipped" not in page
+    # The target is three times one input: that input alone predicts it, and the report warns.
+    assert "&#x27;signal&#x27; carries 100% of the permutation importance" in page
+    assert "&#x27;signal&#x27; alone predicts the target almost perfectly" in page
+
+
+def test_every_diagnostic_skipped_is_listed_with_its_reason(diagnose_input) -> None:
+    inp = one_feature_input(diagnose_input, lambda p: make_pipeline(StandardScaler(), LinearRegression()))
+    diagnostics = diagnose(inp, time.monotonic())  # no time left for any costly step
+    page = regression_report(inp, diagnostics)
+    assert not set(COSTLY) & figure_names(page)
+    limits = page[page.index('id="assumptions-and-limits"'):]
+    for _, step in COSTLY.values():
+        assert f"diagnostic skipped — {step}: no time left within the time limit" in limits
+    assert "Learning curves were not computed" in page and "Verdict:" not in page
+    # Without permutation importance the key finding is the model's own: the larger coefficient.
+    assert "Key finding: &#x27;signal&#x27; is the model&#x27;s most important input (by its own |coefficient|)" in page

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from homl._progress import Progress
-from homl.data import infer_schema
+from homl.data import SplitStrategy, infer_schema
 from homl.metrics import get_metric
 from homl.models import build_pipeline, get_spec, tunable_space
 from homl.select import LocalExecutor, Search, make_folds, shortlist
@@ -27,7 +27,7 @@ def _problem(n=200):
     rng = np.random.default_rng(0)
     X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
     y = (2 * X.a - X.b + rng.normal(0, 0.1, n)).to_numpy()
-    folds = make_folds(X, y, "regression", get_metric("rmse", "regression"), n_folds=3)
+    folds = make_folds(X, y, "regression", get_metric("rmse", "regression"), SplitStrategy(n_folds=3))
     schema = infer_schema(X)
     return folds, lambda spec, params: build_pipeline(spec, "regression", schema, params)
 

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from homl._progress import Progress
-from homl.data import infer_schema
+from homl.data import SplitStrategy, infer_schema
 from homl.metrics import get_metric
 from homl.models import build_pipeline, get_spec, tunable_space
 from homl.select import Search, cross_validate, make_folds
@@ -17,7 +17,7 @@ def _setup(n=300, seed=0):
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
     y = (X.a * 3 + np.sin(X.b * 3) + rng.normal(0, 0.1, n)).to_numpy()
-    folds = make_folds(X, y, "regression", get_metric("rmse", "regression"), n_folds=3)
+    folds = make_folds(X, y, "regression", get_metric("rmse", "regression"), SplitStrategy(n_folds=3))
     schema = infer_schema(X)
 
     def build(spec, params):

@@ -8,6 +8,7 @@ import pytest
 from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import Ridge
 
+from homl.data import SplitStrategy
 from homl.metrics import get_metric
 from homl.select import Evaluation, OutOfTime, cross_validate, make_folds, stacking, voting
 
@@ -16,7 +17,7 @@ def _folds(n=400, seed=0):
     rng = np.random.default_rng(seed)
     X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
     y = X.a * 2 + X.b + rng.normal(0, 0.1, n)
-    return make_folds(X, y.to_numpy(), "regression", get_metric("rmse", "regression"), n_folds=4)
+    return make_folds(X, y.to_numpy(), "regression", get_metric("rmse", "regression"), SplitStrategy(n_folds=4))
 
 
 def test_cross_validate_keeps_out_of_fold_predictions():

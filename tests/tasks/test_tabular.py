@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -95,8 +97,7 @@ def test_fit_predict_save_load_end_to_end(make, task: str, metric: str, tmp_path
     assert {"model", "stage", "cv_mean", "cv_std", "fit_time", "params"} <= set(board.columns)
     assert "baseline" in set(board["model"])
     models = board[board["stage"] != "baseline"]
-    assert len(models) >= 1
-    assert set(models["model"]) <= {"linear", "decision_tree"}
+    assert set(models["model"]) == {"linear", "decision_tree"}
     m = METRICS[metric]
     baseline_cv = float(board.loc[board["model"] == "baseline", "cv_mean"].iloc[0])
     assert m.better(float(models["cv_mean"].iloc[0]), baseline_cv)
@@ -154,7 +155,8 @@ def test_time_limit_is_honoured() -> None:
     result = homl.fit(frame, "y", time_limit=10)  # every family, search and ensembles
     elapsed = time.monotonic() - start
 
-    assert elapsed <= 10 + 1 + 3, f"a 10 s fit took {elapsed:.1f} s; notes: {result.notes}"
+    # Generous: a fit that ignored its budget would search every family for minutes.
+    assert elapsed <= 2 * 10, f"a 10 s fit took {elapsed:.1f} s; notes: {result.notes}"
     assert result.test_score is not None and np.isfinite(result.test_score.value)
 
 
@@ -287,17 +289,18 @@ def test_empty_and_constant_columns_are_dropped_with_a_note() -> None:
 
 
 @pytest.mark.parametrize(
-    "name, values",
-    [("customer_id", lambda n: np.arange(1000, 1000 + n)), ("ref", lambda n: [f"C-{i:05d}" for i in range(n)])],
+    "name, values, reason",
+    [("customer_id", lambda n: np.arange(1000, 1000 + n), "a unique integer per row (an identifier)"),
+     ("ref", lambda n: [f"C-{i:05d}" for i in range(n)], "240 distinct values in 240 rows (ID-like)")],
     ids=["integer", "text"],
 )
-def test_id_like_column_is_dropped(name: str, values, tmp_path: Path) -> None:
+def test_id_like_column_is_dropped(name: str, values, reason: str, tmp_path: Path) -> None:
     frame = regression_frame()
     frame.insert(0, name, values(len(frame)))
     result = quick_fit(frame, "y")
     assert result.schema[name].kind == "identifier"
     assert name not in result.schema.kinds()
-    assert any(f"column '{name}' dropped" in n and ("identifier" in n or "ID-like" in n) for n in result.notes)
+    assert f"column '{name}' dropped: {reason}" in result.notes, result.notes
     assert result.predict(frame.drop(columns=[name, "y"])).shape == (len(frame),)
 
 
@@ -320,9 +323,10 @@ def test_infinite_values_in_a_numeric_feature() -> None:
     assert result.schema["x1"].kind == "numeric"
     assert np.isfinite(result.test_score.value)
     loaded = result.tabular
-    predicted = loaded.predict(frame.drop(columns="y"))
+    issues: list[str] = []
+    predicted = loaded.predict(frame.drop(columns="y"), issues=issues)
     assert predicted.shape == (len(frame),) and np.all(np.isfinite(predicted))
-    assert any("column 'x1'" in issue and "infinite" in issue for issue in loaded.last_issues), loaded.last_issues
+    assert any("column 'x1'" in issue and "infinite" in issue for issue in issues), issues
 
 
 def test_rows_without_a_target_are_set_aside_with_a_note() -> None:
@@ -353,20 +357,18 @@ def test_very_high_cardinality_categorical() -> None:
     rng = np.random.default_rng(4)
     n, levels = 3000, 1500
     x = rng.normal(size=n)
-    level = rng.integers(0, levels, size=n)
+    # Every shop twice: about 60% of the training rows hold a distinct shop, well below the
+    # 90% that makes a column ID-like, so it is kept as a (high-cardinality) category.
+    level = rng.permutation(np.repeat(np.arange(levels), 2))
     effect = rng.normal(size=levels)
     frame = pd.DataFrame({"x": x, "shop": [f"S{v}" for v in level], "y": x + effect[level] + rng.normal(0, 0.1, n)})
     result = quick_fit(frame, "y")
-    kind = result.schema["shop"].kind
-    assert kind in ("categorical", "identifier")
+    assert result.schema["shop"].kind == "categorical"
+    assert result.schema["shop"].reason.endswith("levels: high-cardinality")
     assert beats_baseline(result)
-    if kind == "categorical":
-        assert "high-cardinality" in result.schema["shop"].reason
-        # Levels never seen are handled at predict time.
-        new = pd.DataFrame({"x": [0.0, 1.0], "shop": ["S-new", "S1"]})
-        assert result.predict(new).shape == (2,)
-    else:
-        assert any("column 'shop' dropped" in n for n in result.notes)
+    # Levels never seen are handled at predict time.
+    new = pd.DataFrame({"x": [0.0, 1.0], "shop": ["S-new", "S1"]})
+    assert result.predict(new).shape == (2,)
 
 
 def test_yes_no_text_column_is_boolean() -> None:
@@ -378,9 +380,10 @@ def test_yes_no_text_column_is_boolean() -> None:
     assert result.schema["member"].kind == "boolean"
     loaded = result.tabular
     new = pd.DataFrame({"x1": [0.5, 0.5, 0.5], "x2": [0.0, 0.0, 0.0], "member": ["Yes", " NO ", None]})
-    predicted = loaded.predict(new)
+    issues: list[str] = []
+    predicted = loaded.predict(new, issues=issues)
     assert predicted.shape == (3,) and predicted[0] > predicted[1]
-    assert loaded.last_issues == []
+    assert issues == []
 
 
 def test_date_column_given_as_text() -> None:
@@ -391,8 +394,9 @@ def test_date_column_given_as_text() -> None:
     loaded = result.tabular
     new = frame.drop(columns="y").head(3).copy()
     new.loc[new.index[1], "when"] = "not a date"
-    assert loaded.predict(new).shape == (3,)
-    assert any("column 'when'" in i and "rows 2" in i for i in loaded.last_issues), loaded.last_issues
+    issues: list[str] = []
+    assert loaded.predict(new, issues=issues).shape == (3,)
+    assert any("column 'when'" in i and "rows 2" in i for i in issues), issues
 
 
 def test_free_text_column() -> None:
@@ -430,7 +434,7 @@ def test_missing_required_column_is_named(titanic_model: Path, new_rows: pd.Data
         model.predict(new_rows.drop(columns="Sex"))
     with pytest.raises(SchemaError, match=r"'Age' \(did you mean 'age'\?\)"):
         model.predict(new_rows.rename(columns={"Age": "age"}))
-    with pytest.raises(SchemaError, match=r"'Sex'.*'Fare'|'Fare'.*'Sex'"):
+    with pytest.raises(SchemaError, match=r"missing required column\(s\): 'Sex', 'Fare'$"):  # in the table's order
         model.predict_frame(new_rows.drop(columns=["Sex", "Fare"]))
 
 
@@ -442,19 +446,21 @@ def test_identifier_column_is_not_required(titanic_model: Path, new_rows: pd.Dat
 def test_extra_column_is_ignored_and_reported(titanic_model: Path, new_rows: pd.DataFrame) -> None:
     model = homl.load(titanic_model)
     expected = model.predict(new_rows)
-    got = model.predict(new_rows.assign(Lifeboat="7", Survived=0))
+    issues: list[str] = []
+    got = model.predict(new_rows.assign(Lifeboat="7", Survived=0), issues=issues)
     np.testing.assert_array_equal(got, expected)
-    assert any("ignored 1 column(s)" in i and "'Lifeboat'" in i for i in model.last_issues), model.last_issues
+    assert any("ignored 1 column(s)" in i and "'Lifeboat'" in i for i in issues), issues
 
 
 def test_unseen_category_is_handled_and_reported(titanic_model: Path, new_rows: pd.DataFrame) -> None:
     model = homl.load(titanic_model)
     changed = new_rows.copy()
     changed.loc[changed.index[2], "Embarked"] = "Z"
-    predicted = model.predict(changed)
+    issues: list[str] = []
+    predicted = model.predict(changed, issues=issues)
     assert predicted.shape == (len(changed),)
     assert set(predicted) <= {0, 1}
-    assert any("column 'Embarked'" in i and "'Z'" in i and "never seen" in i for i in model.last_issues)
+    assert any("column 'Embarked'" in i and "'Z'" in i and "never seen" in i for i in issues)
 
 
 def test_unreadable_number_keeps_its_row_and_is_reported(titanic_model: Path, new_rows: pd.DataFrame) -> None:
@@ -462,12 +468,13 @@ def test_unreadable_number_keeps_its_row_and_is_reported(titanic_model: Path, ne
     expected = model.predict_proba(new_rows)
     changed = new_rows.astype({"Age": object})
     changed.loc[changed.index[4], "Age"] = "unknown"
-    proba = model.predict_proba(changed)
+    issues: list[str] = []
+    proba = model.predict_proba(changed, issues=issues)
     assert proba.shape == expected.shape
     others = np.arange(len(changed)) != 4
     np.testing.assert_allclose(proba[others], expected[others])  # same rows, same order
-    issue = [i for i in model.last_issues if "column 'Age'" in i]
-    assert issue and "rows 5" in issue[0] and "'unknown'" in issue[0], model.last_issues
+    issue = [i for i in issues if "column 'Age'" in i]
+    assert issue and "rows 5" in issue[0] and "'unknown'" in issue[0], issues
 
     frame = model.predict_frame(changed)
     assert list(frame.index) == list(changed.index)
@@ -480,14 +487,60 @@ def test_clean_rows_report_no_issues(titanic_model: Path) -> None:
     rows = titanic().drop(columns="Survived")
     simple = rows[["PassengerId", "Pclass", "Name", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked"]]
     simple = simple.assign(Ticket=None, Cabin=None).head(50)
-    model.predict(simple)
-    assert model.last_issues == []
+    issues: list[str] = []
+    model.predict(simple, issues=issues)
+    assert issues == []
+    assert model.check(simple)[1] == []
 
 
 def test_values_the_final_model_was_fitted_on_are_not_reported_as_unseen(titanic_model: Path) -> None:
     model = homl.load(titanic_model)
-    model.predict(titanic().drop(columns="Survived"))
-    assert not [i for i in model.last_issues if "never seen" in i], model.last_issues
+    issues: list[str] = []
+    model.predict(titanic().drop(columns="Survived"), issues=issues)
+    assert not [i for i in issues if "never seen" in i], issues
+
+
+def test_predicting_from_many_threads_gives_each_its_own_rows_and_issues(titanic_model: Path) -> None:
+    """One loaded model shared by 8 threads (a server): no thread sees another's problems."""
+    model = homl.load(titanic_model)
+    inputs = []
+    for k in range(8):
+        rows = titanic().drop(columns="Survived").iloc[40 * k : 40 * k + 40].copy()
+        rows.loc[rows.index[k], "Embarked"] = f"port-{k}"  # an unseen category, different per thread
+        inputs.append(rows)
+    expected = [model.predict_frame(rows) for rows in inputs]
+    barrier = threading.Barrier(8)
+
+    def work(k: int) -> tuple[pd.DataFrame, list[str]]:
+        issues: list[str] = []
+        barrier.wait()
+        frames = [model.predict_frame(inputs[k], issues=issues) for _ in range(5)]
+        assert all(frame.equals(frames[0]) for frame in frames)
+        return frames[0], issues
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(work, range(8)))
+    for k, (frame, issues) in enumerate(results):
+        pd.testing.assert_frame_equal(frame, expected[k])
+        assert list(frame.index) == list(inputs[k].index)
+        unseen = [i for i in issues if "never seen" in i and "column 'Embarked'" in i]
+        assert len(unseen) == 5 and all(f"'port-{k}'" in i for i in unseen), issues
+        assert not any(f"'port-{j}'" in i for i in issues for j in range(8) if j != k), issues
+    assert not hasattr(model, "last_issues")
+
+
+def test_loaded_model_and_fit_result_print_as_one_line(titanic_model: Path) -> None:
+    model = homl.load(titanic_model)
+    meta = json.loads((titanic_model / "metadata.json").read_text())
+    assert repr(model) == (
+        f"TabularModel(kind='supervised', task='binary', metric='{meta['metric']}', winner='{meta['winner']}', "
+        f"test_score={meta['test_score']['value']:.5g})"
+    )
+    result = quick_fit(regression_frame(), "y", models=["linear"])
+    assert repr(result) == (
+        f"FitResult(kind='supervised', task='regression', metric='rmse', winner='linear', "
+        f"test_score={result.test_score.value:.5g})"
+    )
 
 
 # --------------------------------------------------------------------------- the split

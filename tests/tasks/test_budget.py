@@ -1,0 +1,128 @@
+"""The budget arithmetic: what a refit should cost, what the finish and the report keep, and
+how much dearer a configuration is than the defaults."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from homl._progress import Progress
+from homl.metrics import get_metric
+from homl.select import Evaluation, Folds, cost_ratio, refit_time, size_defaults
+from homl.tasks._finish import SAFETY, affordable, reserve_for_finish
+from homl.tasks.tabular import REPORT_SECONDS, REPORT_SHARE, report_seconds
+
+
+def folds(n: int = 400) -> Folds:
+    """Four folds of 400 rows: each fold fits on 300 of them."""
+    splits = list(KFold(4, shuffle=True, random_state=0).split(np.arange(n)))
+    return Folds(X=pd.DataFrame({"a": np.zeros(n)}), y=np.zeros(n), splits=splits,
+                 metric=get_metric("rmse", "regression"), task="regression")
+
+
+def candidate(name: str, fit_time: float) -> Evaluation:
+    return Evaluation(name, {}, [1.0], fit_time)
+
+
+def ensemble_of(*members: Evaluation) -> Evaluation:
+    weights = [1 / len(members)] * len(members)
+    return Evaluation("voting", {}, [1.0], 0.0, stage="ensemble", members=list(zip(members, weights)))
+
+
+# ------------------------------------------------------------------ refit time
+
+
+def test_refit_time_grows_with_the_rows_from_the_fold_fits() -> None:
+    on = folds()
+    assert refit_time(candidate("a", 2.0), 300, on) == pytest.approx(2.0)
+    assert refit_time(candidate("a", 2.0), 600, on) == pytest.approx(4.0)
+    assert refit_time(candidate("a", 2.0), 30, on) == pytest.approx(2.0)  # never below a fold's fit
+
+
+def test_refit_time_of_an_ensemble_is_its_members_refits() -> None:
+    on = folds()
+    blend = ensemble_of(candidate("a", 2.0), candidate("b", 1.0))
+    assert refit_time(blend, 600, on) == pytest.approx(6.0)
+
+
+# ------------------------------------------------------------------ what the finish keeps
+
+
+def test_reserve_for_the_finish_covers_both_refits_of_every_finalist() -> None:
+    on = folds()
+    finalists = [candidate("a", 2.0), candidate("b", 1.0)]
+    on_train = 2.0 * 2 + 1.0 * 2  # 600 rows: twice a fold's rows
+    on_all = (2.0 + 1.0) * 800 / 300
+    fixed = 0.03 * 100 + 1.5
+    assert reserve_for_finish(finalists, on, 600, 800, 100) == pytest.approx(SAFETY * (on_train + on_all) + fixed)
+    # No refit on all rows (no test rows added): only the one on the training rows.
+    assert reserve_for_finish(finalists, on, 600, 600, 100) == pytest.approx(SAFETY * on_train + fixed)
+    assert reserve_for_finish([], on, 600, 800, 100) == pytest.approx(fixed)
+
+
+def test_affordable_passes_over_a_winner_whose_refit_no_longer_fits() -> None:
+    on, progress = folds(), Progress()
+    slow, quick = candidate("slow", 50.0), candidate("quick", 0.1)
+    assert affordable([slow, quick], on, 300, time.monotonic() + 10, progress) is quick
+    assert progress.notes == ["slow passed over: its refit would not fit in the 10 s left"]
+
+
+def test_affordable_keeps_the_best_when_it_fits_and_the_last_when_none_does() -> None:
+    on, progress = folds(), Progress()
+    best, other = candidate("best", 0.1), candidate("other", 0.1)
+    assert affordable([best, other], on, 300, time.monotonic() + 10, progress) is best
+    assert progress.notes == []
+    slow, slower = candidate("slow", 50.0), candidate("slower", 80.0)
+    assert affordable([slow, slower], on, 300, time.monotonic() + 10, progress) is slower
+    assert len(progress.notes) == 1 and progress.notes[0].startswith("slow passed over")
+
+
+# ------------------------------------------------------------------ what the report keeps
+
+
+def test_report_seconds_are_a_fixed_part_plus_a_share_of_the_budget() -> None:
+    assert report_seconds(60) == pytest.approx(REPORT_SECONDS + REPORT_SHARE * 60)
+    assert report_seconds(300) - report_seconds(60) == pytest.approx(REPORT_SHARE * 240)
+    assert 0 < report_seconds(60) < 60
+
+
+# ------------------------------------------------------------------ the search's cost model
+
+
+def test_cost_ratio_scales_with_trees_and_inversely_with_the_learning_rate() -> None:
+    assert cost_ratio({"n_estimators": 200}, {"n_estimators": 100.0}) == pytest.approx(2.0)
+    assert cost_ratio({"learning_rate": 0.05}, {"learning_rate": 0.1}) == pytest.approx(2.0)
+    both = cost_ratio({"n_estimators": 300, "max_iter": 50}, {"n_estimators": 100.0, "max_iter": 100.0})
+    assert both == pytest.approx(1.5)
+
+
+def test_cost_ratio_ignores_what_it_cannot_read_and_has_a_floor() -> None:
+    assert cost_ratio({}, {"n_estimators": 100.0}) == 1.0
+    assert cost_ratio({"max_depth": 30}, {"n_estimators": 100.0}) == 1.0  # not a size parameter
+    assert cost_ratio({"n_estimators": 0}, {"n_estimators": 100.0}) == 1.0
+    assert cost_ratio({"n_estimators": 10}, {"n_estimators": 100.0}) == pytest.approx(0.2)  # not 0.1
+
+
+def test_size_defaults_are_the_parameters_fit_time_grows_with() -> None:
+    forest = make_pipeline(StandardScaler(), RandomForestRegressor(n_estimators=120))
+    assert size_defaults(forest) == {"n_estimators": 120.0}
+    assert size_defaults(HistGradientBoostingRegressor(max_iter=80)) == {"max_iter": 80.0}
+    assert size_defaults(make_pipeline(StandardScaler(), Ridge())) == {}
+
+
+def test_size_defaults_of_a_booster_that_stops_early_are_its_learning_rate() -> None:
+    pytest.importorskip("lightgbm")
+    from homl.data import infer_schema
+    from homl.models import build_pipeline, get_spec
+
+    X = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) % 3})
+    pipeline = build_pipeline(get_spec("lightgbm"), "regression", infer_schema(X), {"learning_rate": 0.2})
+    assert size_defaults(pipeline) == {"learning_rate": 0.2}  # its trees are the held-out rows' choice
