@@ -15,6 +15,7 @@ import typer
 
 from homl import HomlError, __version__, write_text_atomic
 
+from ._flags import as_flags
 from ._options import Output, Overwrite, Seed, TimeLimit, Verbose, run_training, setup_logging
 from ._render import console, leaderboard_table, out, schema_table
 
@@ -199,7 +200,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except HomlError as error:
-        console.print(f"[bold red]error:[/bold red] {escape(str(error))}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/bold red] {escape(as_flags(str(error)))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted; run the same command with --resume to continue the search")

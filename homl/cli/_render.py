@@ -14,6 +14,8 @@ from homl import Progress as BaseProgress
 from homl.data import Schema
 from homl.metrics import METRICS
 
+from ._flags import as_flags
+
 #: Progress, notes and errors go to standard error; results (tables, predictions) to standard output.
 console = Console(stderr=True)
 out = Console()
@@ -50,7 +52,7 @@ class RichProgress(BaseProgress):
     def note(self, message: str) -> None:
         self.notes.append(message)
         if self.verbose:
-            self.bars.console.print(f"[dim]·[/dim] {escape(message)}", highlight=False)
+            self.bars.console.print(f"[dim]·[/dim] {escape(as_flags(message))}", highlight=False)
 
     def close(self) -> None:
         self.end_phase()

@@ -119,8 +119,8 @@ def split_train_test(
 
 
 def check_split_columns(df: pd.DataFrame, group_by: str | None, time_column: str | None) -> None:
-    """Refuse a ``--group-by`` or ``--time-column`` column the data lacks."""
-    for option, column in (("--group-by", group_by), ("--time-column", time_column)):
+    """Refuse a ``group_by`` or ``time_column`` column the data lacks."""
+    for option, column in (("group_by", group_by), ("time_column", time_column)):
         if column is not None and column not in df.columns:
             raise SchemaError(f"{option} column '{column}' not found in the data")
 

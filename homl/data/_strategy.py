@@ -47,7 +47,7 @@ class SplitStrategy:
                      seed: int = 42, gap: int = 0) -> SplitStrategy:
         """The strategy for ``homl.fit``'s options; time order wins over groups, as for the test set."""
         if gap and time_column is None:
-            raise ConfigError(f"gap={gap} (--gap) only applies with a time column (--time-column); none was given")
+            raise ConfigError(f"gap={gap} only applies with a time_column; none was given")
         if gap < 0:
             raise ConfigError(f"gap must be a number of rows, 0 or more; got {gap}")
         if time_column is not None:

@@ -112,7 +112,7 @@ def _check_target(final: Path, shown: Path, overwrite: bool) -> _Existing:
         raise ModelDirError(f"{shown} exists and is not a directory; choose another model path")
     if is_model_dir(final):
         if not overwrite:
-            raise ModelDirError(f"{shown} holds a model already; use --overwrite to replace it")
+            raise ModelDirError(f"{shown} holds a model already; use overwrite=True to replace it")
         return "model"
     if any(final.iterdir()):
         raise ModelDirError(

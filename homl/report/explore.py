@@ -207,7 +207,7 @@ class _Explorer:
             section.text(f"Target: {self.target} ({self.task or 'task unknown'}).")
         else:
             section.text("No target given: the target and correlation sections are left empty "
-                         "(pass --target, or target= in Python).")
+                         "(pass target=).")
         if len(df) < 2:
             section.note(f"The table has {len(df)} row: distributions, correlations and outliers need more.")
         section.bullets(self.notes)

@@ -14,6 +14,8 @@ from homl import select
 from homl._progress import Progress
 from homl.metrics import Metric, TestScore, bootstrap_interval
 
+from ._settings import Budget, SearchSettings, TrainTest
+
 #: Margin on refit estimates (they extrapolate from folds to more rows). Small, since the finish
 #: has its own guards: it passes over a winner whose refit no longer fits, and skips the refit on
 #: all rows when that would pass the time limit.
@@ -61,14 +63,15 @@ def final_estimator(winner: select.Evaluation, build, task: str) -> Any:
     return Pipeline([("schema", members[0][0]), ("model", ensemble)])
 
 
-def finish(winner, build, task, metric, X_train, y_train, X_test, y_test, refit_full, end, time_limit, seed, progress,
-           groups=None):
+def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Budget, searching: SearchSettings,
+           progress: Progress):
     """Refit on the training rows, score once on the test rows, then refit on all rows if time allows.
 
-    ``groups`` holds the group of each training row and of each test row (or None) when rows are
-    grouped. Also gives back the model fitted on the training rows only (the test-set diagnostics
-    use it; it is ``final`` itself when there was no refit on all rows)."""
-    train_groups, test_groups = groups if groups is not None else (None, None)
+    Also gives back the model fitted on the training rows only (the test-set diagnostics use it;
+    it is ``final`` itself when there was no refit on all rows)."""
+    X_train, y_train, X_test, y_test = rows.X_train, rows.y_train, rows.X_test, rows.y_test
+    refit_full, end, time_limit, seed = searching.refit_full, budget.fit_end, budget.time_limit, searching.seed
+    train_groups, test_groups = rows.groups, rows.test_groups
     final = final_estimator(winner, build, task)
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()

@@ -30,14 +30,17 @@ def data_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def open_workdir(output, resume: bool, data_sha256: str, target: str, task: str, metric: str, seed: int,
-             progress: Progress) -> tuple[Path | None, str | None]:
-    """The folder beside the output that holds the search study, so a killed run can resume."""
+def open_workdir(output, resume: bool, state: dict[str, str | int], progress: Progress
+                 ) -> tuple[Path | None, str | None]:
+    """The folder beside the output that holds the search study, so a killed run can resume.
+
+    ``state`` says what the search is for (data, target, metric, seed, how rows are split): a
+    stored search is resumed only when it was for the same.
+    """
     if output is None:
         return None, None
     output = Path(output)
     workdir = output.parent / f"{output.name}.homl-work"
-    state = {"data_sha256": data_sha256, "target": target, "task": task, "metric": metric, "seed": seed}
     state_file = workdir / "state.json"
     if workdir.exists():
         previous = json.loads(state_file.read_text()) if state_file.exists() else None
@@ -45,10 +48,10 @@ def open_workdir(output, resume: bool, data_sha256: str, target: str, task: str,
             progress.note(f"resuming the search stored in {workdir}")
         else:
             if resume:
-                progress.note("--resume: the stored search was for other data or options; starting afresh")
+                progress.note("resume=True: the stored search was for other data or options; starting afresh")
             shutil.rmtree(workdir)
     elif resume:
-        progress.note("--resume: no interrupted search found; starting afresh")
+        progress.note("resume=True: no interrupted search found; starting afresh")
     workdir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(state_file, json.dumps(state))
     return workdir, f"sqlite:///{(workdir / 'study.db').as_posix()}"

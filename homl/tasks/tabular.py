@@ -21,27 +21,18 @@ from homl import select
 from homl._json import to_json
 from homl._progress import Progress
 from homl.errors import ConfigError, ModelDirError, SchemaError, TargetError
-from homl.metrics import Metric, TestScore, get_metric
+from homl.metrics import TestScore, get_metric
 
 from ._finish import affordable, finish, reserve_for_finish, with_categories_of
 from ._model import TabularModel, summary_repr
 from ._resume import data_hash, load_shortlist, open_workdir, save_shortlist
+from ._settings import Budget, SearchSettings, SplitSettings, TrainTest, report_seconds
 
-#: Share of the budget given to the short-list; the search gets what is left before the finish.
-SHORTLIST_SHARE = 0.3
 #: Families fine-tuned after the short-list.
 TUNED_FAMILIES = 3
 #: Rows below which the whole training set is used for the search, per second of budget.
 SEARCH_ROWS_PER_SECOND = 200
 MIN_SEARCH_ROWS = 20_000
-#: With a report, ``REPORT_SECONDS`` plus this share of the budget is kept for its diagnostics
-#: and drawing; the search ends that much earlier.
-REPORT_SECONDS = 7.0
-REPORT_SHARE = 0.1
-#: Of that, seconds kept for drawing the figures and saving the model and report (plus 2% of
-#: the budget): matplotlib's import takes about 1.5 s, each of some 13 figures a quarter of a
-#: second, the model's serialisation about a second (measured on a 2-core machine).
-DRAW_SECONDS = 6.0
 
 
 @dataclass
@@ -169,23 +160,19 @@ def fit(
     ``report`` (default: on when ``output`` is given) computes the diagnostics of the model
     report within the time limit and writes ``report.html`` and ``figures/`` into the output.
     """
-    start = time.monotonic()
     _check_options(options, time_limit, cv, models)
-    strategy = hdata.SplitStrategy.from_options(group_by=group_by, time_column=time_column, n_folds=cv, seed=seed,
-                                                gap=gap)
-    progress = progress or Progress()
-    end = start + time_limit
     report = output is not None if report is None else bool(report)
-    # The search and the finish end early enough to leave the report its share of the budget.
-    fit_end = end - (report_seconds(time_limit) if report else 0.0)
+    budget = Budget(time_limit, report=report)
+    splitting = SplitSettings(test, test_size, cv, seed, group_by, time_column, gap)
+    searching = SearchSettings(tuple(models) if models else None, tune, ensemble, refit_full, seed)
+    strategy = splitting.strategy()
+    progress = progress or Progress()
     if output is not None:
         _check_output(Path(output), overwrite)
 
     # 1-3. Load, frame, and set the test set aside before anything looks at the data.
     frame, labeled_rows, task, metric_ = _load_and_frame(source, target, task, metric, query, progress)
-    train_frame, test_frame, split_note, test_rows = _split(
-        frame, labeled_rows, target, task, test, test_size, seed, group_by, time_column
-    )
+    train_frame, test_frame, split_note, test_rows = _split(frame, labeled_rows, target, task, splitting)
     if time_column is not None:
         # Position = time order from here on: folds, samples and early-stopping rows are drawn by position.
         train_frame, test_frame, test_rows = _in_time_order(train_frame, test_frame, test_rows, time_column)
@@ -198,41 +185,45 @@ def fit(
     if not schema.features:
         dropped = "; ".join(f"'{c.name}' ({c.reason})" for c in schema.dropped) or "none"
         raise SchemaError(f"no column can be used to predict '{target}': {dropped}")
-    X_train, y_train = hdata.coerce_frame(train_frame, schema), _target_values(train_frame[target], task)
-    X_test, y_test = hdata.coerce_frame(test_frame, schema), _target_values(test_frame[target], task)
+    rows = TrainTest(
+        hdata.coerce_frame(train_frame, schema), _target_values(train_frame[target], task),
+        hdata.coerce_frame(test_frame, schema), _target_values(test_frame[target], task),
+        groups=_groups_of(train_frame, group_by) if strategy.kind == "group" else None,
+        test_groups=_groups_of(test_frame, group_by) if strategy.kind == "group" else None,
+    )
 
     # 5. Short-list on (a sample of) the training rows, every family on the same folds.
-    groups = train_frame[group_by].astype(str).to_numpy() if strategy.kind == "group" else None
-    search = _search_sample(len(y_train), y_train, task, time_limit, strategy, groups, progress)
-    search_X, search_y = X_train.iloc[search], y_train[search]
-    folds = select.make_folds(search_X, search_y, task, metric_, strategy,
-                              groups=None if groups is None else groups[search])
+    sample = _search_sample(len(rows.y_train), rows.y_train, task, time_limit, strategy, rows.groups, progress)
+    folds = select.make_folds(rows.X_train.iloc[sample], rows.y_train[sample], task, metric_, strategy,
+                              groups=None if rows.groups is None else rows.groups[sample])
     progress.note(f"cross-validation: {strategy.describe(len(folds.splits))}")
     data_sha256 = data_hash(frame)
-    workdir, storage = open_workdir(output, resume, data_sha256, target, task, metric_.name, seed, progress)
-    context = _context(X_train, schema)
-    build = _builder(task, schema, seed, zoo.threads_for(len(X_train), context["n_features"]), strategy.kind)
+    workdir, storage = open_workdir(output, resume, {
+        "data_sha256": data_sha256, "target": target, "task": task, "metric": metric_.name, "seed": seed,
+        "split": strategy.describe(len(folds.splits)),
+    }, progress)
+    context = _context(rows.X_train, schema)
+    build = _builder(task, schema, seed, zoo.threads_for(len(rows.X_train), context["n_features"]), strategy.kind)
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
     for note in [] if models else zoo.missing_families():
         progress.note(note)
     evaluations = select.shortlist(
-        specs, lambda spec: build(spec, {}), folds,
-        deadline=min(start + time_limit * (SHORTLIST_SHARE if tune else 0.8), fit_end - 0.2 * time_limit),
+        specs, lambda spec: build(spec, {}), folds, deadline=budget.shortlist_end(tune),
         progress=progress, done=load_shortlist(workdir) if resume else {},
         on_result=lambda e: save_shortlist(workdir, e),
     ) or [_fallback(specs, build, folds, progress)]
     ranked = sorted(evaluations, key=lambda e: metric_.loss(e.mean))
 
     # 6. Fine-tune the best few families (preparation options included).
-    n_final = len(X_train) + (len(X_test) if refit_full else 0)
+    n_final = rows.n_final if refit_full else len(rows.X_train)
     tuned, studies = [], {}
     if tune:
         tuned, studies = _tune(
             ranked, build, folds, task, context, storage, workdir, seed, progress,
-            deadline_for=lambda finalists: fit_end - reserve_for_finish(finalists, folds, len(X_train), n_final,
-                                                                           time_limit),
+            deadline_for=lambda finalists: budget.fit_end - reserve_for_finish(
+                finalists, folds, len(rows.X_train), n_final, time_limit),
         )
     candidates = _unique([*tuned, *ranked])
 
@@ -242,13 +233,11 @@ def fit(
     candidates.sort(key=lambda e: metric_.loss(e.mean))
 
     # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
-    winner = affordable(candidates, folds, len(X_train), fit_end, progress)
+    winner = affordable(candidates, folds, len(rows.X_train), budget.fit_end, progress)
     final, test_score, baseline_score, refitted, trained = finish(
-        winner, build, task, metric_, X_train, y_train, X_test, y_test, refit_full, fit_end, time_limit, seed, progress,
-        groups=None if groups is None else (groups, _groups_of(test_frame, group_by)),
-    )
+        winner, build, task, metric_, rows, budget, searching, progress)
     if refitted:
-        schema = with_categories_of(schema, X_test)
+        schema = with_categories_of(schema, rows.X_test)
 
     metadata = {
         "winner": winner.name,
@@ -256,27 +245,28 @@ def fit(
         "metric": metric_.name,
         "test_score": to_json(test_score),
         "baseline_test_score": to_json(baseline_score),
-        "cv": {"folds": len(folds.splits), "rows": len(search_y), "mean": winner.mean, "std": winner.std},
-        "split": {"note": split_note, "seed": seed, "test_size": test_size, "train_rows": len(X_train),
-                  "test_rows": len(X_test)},
+        "cv": {"folds": len(folds.splits), "rows": len(folds.y), "mean": winner.mean, "std": winner.std,
+               "strategy": strategy.describe(len(folds.splits))},
+        "split": {"note": split_note, "seed": seed, "test_size": test_size, "train_rows": len(rows.X_train),
+                  "test_rows": len(rows.X_test)},
         "data_sha256": data_sha256,
         "time_limit": time_limit,
         "notes": list(progress.notes),
     }
     result = FitResult(
-        model=final, leaderboard=_leaderboard([base, *candidates], metric_), test_score=test_score,
+        model=final, leaderboard=select.leaderboard([base, *candidates], metric_), test_score=test_score,
         baseline_score=baseline_score, task=task, target=target, metric=metric_.name, schema=schema,
         winner=winner.name, notes=list(progress.notes), metadata=metadata,
         study_path=workdir / "study.db" if workdir is not None else None, test_rows=test_rows,
     )
     # 9. Diagnostics for the report, from the model fitted on the training rows only.
-    pending = _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric_, schema, winner,
-                              candidates, build, studies, specs, folds, result, seed, groups)
-    if report and len(X_test):
+    pending = _diagnose_input(trained, rows, task, metric_, schema, winner, candidates, build, studies, specs,
+                              folds, result, seed)
+    if report and len(rows.X_test):
         from homl.evaluate import diagnose
 
         progress.phase("Report diagnostics")
-        result.diagnostics = diagnose(pending, end - DRAW_SECONDS - 0.02 * time_limit)
+        result.diagnostics = diagnose(pending, budget.diagnostics_end)
         progress.end_phase()
     else:
         if workdir is not None:  # the studies' storage is removed below
@@ -284,36 +274,31 @@ def fit(
 
             pending.tuning = tuning_history(pending)
         result._pending = pending
-    result.metadata["elapsed"] = time.monotonic() - start
+    result.metadata["elapsed"] = time.monotonic() - budget.start
     if output is not None:
         result.save(output, overwrite=overwrite)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
         if result.diagnostics is not None:
             progress.note(f"report written to {Path(output) / 'report.html'}")
-    result.timings["total"] = time.monotonic() - start
+    result.timings["total"] = time.monotonic() - budget.start
     return result
 
 
-def report_seconds(time_limit: float) -> float:
-    """Seconds of the budget kept for the report: its diagnostics, figures and save."""
-    return REPORT_SECONDS + REPORT_SHARE * time_limit
-
-
-def _diagnose_input(trained, X_train, y_train, X_test, y_test, task, metric, schema, winner, candidates, build,
-                    studies, specs, folds, result, seed, groups):
+def _diagnose_input(trained, rows: TrainTest, task, metric, schema, winner, candidates, build, studies, specs, folds,
+                    result, seed):
     """What the report's diagnostics need; the curves use the best single (non-ensemble) model."""
     from homl.evaluate import DiagnoseInput
 
     single = next((e for e in candidates if e.members is None), winner)
     spec = zoo.get_spec(single.name)
     return DiagnoseInput(
-        model=trained, X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test, task=task, metric=metric,
-        schema=schema, winner=winner.name, single=single.name, single_params=dict(single.params),
+        model=trained, X_train=rows.X_train, y_train=rows.y_train, X_test=rows.X_test, y_test=rows.y_test, task=task,
+        metric=metric, schema=schema, winner=winner.name, single=single.name, single_params=dict(single.params),
         build_single=lambda params: build(spec, params), space=dict(zoo.tunable_space(spec, task)),
         studies=studies, families=[s.name for s in specs], tried=list(result.leaderboard["model"]),
         notes=list(result.notes), seed=seed, fit_seconds=single.fit_time,
-        fit_rows=int(np.mean([len(train) for train, _ in folds.splits])), strategy=folds.strategy, groups=groups,
+        fit_rows=int(np.mean([len(train) for train, _ in folds.splits])), strategy=folds.strategy, groups=rows.groups,
     )
 
 
@@ -348,16 +333,17 @@ def _load_and_frame(source, target, task, metric, query, progress):
     return frame, np.flatnonzero(labeled), task, metric_
 
 
-def _split(frame, labeled_rows, target, task, test, test_size, seed, group_by, time_column):
+def _split(frame, labeled_rows, target, task, splitting: SplitSettings):
     """Training rows, test rows, how they were drawn, and the test rows' numbers in the input."""
-    if test is not None:
-        hdata.check_split_columns(frame, group_by, time_column)
-        test_frame = hdata.read_table(test)
+    if splitting.test is not None:
+        hdata.check_split_columns(frame, splitting.group_by, splitting.time_column)
+        test_frame = hdata.read_table(splitting.test)
         hdata.check_target(test_frame, target)
         test_frame = test_frame[test_frame[target].notna()]
         return frame, test_frame, f"test set given: {len(test_frame):,} rows", None
     train_pos, test_pos, note = hdata.split_train_test(
-        frame, target, task, test_size=test_size, seed=seed, group_by=group_by, time_column=time_column
+        frame, target, task, test_size=splitting.test_size, seed=splitting.seed, group_by=splitting.group_by,
+        time_column=splitting.time_column,
     )
     return frame.iloc[train_pos], frame.iloc[test_pos], note, labeled_rows[test_pos] + 1
 
@@ -370,6 +356,7 @@ def _in_time_order(train_frame, test_frame, test_rows, time_column):
 
 
 def _groups_of(frame: pd.DataFrame, group_by: str) -> np.ndarray | None:
+    """The group of each row, or None where the table lacks the column (a given test set)."""
     return frame[group_by].astype(str).to_numpy() if group_by in frame.columns else None
 
 
@@ -415,7 +402,7 @@ def _check_output(path: Path, overwrite: bool) -> None:
     if path.exists() and not path.is_dir():
         raise ModelDirError(f"output '{path}' is a file; expected a directory for the model")
     if is_model_dir(path) and not overwrite:
-        raise ModelDirError(f"output '{path}' holds a model already; use --overwrite to replace it")
+        raise ModelDirError(f"output '{path}' holds a model already; use overwrite=True to replace it")
     if path.is_dir() and any(path.iterdir()) and not is_model_dir(path):
         raise ModelDirError(f"output '{path}' is a folder with other files in it; choose a new or empty folder")
 
@@ -499,16 +486,3 @@ def _unique(evaluations: list[select.Evaluation]) -> list[select.Evaluation]:
             seen.add(key)
             kept.append(e)
     return kept
-
-
-def _leaderboard(evaluations: list[select.Evaluation], metric: Metric) -> pd.DataFrame:
-    rows = []
-    for e in evaluations:
-        row = e.summary()
-        row["params"] = json.dumps(to_json(row["params"]), sort_keys=True)
-        rows.append(row)
-    board = pd.DataFrame(rows)
-    board = board.sort_values("cv_mean", ascending=not metric.greater_is_better, kind="stable")
-    return board.reset_index(drop=True)
-
-

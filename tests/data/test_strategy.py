@@ -50,7 +50,7 @@ def test_random_splits_are_stratified_and_reproducible():
 
 
 def test_a_gap_without_a_time_column_is_refused():
-    with pytest.raises(ConfigError, match="only applies with a time column"):
+    with pytest.raises(ConfigError, match="only applies with a time_column"):
         SplitStrategy.from_options(group_by="g", gap=2)
     with pytest.raises(ConfigError, match="0 or more"):
         SplitStrategy.from_options(time_column="t", gap=-1)

@@ -186,5 +186,5 @@ def test_ensembles_read_only_the_rows_time_ordered_folds_validate():
 
 
 def test_a_gap_without_a_time_column_is_refused(walk):
-    with pytest.raises(ConfigError, match="only applies with a time column"):
+    with pytest.raises(ConfigError, match="only applies with a time_column"):
         homl.fit(walk, "y", gap=7, time_limit=10)

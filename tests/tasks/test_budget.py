@@ -18,7 +18,7 @@ from homl._progress import Progress
 from homl.metrics import get_metric
 from homl.select import Evaluation, Folds, cost_ratio, refit_time, size_defaults
 from homl.tasks._finish import SAFETY, affordable, reserve_for_finish
-from homl.tasks.tabular import REPORT_SECONDS, REPORT_SHARE, report_seconds
+from homl.tasks._settings import REPORT_SECONDS, REPORT_SHARE, Budget, report_seconds
 
 
 def folds(n: int = 400) -> Folds:
@@ -126,3 +126,13 @@ def test_size_defaults_of_a_booster_that_stops_early_are_its_learning_rate() -> 
     X = pd.DataFrame({"a": np.arange(10.0), "b": np.arange(10.0) % 3})
     pipeline = build_pipeline(get_spec("lightgbm"), "regression", infer_schema(X), {"learning_rate": 0.2})
     assert size_defaults(pipeline) == {"learning_rate": 0.2}  # its trees are the held-out rows' choice
+
+
+def test_the_budget_keeps_the_report_its_share_and_ends_the_short_list_first():
+    with_report = Budget(100, start=0.0, report=True)
+    assert with_report.end == 100
+    assert with_report.fit_end == pytest.approx(100 - report_seconds(100))
+    # The short-list gets 30% of the budget with a search after it, 80% without, never past the fit's end.
+    assert with_report.shortlist_end(tune=True) == pytest.approx(30)
+    assert with_report.shortlist_end(tune=False) == pytest.approx(with_report.fit_end - 20)
+    assert Budget(100, start=0.0).fit_end == 100

@@ -194,7 +194,7 @@ def test_output_holding_a_model_is_kept_without_overwrite_and_replaced_with_it(t
     before = tree_bytes(out)
     assert {"model.skops", "metadata.json"} <= set(before)
 
-    with pytest.raises(ModelDirError, match=r"holds a model already; use --overwrite to replace it"):
+    with pytest.raises(ModelDirError, match=r"holds a model already; use overwrite=True to replace it"):
         quick_fit(frame, "y", output=out, models=["decision_tree"])
     assert tree_bytes(out) == before
 
