@@ -283,7 +283,7 @@ def test_bad_extra_names_or_files_are_refused(tables: dict, files: dict, match: 
 def test_existing_model_is_refused_without_overwrite_and_left_untouched(tmp_path: Path) -> None:
     target = write_model_dir(tmp_path / "m", _small_model(), {"run": 1})
     before = _tree_bytes(target)
-    with pytest.raises(ModelDirError, match="holds a model already.*--overwrite"):
+    with pytest.raises(ModelDirError, match="holds a model already.*overwrite=True"):
         write_model_dir(target, _small_model(), {"run": 2})
     assert _tree_bytes(target) == before
     assert _hidden_entries(tmp_path) == []
