@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from sklearn.base import MetaEstimatorMixin, clone, is_classifier
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_y, check_consistent_length, check_is_fitted
@@ -186,6 +186,15 @@ class EarlyStopping(_Wrapper):
 
     #: Models saved before ``holdout`` existed load without it: they held out random rows.
     holdout = "random"
+    _parameter_constraints = {
+        **_Wrapper._parameter_constraints,
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "min_rows": [Interval(Integral, 0, None, closed="left")],
+        "min_held_out": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "holdout": [StrOptions({"random", "time", "group"})],
+    }
 
     def __init__(self, estimator: Any = None, validation_fraction: float = 0.1, patience: int = 50,
                  min_rows: int = 200, min_held_out: int = 100, random_state: int | None = 0,
@@ -198,9 +207,7 @@ class EarlyStopping(_Wrapper):
         self.random_state = random_state
         self.holdout = holdout
 
-    def fit(self, X: Any, y: Any, groups: Any = None, **fit_params: Any) -> EarlyStopping:
-        y = np.asarray(y)
-        self.estimator_ = clone(self.estimator)
+    def _fit(self, X: Any, y: np.ndarray, groups: Any = None, **fit_params: Any) -> None:
         if len(y) < self.min_rows:
             self.held_out_ = np.array([], dtype=int)
             self.estimator_.fit(X, y, **fit_params)
@@ -216,7 +223,6 @@ class EarlyStopping(_Wrapper):
         self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
             self.estimator_, "best_iteration", None)
         self._fitted(X)
-        return self
 
     def _stopping(self, evaluation: list[tuple[Any, np.ndarray]]) -> dict[str, Any]:
         """The fit arguments that make this booster stop early on ``evaluation``."""

@@ -22,9 +22,6 @@ _DAYS_AS_TEXT = ("gives each date as text, a category for the encoder after it; 
                  "the check compares outputs as numbers")
 _BY_NAME = ("picks the schema's columns by name: extra columns are ignored (and reported), a missing one is a "
             "SchemaError naming it, not the ValueError about the number of features the check expects")
-_ROWS_BEFORE_CHECK = ("EarlyStopping.fit takes its held-out rows before the input goes through _Wrapper.fit's "
-                      "check, so {}")
-
 EXPECTED_FAILURES = {
     "GeoFeatures": dict.fromkeys([
         "check_dict_unchanged", "check_dont_overwrite_parameters", "check_dtype_object", "check_estimators_dtypes",
@@ -40,12 +37,6 @@ EXPECTED_FAILURES = {
         "check_transformer_general",
     ], _DAYS_AS_TEXT),
     "SchemaCoercer": dict.fromkeys(["check_n_features_in_after_fitting", "check_transformer_general"], _BY_NAME),
-    "EarlyStopping": {
-        "check_estimator_sparse_array": _ROWS_BEFORE_CHECK.format("a DIA or COO sparse matrix is sliced by row"),
-        "check_estimator_sparse_matrix": _ROWS_BEFORE_CHECK.format("a DIA or COO sparse matrix is sliced by row"),
-        "check_regressor_data_not_an_array": _ROWS_BEFORE_CHECK.format("an array-like that is no array is sliced"),
-        "check_regressors_train": _ROWS_BEFORE_CHECK.format("X and y of different lengths are split, not refused"),
-    },
 }
 
 _SMALL = {"min_rows": 20, "min_held_out": 5}
@@ -67,9 +58,7 @@ def test_sklearn_check(estimator, check):
     check(estimator)
 
 
-# EarlyStopping declares no constraints for its own parameters: only the others are checked.
-@pytest.mark.parametrize("estimator", [e for e in ESTIMATORS if not isinstance(e, EarlyStopping)],
-                         ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_bad_parameters_are_refused_when_fitting(estimator):
     check_param_validation(type(estimator).__name__, estimator)
 
