@@ -46,13 +46,14 @@ class Estimator(BaseEstimator):
             validate_data(self, X, reset=reset, skip_check_array=True)
             return X
         X = validate_data(self, X, reset=reset, **self._input_check)
-        return self._as_table(X) if self._table else X
+        return self._named(X) if self._table else X
 
     def _as_table(self, X: Any) -> pd.DataFrame:
         """``X`` as a DataFrame: an array's columns take the names seen in fitting, else x0, x1..."""
-        if isinstance(X, pd.DataFrame):
-            return X
-        values = check_array(X, **self._input_check)
+        return X if isinstance(X, pd.DataFrame) else self._named(check_array(X, **self._input_check))
+
+    def _named(self, values: Any) -> pd.DataFrame:
+        """A checked 2-D array as a DataFrame, its columns named as in fitting (else x0, x1...)."""
         names = getattr(self, "feature_names_in_", None)
         if names is None or len(names) != values.shape[1]:
             names = [f"x{i}" for i in range(values.shape[1])]

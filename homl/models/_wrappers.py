@@ -80,9 +80,8 @@ class _Wrapper(MetaEstimatorMixin, Estimator):
         check_is_fitted(self, "estimator_")
         return self.estimator_.feature_importances_
 
-    def _fitted(self, X: Any) -> None:
-        """Record the input's width and names, and the classes of a classifier."""
-        self._check_input(X, reset=True)
+    def _fitted(self) -> None:
+        """Record the classes of a classifier (``fit`` recorded the input's width and names)."""
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
 
@@ -130,7 +129,7 @@ class RowCap(_Wrapper):
             if fit_params.get("groups") is not None:  # for an early-stopping model inside
                 fit_params = {**fit_params, "groups": np.asarray(fit_params["groups"])[keep]}
         self.estimator_.fit(X, y, **fit_params)
-        self._fitted(X)
+        self._fitted()
 
 
 class LabelEncoded(_Wrapper):
@@ -159,7 +158,7 @@ class LabelEncoded(_Wrapper):
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
         self.estimator_.fit(X, codes, **fit_params)
-        self._fitted(X)
+        self._fitted()
         self.classes_ = classes
 
     def predict(self, X: Any) -> np.ndarray:
@@ -222,7 +221,7 @@ class EarlyStopping(_Wrapper):
                 self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))
         self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
             self.estimator_, "best_iteration", None)
-        self._fitted(X)
+        self._fitted()
 
     def _stopping(self, evaluation: list[tuple[Any, np.ndarray]]) -> dict[str, Any]:
         """The fit arguments that make this booster stop early on ``evaluation``."""

@@ -354,18 +354,21 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _read_metadata(shown)
 
 
-def read_model_dir(path: str | os.PathLike[str]) -> tuple[object, dict[str, Any]]:
+def read_model_dir(path: str | os.PathLike[str], *, kind: str | None = None) -> tuple[object, dict[str, Any]]:
     """Load ``(estimator, metadata)`` from a model directory, after checking it.
 
-    Raises :class:`ModelDirError` as :func:`read_metadata` does, and if any artifact
-    changed since it was saved (its SHA-256 differs) or ``model.skops`` needs a type homl
-    does not trust (then nothing is loaded). Further artifacts load with :func:`read_artifact`.
+    Raises :class:`ModelDirError` as :func:`read_metadata` does, if the directory holds
+    another ``kind`` of model than the one asked for, and if any artifact changed since it
+    was saved (its SHA-256 differs) or ``model.skops`` needs a type homl does not trust
+    (then nothing is loaded). Further artifacts load with :func:`read_artifact`.
     """
     shown = Path(path)
     metadata = read_metadata(shown)
-    for name in metadata["artifacts"]:
-        _verified_file(shown, metadata, name)
-    return read_artifact(shown, metadata, MODEL_ARTIFACT), metadata
+    if kind is not None and metadata["kind"] != kind:
+        raise ModelDirError(f"{shown} holds a model of kind {metadata['kind']!r}, not {kind!r}; load it with homl.load")
+    files = {name: _verified_file(shown, metadata, name) for name in metadata["artifacts"]}
+    model = files[MODEL_ARTIFACT]
+    return format_for(model.name).load(model), metadata
 
 
 def read_artifact(path: str | os.PathLike[str], metadata: Mapping[str, Any], name: str) -> object:

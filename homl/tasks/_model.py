@@ -109,12 +109,9 @@ class TabularModel:
     @classmethod
     def load(cls, path: str | Path) -> TabularModel:
         """Read a model directory; only homl's trusted types are ever deserialised."""
-        from homl.registry import read_metadata, read_model_dir
+        from homl.registry import read_model_dir
 
-        kind = read_metadata(path)["kind"]
-        if kind != cls.kind:
-            raise ModelDirError(f"{path} holds a model of kind {kind!r}, not {cls.kind!r}; load it with homl.load")
-        pipeline, metadata = read_model_dir(path)
+        pipeline, metadata = read_model_dir(path, kind=cls.kind)
         try:
             schema = Schema.from_dict(metadata["schema"])
             task = metadata["task"]

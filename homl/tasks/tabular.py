@@ -172,10 +172,9 @@ def fit(
 
     # 1-3. Load, frame, and set the test set aside before anything looks at the data.
     frame, labeled_rows, task, metric_ = _load_and_frame(source, target, task, metric, query, progress)
+    # With a time column both parts come in time order: folds, samples and early-stopping rows
+    # are drawn by position from here on.
     train_frame, test_frame, split_note, test_rows = _split(frame, labeled_rows, target, task, splitting)
-    if time_column is not None:
-        # Position = time order from here on: folds, samples and early-stopping rows are drawn by position.
-        train_frame, test_frame, test_rows = _in_time_order(train_frame, test_frame, test_rows, time_column)
     progress.note(f"split: {split_note}; {len(train_frame):,} training rows")
 
     # 4. Schema from the training rows only.
@@ -334,25 +333,24 @@ def _load_and_frame(source, target, task, metric, query, progress):
 
 
 def _split(frame, labeled_rows, target, task, splitting: SplitSettings):
-    """Training rows, test rows, how they were drawn, and the test rows' numbers in the input."""
+    """Training rows, test rows (both in time order with a time column), how they were drawn, and
+    the test rows' numbers in the input."""
     if splitting.test is not None:
-        hdata.check_split_columns(frame, splitting.group_by, splitting.time_column)
+        time_column = splitting.time_column
+        hdata.check_split_columns(frame, splitting.group_by, time_column)
         test_frame = hdata.read_table(splitting.test)
         hdata.check_target(test_frame, target)
         test_frame = test_frame[test_frame[target].notna()]
+        if time_column is not None:
+            frame = frame.iloc[hdata.time_order(frame, time_column)]
+            if time_column in test_frame.columns:
+                test_frame = test_frame.iloc[hdata.time_order(test_frame, time_column)]
         return frame, test_frame, f"test set given: {len(test_frame):,} rows", None
     train_pos, test_pos, note = hdata.split_train_test(
         frame, target, task, test_size=splitting.test_size, seed=splitting.seed, group_by=splitting.group_by,
         time_column=splitting.time_column,
     )
     return frame.iloc[train_pos], frame.iloc[test_pos], note, labeled_rows[test_pos] + 1
-
-
-def _in_time_order(train_frame, test_frame, test_rows, time_column):
-    """Both tables sorted by ``time_column`` (stable), the test rows' numbers following their rows."""
-    train_frame = train_frame.iloc[hdata.time_order(train_frame, time_column)]
-    order = hdata.time_order(test_frame, time_column) if time_column in test_frame.columns else np.arange(len(test_frame))
-    return train_frame, test_frame.iloc[order], None if test_rows is None else test_rows[order]
 
 
 def _groups_of(frame: pd.DataFrame, group_by: str) -> np.ndarray | None:
