@@ -195,11 +195,12 @@ def fit(
     sample = _search_sample(len(rows.y_train), rows.y_train, task, time_limit, strategy, rows.groups, progress)
     folds = select.make_folds(rows.X_train.iloc[sample], rows.y_train[sample], task, metric_, strategy,
                               groups=None if rows.groups is None else rows.groups[sample])
-    progress.note(f"cross-validation: {strategy.describe(len(folds.splits))}")
+    folds_how = strategy.describe(len(folds.splits))
+    progress.note(f"cross-validation: {folds_how}")
     data_sha256 = data_hash(frame)
     workdir, storage = open_workdir(output, resume, {
         "data_sha256": data_sha256, "target": target, "task": task, "metric": metric_.name, "seed": seed,
-        "split": strategy.describe(len(folds.splits)),
+        "split": folds_how,
     }, progress)
     context = _context(rows.X_train, schema)
     build = _builder(task, schema, seed, zoo.threads_for(len(rows.X_train), context["n_features"]), strategy.kind)
@@ -245,7 +246,7 @@ def fit(
         "test_score": to_json(test_score),
         "baseline_test_score": to_json(baseline_score),
         "cv": {"folds": len(folds.splits), "rows": len(folds.y), "mean": winner.mean, "std": winner.std,
-               "strategy": strategy.describe(len(folds.splits))},
+               "strategy": folds_how},
         "split": {"note": split_note, "seed": seed, "test_size": test_size, "train_rows": len(rows.X_train),
                   "test_rows": len(rows.X_test)},
         "data_sha256": data_sha256,
