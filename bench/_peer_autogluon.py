@@ -1,10 +1,12 @@
 """AutoGluon runner for bench/peers.py; run with bench/.venvs/autogluon/bin/python (see _peer_common).
 
-Default presets ("medium_quality"), tree models only: the venv has no torch.
+Presets from ``AUTOGLUON_PRESETS`` (peers.py sets it; default "medium_quality", AutoGluon's
+own default), tree models only: the venv has no torch.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import autogluon.tabular
@@ -15,7 +17,7 @@ from autogluon.tabular import TabularPredictor
 
 
 def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, workdir: Path) -> TabularPredictor:
-    """TabularPredictor with the benchmark's metric, its default presets, ``budget`` seconds."""
+    """TabularPredictor with the benchmark's metric, the chosen presets, ``budget`` seconds."""
     np.random.seed(seed)  # AutoGluon has no global seed argument; its models seed themselves
     predictor = TabularPredictor(
         label=target,
@@ -24,7 +26,7 @@ def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, w
         path=str(workdir / "models"),
         verbosity=0,
     )
-    return predictor.fit(train, time_limit=budget)
+    return predictor.fit(train, time_limit=budget, presets=os.environ.get("AUTOGLUON_PRESETS", "medium_quality"))
 
 
 def predict(model: TabularPredictor, x: pd.DataFrame, task: str) -> np.ndarray:

@@ -106,13 +106,19 @@ def interpreter(tool: str) -> Path:
     return BENCH / ".venvs" / tool / "bin" / "python"
 
 
-def run_tool(tool: str, spec: Spec, files: dict[str, Path], budget: float, workdir: Path) -> dict:
+def autogluon_presets(budget: float, chosen: str | None) -> str:
+    """AutoGluon's presets: as chosen, else its default below 300 s and ``best_quality`` from 300 s."""
+    return chosen or ("best_quality" if budget >= 300 else "medium_quality")
+
+
+def run_tool(tool: str, spec: Spec, files: dict[str, Path], budget: float, workdir: Path,
+             presets: str = "medium_quality") -> dict:
     """Run one tool's runner as a subprocess; return its JSON plus ``wall_s``."""
     out = workdir / f"{tool}.json"
     cmd = [str(interpreter(tool)), str(BENCH / f"_peer_{tool}.py"),
            "--train", str(files["train"]), "--test", str(files["test"]), "--target", spec.target,
            "--task", spec.task, "--budget", str(budget), "--seed", str(SEED), "--out", str(out)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))  # homl from this checkout
+    env = dict(os.environ, PYTHONPATH=str(ROOT), AUTOGLUON_PRESETS=presets)  # homl from this checkout
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True,
@@ -163,6 +169,18 @@ def check_tools(tools: list[str]) -> list[str]:
     return ready
 
 
+def normalised(rows: list[dict], tools: list[str]) -> dict[str, list[float]]:
+    """Each tool's error relative to the best tool's, per set (1 = best): RMSE, or 1 - ROC AUC."""
+    out: dict[str, list[float]] = {t: [] for t in tools}
+    for r in rows:
+        errors = {t: (x["score"] if r["task"] == "regression" else 1 - x["score"])
+                  for t, x in r["res"].items() if "score" in x}
+        best = min(errors.values(), default=np.nan)
+        for t in tools:
+            out[t].append(errors[t] / best if t in errors and best > 0 else np.nan)
+    return out
+
+
 def fmt(x: float | None, digits: int = 4) -> str:
     return "-" if x is None or np.isnan(x) else f"{x:.{digits}g}"
 
@@ -180,6 +198,11 @@ def report(rows: list[dict], tools: list[str], budget: float) -> str:
             flag = " ⚠" if fit_s is not None and fit_s > OVERRUN * budget else ""
             cells.append(f"{fmt(fit_s, 3)}{flag}")
         lines.append("| " + " | ".join(cells) + " |")
+    ratios = normalised(rows, tools)
+    lines += ["", "Error relative to the best tool of the set (RMSE, or 1 - ROC AUC; 1 = best):", "",
+              "| set | " + " | ".join(tools) + " |", "|" + "---|" * (len(tools) + 1)]
+    lines += [f"| {r['set']} | " + " | ".join(fmt(ratios[t][i], 3) for t in tools) + " |" for i, r in enumerate(rows)]
+    lines.append("| **mean** | " + " | ".join(f"**{fmt(float(np.nanmean(ratios[t])), 3)}**" for t in tools) + " |")
     lines += ["", f"Seconds are the fit call's own time; ⚠ marks a fit over {OVERRUN:.0%} of the "
               f"{budget:g} s budget.", "",
               "| set | tool | version | score | accuracy | fit s | predict s | process wall s | error |",
@@ -199,6 +222,9 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=60, help="seconds per tool and set")
     ap.add_argument("--sets", default=",".join(SETS), help=f"comma-separated subset of: {', '.join(SETS)}")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of: " + ", ".join(TOOLS))
+    ap.add_argument("--autogluon-presets", help="AutoGluon presets (default: its default below 300 s, "
+                    "best_quality from 300 s)")
+    ap.add_argument("--tag", default="", help="suffix of the result files (peers-<budget>s<tag>.md)")
     args = ap.parse_args()
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
     if unknown := [s for s in names if s not in SETS]:
@@ -206,6 +232,7 @@ def main() -> None:
     if not DATA.is_dir():
         sys.exit(f"data folder not found: {DATA} (expected ../shared/data beside the repo)")
     tools = check_tools([t.strip() for t in args.tools.split(",") if t.strip()])
+    presets = autogluon_presets(args.budget, args.autogluon_presets)
 
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="homl-peers-") as tmp:
@@ -221,7 +248,7 @@ def main() -> None:
             for tool in tools:
                 print(f"[{name}] {tool}: {len(train)} train / {len(test_x)} test rows, "
                       f"{args.budget:g} s ...", file=sys.stderr, flush=True)
-                res[tool] = run_tool(tool, spec, files, args.budget, work)
+                res[tool] = run_tool(tool, spec, files, args.budget, work, presets)
                 if "pred" in res[tool]:
                     res[tool].update(score(spec.task, y_test, res[tool].pop("pred")))
                 else:
@@ -233,10 +260,11 @@ def main() -> None:
     table = report(rows, tools, args.budget)
     print(table)
     RESULTS.mkdir(exist_ok=True)
-    stem = f"peers-{args.budget:g}s"
+    stem = f"peers-{args.budget:g}s{args.tag}"
     header = (f"# homl vs peers, {args.budget:g} s budget\n\n{time.strftime('%Y-%m-%d')}, "
-              f"{os.cpu_count()} CPUs, seed {SEED}, 20 % test split. "
-              f"Command: `bench/peers.py --budget {args.budget:g} --sets {','.join(names)}`\n\n")
+              f"{os.cpu_count()} CPUs, seed {SEED}, 20 % test split"
+              + (f", AutoGluon presets {presets}" if "autogluon" in tools else "") + ". "
+              f"Command: `bench/peers.py --budget {args.budget:g} --sets {','.join(names)} --tools {','.join(tools)}`\n\n")
     (RESULTS / f"{stem}.md").write_text(header + table + "\n")
     pd.DataFrame([{"set": r["set"], "task": r["task"], "metric": r["metric"], "tool": t, "winner": r["winner"],
                    **{k: v for k, v in x.items() if k != "tool"}}

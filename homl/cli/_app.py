@@ -61,6 +61,7 @@ def fit(
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Fine-tune the best families.")] = True,
     ensemble: Annotated[bool, typer.Option("--ensemble/--no-ensemble", help="Try voting and stacking.")] = True,
     refit_full: Annotated[bool, typer.Option("--refit-full/--no-refit-full", help="Refit the final model on all rows.")] = True,
+    bagging: Annotated[bool, typer.Option("--bag/--no-bag", help="Average the final model over fold copies when affordable.")] = True,
     query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
     overwrite: Overwrite = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted search stored beside the output.")] = False,
@@ -82,7 +83,7 @@ def fit(
         source, target, test=test, task=task, metric=metric, time_limit=time_limit, test_size=test_size,
         cv=cv, seed=seed, group_by=group_by, time_column=time_column, gap=gap,
         models=[m.strip() for m in models.split(",")] if models else None,
-        tune=tune, ensemble=ensemble, refit_full=refit_full, output=output, overwrite=overwrite,
+        tune=tune, ensemble=ensemble, refit_full=refit_full, bagging=bagging, output=output, overwrite=overwrite,
         resume=resume, query=query, progress=progress,
     ), verbose=verbose)
     out.print(leaderboard_table(result.leaderboard, result.metric, limit=12, width=out.width))

@@ -1,27 +1,40 @@
 """Model layer: the zoo of model families, their search spaces, and pipeline assembly."""
 
-from ._build import PREP_PREFIX, build_pipeline, threads_for, tunable_space
+from ._bagging import FoldBagged, bagged, takes_groups
+from ._build import PREP_PREFIX, TARGET_TRANSFORM, build_pipeline, free_cores, target_space, threads_for, tunable_space
+from ._catboost import CatBoostClassification, CatBoostRegression
 from ._space import Choice, FloatRange, IntRange, Space, sample
+from ._threshold import DecisionThreshold, with_threshold
 from ._wrappers import EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
     "PREP_PREFIX",
     "SPECS",
+    "TARGET_TRANSFORM",
+    "CatBoostClassification",
+    "CatBoostRegression",
     "Choice",
+    "DecisionThreshold",
     "EarlyStopping",
+    "FoldBagged",
     "FloatRange",
     "IntRange",
     "LabelEncoded",
     "ModelSpec",
     "RowCap",
     "Space",
+    "bagged",
     "build_pipeline",
     "candidates_for",
+    "free_cores",
     "get_spec",
     "missing_families",
     "prep_space",
     "sample",
+    "takes_groups",
+    "target_space",
     "threads_for",
     "tunable_space",
+    "with_threshold",
 ]

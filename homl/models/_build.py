@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+import numpy as np
 from sklearn.compose import TransformedTargetRegressor
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, PowerTransformer, StandardScaler
 
 from homl.data import Schema, SchemaCoercer
+from homl.errors import ConfigError
 from homl.prep import TablePreprocessor
 
 from ._wrappers import RowCap
 from ._zoo import REGRESSION, ModelSpec
 
 PREP_PREFIX = "prep:"
+#: The search option that fits a regressor to a transformed target (see :func:`target_space`).
+TARGET_TRANSFORM = "target:transform"
+#: Absolute skewness of the target above which transforming it is worth searching.
+SKEWED_TARGET = 0.5
 #: Tables up to this many cells (rows x features), or this many rows, are fitted on one thread.
 SMALL_TABLE_CELLS = 100_000
 SMALL_TABLE_ROWS = 5_000
@@ -38,6 +45,7 @@ def build_pipeline(
     :class:`~homl.data.SplitStrategy`).
     """
     params = dict(params or {})
+    target_transform = params.pop(TARGET_TRANSFORM, "none")
     prep_options = {**spec.prep, **{k[len(PREP_PREFIX):]: v for k, v in params.items() if k.startswith(PREP_PREFIX)}}
     model_params = {k: v for k, v in params.items() if not k.startswith(PREP_PREFIX)}
     model = spec.make(task, seed)
@@ -49,24 +57,85 @@ def build_pipeline(
         model.set_params(**{k: holdout for k in model.get_params(deep=True) if k.split("__")[-1] == "holdout"})
     if spec.max_rows is not None:
         model = RowCap(model, max_rows=spec.max_rows, random_state=seed)
-    if spec.scale_target and task == REGRESSION:
-        model = TransformedTargetRegressor(model, transformer=StandardScaler())
+    if task == REGRESSION and (spec.scale_target or target_transform != "none"):
+        model = TransformedTargetRegressor(model, transformer=_target_transformer(target_transform, spec.scale_target))
     target_type = "continuous" if task == REGRESSION else task
     prep = TablePreprocessor(columns=schema.kinds(), target_type=target_type, random_state=seed, **prep_options)
     return Pipeline([("schema", SchemaCoercer(schema.to_dict())), ("prep", prep), ("model", model)])
 
 
-def threads_for(n_rows: int, n_features: int) -> int | None:
-    """Threads for a model fitted on this much data: one for small tables, else all cores.
+def target_space(y: np.ndarray) -> dict[str, Any]:
+    """The target transforms worth searching for a regression target: none, unless it is skewed.
+
+    A skewed target may be learned better as ``log1p(y)`` (counts, prices, sizes: only for
+    targets that are never negative) or through a Yeo-Johnson power transform; predictions are
+    transformed back. Which one wins is the cross-validation's to say.
+    """
+    from scipy.stats import skew
+
+    from ._space import Choice
+
+    y = np.asarray(y, dtype=float)
+    if len(y) < 3 or np.ptp(y) == 0 or abs(float(skew(y))) < SKEWED_TARGET:
+        return {}
+    options = ("none", "log", "yeo-johnson") if y.min() >= 0 else ("none", "yeo-johnson")
+    return {TARGET_TRANSFORM: Choice(options)}
+
+
+def _target_transformer(name: str, scale: bool) -> Any:
+    """What a regressor's target goes through: ``name``'s transform, then standardisation if ``scale``."""
+    if name == "log":
+        steps = [FunctionTransformer(np.log1p, np.expm1, check_inverse=False)]
+    elif name == "yeo-johnson":  # standardises as well
+        return PowerTransformer(method="yeo-johnson")
+    elif name == "none":
+        steps = []
+    else:
+        raise ConfigError(f"{TARGET_TRANSFORM} must be one of none, log, yeo-johnson; got {name!r}")
+    if scale:
+        steps.append(StandardScaler())
+    return steps[0] if len(steps) == 1 else make_pipeline(*steps)
+
+
+def threads_for(n_rows: int, n_features: int, free_cores: int | None = None) -> int | None:
+    """Threads for a model fitted on this much data: one for small tables, else the free cores.
 
     On a small table a second thread gains nothing: a forest's every prediction pays for
-    starting its threads (a tenth of a second for a few rows), and when another process
-    keeps a core busy, multi-threaded LightGBM and XGBoost spin on it and slow down
-    several-fold (up to a hundredfold seen on a 2-core machine); a single thread is immune.
+    starting its threads (a tenth of a second for a few rows). When another process keeps a
+    core busy, multi-threaded LightGBM and XGBoost wait for it at every step and slow down
+    several-fold (twice as slow as one thread with one of two cores busy, up to a hundredfold
+    seen), so a larger table gets only the ``free_cores`` (see :func:`free_cores`).
     ``None`` keeps the family's default (every core).
     """
     small = n_rows <= SMALL_TABLE_ROWS or n_rows * max(n_features, 1) <= SMALL_TABLE_CELLS
-    return 1 if small else None
+    if small:
+        return 1
+    cores = os.cpu_count() or 1
+    return None if free_cores is None or free_cores >= cores else max(1, free_cores)
+
+
+def free_cores(samples: int = 5, interval: float = 0.05) -> int:
+    """Cores not kept busy by other processes now: all of them, less the runnable processes seen.
+
+    Reads the kernel's count of runnable processes (``procs_running`` in ``/proc/stat``) a few
+    times, less this process; where that count does not exist, every core counts as free.
+    """
+    import time
+
+    cores = os.cpu_count() or 1
+    seen = []
+    for i in range(samples):
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                running = next((int(line.split()[1]) for line in stat if line.startswith("procs_running")), None)
+        except (OSError, ValueError):
+            return cores
+        if running is None:
+            return cores
+        seen.append(running - 1)
+        if i < samples - 1:
+            time.sleep(interval)
+    return max(1, cores - int(round(float(np.median(seen)))))
 
 
 def _route(model: Any, params: dict[str, Any]) -> dict[str, Any]:

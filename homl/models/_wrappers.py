@@ -16,6 +16,8 @@ from sklearn.utils.validation import _check_y, check_consistent_length, check_is
 from homl._estimator import Estimator, fitting_around
 from homl.data import SplitStrategy
 
+from ._catboost import CatBoostModel
+
 
 def _inner_has(method: str) -> Any:
     """Whether the wrapped model (the fitted one once there is one) has ``method``."""
@@ -177,10 +179,11 @@ class EarlyStopping(_Wrapper):
     for classifiers), the latest rows for ``"time"`` (rows come in time order), or whole
     groups for ``"group"`` (given to ``fit`` as ``groups``; random rows without them), so the
     rows that decide when to stop are as new to the booster as the validation rows are to
-    the fit. The booster (LightGBM or XGBoost) grows at most its ``n_estimators`` trees,
-    stops after ``patience`` rounds without progress on those rows, and predicts with the
-    best round (the book's chapter 7). Below ``min_rows`` rows every row is used for all the
-    trees. ``held_out_`` holds the positions of the rows set aside.
+    the fit. The booster (LightGBM, XGBoost or homl's CatBoost models) grows at most its
+    ``n_estimators`` trees (CatBoost: ``iterations``), stops after ``patience`` rounds without
+    progress on those rows, and predicts with the best round (the book's chapter 7). Below
+    ``min_rows`` rows every row is used for all the trees. ``held_out_`` holds the positions
+    of the rows set aside.
     """
 
     #: Models saved before ``holdout`` existed load without it: they held out random rows.
@@ -234,4 +237,7 @@ class EarlyStopping(_Wrapper):
         if module == "xgboost":
             self.estimator_.set_params(early_stopping_rounds=self.patience)
             return {"eval_set": evaluation, "verbose": False}
-        raise TypeError(f"EarlyStopping supports LightGBM and XGBoost models, not {type(self.estimator_).__name__}")
+        if isinstance(self.estimator_, CatBoostModel):
+            return {"eval_set": evaluation, "early_stopping_rounds": self.patience}
+        raise TypeError(f"EarlyStopping supports LightGBM and XGBoost models and homl's CatBoost models, "
+                        f"not {type(self.estimator_).__name__}")

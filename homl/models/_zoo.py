@@ -204,6 +204,18 @@ def _xgboost(task: str, seed: int) -> Any:
     return LabelEncoded(EarlyStopping(XGBClassifier(**options), random_state=seed))
 
 
+def _catboost(task: str, seed: int) -> Any:
+    from ._catboost import CatBoostClassification, CatBoostRegression
+    from ._wrappers import EarlyStopping
+
+    cls = CatBoostRegression if task == REGRESSION else CatBoostClassification
+    # Symmetric trees are quick per round but need more rounds than LightGBM's leaf-wise ones:
+    # on the housing example 1000 at 0.1 beat LightGBM's default in about four times its time
+    # (2000 gain little at twice the cost). Early stopping keeps what the held-out rows ask for.
+    model = cls(iterations=1000, learning_rate=0.1, depth=6, n_jobs=_cores(), random_state=seed)
+    return EarlyStopping(model, random_state=seed)
+
+
 _TREES = {"scale": False, "log_heavy_tails": False}
 _LINEAR = {"scale": True}
 _FOREST_SPACE: Space = {
@@ -264,6 +276,24 @@ SPECS: tuple[ModelSpec, ...] = (
         seeds=(
             {"learning_rate": 0.05, "n_estimators": MAX_TREES, "max_depth": 6, "subsample": 0.8,
              "colsample_bytree": 0.8, "reg_lambda": 1.0, "min_child_weight": 1.0},
+        ),
+    ),
+    ModelSpec(
+        "catboost", "CatBoost", _catboost, prep=_TREES, requires=("catboost", "homl[catboost]"),
+        native_categories=True,
+        space={
+            "learning_rate": FloatRange(0.02, 0.3, log=True),
+            "iterations": Choice((MAX_TREES,)),
+            "depth": IntRange(4, 10),
+            "l2_leaf_reg": FloatRange(0.5, 30.0, log=True),
+            "subsample": FloatRange(0.5, 1.0),
+            "random_strength": FloatRange(0.01, 10.0, log=True),
+        },
+        seeds=(  # the quicker first: depth 8 costs more per round than depth 6
+            {"learning_rate": 0.05, "iterations": MAX_TREES, "depth": 6, "l2_leaf_reg": 3.0, "subsample": 0.8,
+             "random_strength": 1.0},
+            {"learning_rate": 0.04, "iterations": MAX_TREES, "depth": 8, "l2_leaf_reg": 5.0, "subsample": 0.8,
+             "random_strength": 1.0},
         ),
     ),
     ModelSpec("decision_tree", "decision tree", _tree, prep=_TREES,

@@ -60,6 +60,7 @@ _DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "skops": ("skops",),
     "joblib": ("joblib",),
     "lightgbm": ("lightgbm",),
+    "catboost": ("catboost",),
     "xgboost": ("xgboost", "xgboost-cpu"),
 }
 

@@ -15,8 +15,11 @@ from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
 from ._leaderboard import leaderboard
 from ._search import Search, cost_ratio, size_defaults
 from ._shortlist import baseline, shortlist
+from ._threshold import THRESHOLD_METRICS, Decision, choose_threshold, decision_metric
 
 __all__ = [
+    "THRESHOLD_METRICS",
+    "Decision",
     "Evaluation",
     "Executor",
     "Job",
@@ -28,8 +31,10 @@ __all__ = [
     "OutOfTime",
     "Search",
     "baseline",
+    "choose_threshold",
     "cost_ratio",
     "cross_validate",
+    "decision_metric",
     "fit_pipeline",
     "greedy_weights",
     "leaderboard",

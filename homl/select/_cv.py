@@ -20,6 +20,7 @@ from sklearn.base import clone
 
 from homl.data import SplitStrategy
 from homl.metrics import Metric
+from homl.models import takes_groups
 
 
 class OutOfTime(Exception):
@@ -114,28 +115,11 @@ def fit_pipeline(model: Any, X: Any, y: Any, *, groups: np.ndarray | None = None
     metadata routing, so its boosters hold out random rows: it is only built for the final
     refits, after selection, so those rows cannot leak into any score that chose a model.
     """
-    if groups is None or not _takes_groups(model):
+    if groups is None or not takes_groups(model):
         return model.fit(X, y)
     if hasattr(model, "steps"):
         return model.fit(X, y, **{f"{model.steps[-1][0]}__groups": groups})
     return model.fit(X, y, groups=groups)
-
-
-def _takes_groups(model: Any) -> bool:
-    """Whether ``model`` (a pipeline, a zoo wrapper, a target transformer) ends in an EarlyStopping."""
-    from sklearn.compose import TransformedTargetRegressor
-
-    from homl.models import EarlyStopping, LabelEncoded, RowCap
-
-    if hasattr(model, "steps"):
-        return _takes_groups(model.steps[-1][1])
-    if isinstance(model, EarlyStopping):
-        return True
-    if isinstance(model, (LabelEncoded, RowCap)):
-        return _takes_groups(model.estimator)
-    if isinstance(model, TransformedTargetRegressor):
-        return _takes_groups(model.regressor)
-    return False
 
 
 def predict_output(model: Any, X: Any, classes: np.ndarray | None) -> np.ndarray:

@@ -20,18 +20,43 @@ from ._settings import Budget, SearchSettings, TrainTest
 #: has its own guards: it passes over a winner whose refit no longer fits, and skips the refit on
 #: all rows when that would pass the time limit.
 SAFETY = 1.2
+#: A final model is bagged over this many folds (see :func:`homl.models.bagged`) when the fit
+#: allows it and both its bags (on the training rows, then on all rows) cost at most
+#: ``BAG_SHARE`` of the time limit.
+BAG_FOLDS = 5
+BAG_SHARE = 0.15
+
+
+def bag_seconds(finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int) -> float:
+    """Seconds to bag the ``finalists`` on the training rows and again on all rows: each of the
+    ``BAG_FOLDS`` fits sees (k-1)/k of the rows."""
+    share = (BAG_FOLDS - 1) / BAG_FOLDS
+    return BAG_FOLDS * sum(select.refit_time(f, int(n_train * share), folds)
+                           + select.refit_time(f, int(n_final * share), folds) * (n_final > n_train)
+                           for f in finalists)
+
+
+def affords_bagging(finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int,
+                    time_limit: float) -> bool:
+    """Whether bagging the ``finalists`` stays within ``BAG_SHARE`` of the time limit."""
+    return SAFETY * bag_seconds(finalists, folds, n_train, n_final) <= BAG_SHARE * time_limit
 
 
 def reserve_for_finish(
-    finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float
+    finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float,
+    bagging: bool = False,
 ) -> float:
     """Seconds to keep for the finish: refits of the dearest likely winner, an ensemble of all
-    the ``finalists`` (twice if refitted on all rows), plus the test score, its bootstrap
-    interval and the save (a few seconds, more for long runs)."""
+    the ``finalists`` (twice if refitted on all rows; bagged, with ``bagging``, when that is
+    affordable), plus the test score, its bootstrap interval and the save (a few seconds, more
+    for long runs)."""
     def refits(rows: int) -> float:
         return sum(select.refit_time(f, rows, folds) for f in finalists)
 
-    return SAFETY * (refits(n_train) + refits(n_final) * (n_final > n_train)) + 0.03 * time_limit + 1.5
+    fits = refits(n_train) + refits(n_final) * (n_final > n_train)
+    if bagging and affords_bagging(finalists, folds, n_train, n_final, time_limit):
+        fits = max(fits, bag_seconds(finalists, folds, n_train, n_final))
+    return SAFETY * fits + 0.03 * time_limit + 1.5
 
 
 def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,
@@ -45,15 +70,27 @@ def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train
     return candidates[-1]
 
 
-def final_estimator(winner: select.Evaluation, build, task: str) -> Any:
+def final_estimator(winner: select.Evaluation, build, task: str, decision: select.Decision | None = None,
+                    bag: str | None = None) -> Any:
     """The winner as one pipeline: ``schema → model``, where an ensemble's members each
-    carry their own preparation (they may have tuned it differently)."""
+    carry their own preparation (they may have tuned it differently); a binary ``decision``
+    sets the probability above which it predicts the second class. With ``bag`` (how folds
+    are drawn: ``"random"`` or ``"group"``) each model is bagged over ``BAG_FOLDS`` folds."""
+    pipeline = _winner_pipeline(winner, build, task, bag)
+    return pipeline if decision is None else zoo.with_threshold(pipeline, decision.threshold)
+
+
+def _winner_pipeline(winner: select.Evaluation, build, task: str, bag: str | None) -> Any:
+    def built(evaluation: select.Evaluation) -> Any:
+        pipeline = build(zoo.get_spec(evaluation.name), evaluation.params)
+        return pipeline if bag is None else zoo.bagged(pipeline, BAG_FOLDS, bag, random_state=0)
+
     if winner.members is None:
-        return build(zoo.get_spec(winner.name), winner.params)
+        return built(winner)
     from sklearn.ensemble import VotingClassifier, VotingRegressor
     from sklearn.pipeline import Pipeline
 
-    members = [build(zoo.get_spec(m.name), m.params) for m, _ in winner.members]
+    members = [built(m) for m, _ in winner.members]
     estimators = [(f"{m.name}_{i}", pipeline[1:]) for i, ((m, _), pipeline) in enumerate(zip(winner.members, members))]
     weights = [float(w) for _, w in winner.members]
     if task == "regression":
@@ -64,15 +101,17 @@ def final_estimator(winner: select.Evaluation, build, task: str) -> Any:
 
 
 def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Budget, searching: SearchSettings,
-           progress: Progress):
-    """Refit on the training rows, score once on the test rows, then refit on all rows if time allows.
+           progress: Progress, decision: select.Decision | None = None, folds: select.Folds | None = None):
+    """Refit on the training rows (bagged when ``searching.bagging`` and affordable), score once on
+    the test rows, then refit on all rows if time allows.
 
     Also gives back the model fitted on the training rows only (the test-set diagnostics use it;
     it is ``final`` itself when there was no refit on all rows)."""
     X_train, y_train, X_test, y_test = rows.X_train, rows.y_train, rows.X_test, rows.y_test
     refit_full, end, time_limit, seed = searching.refit_full, budget.fit_end, budget.time_limit, searching.seed
     train_groups, test_groups = rows.groups, rows.test_groups
-    final = final_estimator(winner, build, task)
+    bag = _bagging(winner, folds, rows, budget, searching, progress)
+    final = final_estimator(winner, build, task, decision, bag)
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()
     quiet_fit(final, X_train, y_train, groups=train_groups)
@@ -80,14 +119,14 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     fit_seconds = time.monotonic() - started
     progress.advance(detail="refit on the training set")
     classes = None if task == "regression" else np.asarray(final.classes_)
-    test_score = test_score_of(metric, final, X_test, y_test, classes, seed)
+    test_score = test_score_of(metric, final, X_test, y_test, classes, seed, decision)
     baseline_score = baseline_test_score(metric, X_train, y_train, X_test, y_test, classes, seed)
     progress.advance(detail="test score")
     refitted = False
     if refit_full and len(X_test):
         expected = fit_seconds * (len(X_train) + len(X_test)) / len(X_train)
         if time.monotonic() + expected <= end + 0.05 * time_limit:
-            final = final_estimator(winner, build, task)
+            final = final_estimator(winner, build, task, decision, bag)
             all_groups = None if test_groups is None else np.concatenate([train_groups, test_groups])
             quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]), groups=all_groups)
             refitted = True
@@ -102,6 +141,20 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     return final, test_score, baseline_score, refitted, trained
 
 
+def _bagging(winner, folds, rows: TrainTest, budget: Budget, searching: SearchSettings,
+             progress: Progress) -> str | None:
+    """How the final model's bags draw their folds (``"random"``, ``"group"``), or None: no bagging."""
+    if not searching.bagging or folds is None:
+        return None
+    n_final = rows.n_final if searching.refit_full else len(rows.X_train)
+    seconds = SAFETY * bag_seconds([winner], folds, len(rows.X_train), n_final)
+    if seconds > BAG_SHARE * budget.time_limit or time.monotonic() + seconds > budget.fit_end:
+        progress.note(f"final model not bagged: {BAG_FOLDS} fits (about {seconds:.0f} s) would cost too much of the budget")
+        return None
+    progress.note(f"final model bagged: {BAG_FOLDS} copies, each fitted without one fold of the rows, averaged")
+    return "group" if rows.groups is not None else "random"
+
+
 def quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray, *, groups: np.ndarray | None = None) -> None:
     """Fit without the libraries' convergence and deprecation chatter (CV hides it too)."""
     import warnings
@@ -111,10 +164,14 @@ def quiet_fit(model: Any, X: pd.DataFrame, y: np.ndarray, *, groups: np.ndarray 
         select.fit_pipeline(model, X, y, groups=groups)
 
 
-def test_score_of(metric: Metric, model: Any, X: pd.DataFrame, y: np.ndarray, classes, seed: int) -> TestScore | None:
+def test_score_of(metric: Metric, model: Any, X: pd.DataFrame, y: np.ndarray, classes, seed: int,
+                  decision: select.Decision | None = None) -> TestScore | None:
+    """The metric on the test rows, with its bootstrap interval; labels follow the ``decision``'s threshold."""
     if len(X) == 0:
         return None
     prediction = select.predict_output(model, X, classes)
+    if decision is not None and metric.name in select.THRESHOLD_METRICS:
+        prediction = decision.apply(prediction)
     value = metric(y, prediction, classes)
     low, high = bootstrap_interval(metric, y, prediction, classes, seed=seed)
     return TestScore(metric.name, value, low, high, len(X))

@@ -87,7 +87,7 @@ class TabularModel:
             return out
         proba = self.pipeline.predict_proba(X)
         classes = self.classes
-        out[self.target] = classes[np.argmax(proba, axis=1)]
+        out[self.target] = self.pipeline.predict(X)  # it follows a decision threshold, where one was set
         for j, label in enumerate(classes):
             out[f"proba_{label}"] = proba[:, j]
         return out

@@ -90,6 +90,8 @@ class SearchSettings:
     ensemble: bool = True
     refit_full: bool = True
     seed: int = 42
+    #: Bag the final model over folds when affordable (never with time-ordered folds).
+    bagging: bool = True
 
 
 @dataclass

@@ -140,6 +140,7 @@ def fit(
     tune: bool = True,
     ensemble: bool = True,
     refit_full: bool = True,
+    bagging: bool = True,
     output: str | Path | None = None,
     overwrite: bool = False,
     resume: bool = False,
@@ -157,6 +158,8 @@ def fit(
     keeps groups whole. ``models`` restricts
     the families tried; ``tune=False`` and ``ensemble=False`` skip those steps. With
     ``output`` the model directory is written there (and the search can ``resume``).
+    ``bagging`` averages the final model over copies fitted without one fold each, when that
+    costs little of the budget (not with a time column).
     ``report`` (default: on when ``output`` is given) computes the diagnostics of the model
     report within the time limit and writes ``report.html`` and ``figures/`` into the output.
     """
@@ -164,8 +167,9 @@ def fit(
     report = output is not None if report is None else bool(report)
     budget = Budget(time_limit, report=report)
     splitting = SplitSettings(test, test_size, cv, seed, group_by, time_column, gap)
-    searching = SearchSettings(tuple(models) if models else None, tune, ensemble, refit_full, seed)
     strategy = splitting.strategy()
+    searching = SearchSettings(tuple(models) if models else None, tune, ensemble, refit_full, seed,
+                               bagging=bagging and strategy.kind != "time")
     progress = progress or Progress()
     if output is not None:
         _check_output(Path(output), overwrite)
@@ -202,8 +206,8 @@ def fit(
         "data_sha256": data_sha256, "target": target, "task": task, "metric": metric_.name, "seed": seed,
         "split": folds_how,
     }, progress)
-    context = _context(rows.X_train, schema)
-    build = _builder(task, schema, seed, zoo.threads_for(len(rows.X_train), context["n_features"]), strategy.kind)
+    context = _context(rows.X_train, schema, rows.y_train if task == "regression" else None)
+    build = _builder(task, schema, seed, _threads(len(rows.X_train), context["n_features"], progress), strategy.kind)
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
@@ -234,8 +238,9 @@ def fit(
 
     # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
     winner = affordable(candidates, folds, len(rows.X_train), budget.fit_end, progress)
+    decision = _decision(winner, folds, task, metric_, progress)
     final, test_score, baseline_score, refitted, trained = finish(
-        winner, build, task, metric_, rows, budget, searching, progress)
+        winner, build, task, metric_, rows, budget, searching, progress, decision, folds)
     if refitted:
         schema = with_categories_of(schema, rows.X_test)
 
@@ -251,6 +256,7 @@ def fit(
                   "test_rows": len(rows.X_test)},
         "data_sha256": data_sha256,
         "time_limit": time_limit,
+        "decision": None if decision is None else decision.to_dict(),
         "notes": list(progress.notes),
     }
     result = FitResult(
@@ -394,6 +400,20 @@ def _with_ensembles(candidates, folds, progress):
     return [*candidates, *blends]
 
 
+def _decision(winner, folds, task, metric, progress: Progress) -> select.Decision | None:
+    """For a binary task scored by a threshold metric: the decision threshold the out-of-fold rows support."""
+    decider = select.decision_metric(task, metric)
+    decision = None if decider is None else select.choose_threshold(winner, folds, decider)
+    if decision is not None:
+        progress.note(
+            f"decision threshold {decision.threshold:.3f} for {decider.label}: {decision.default_score:.4g} at 0.5 "
+            f"-> {decision.nested_score:.4g} (nested cross-validation)"
+        )
+    elif decider is not None:
+        progress.note(f"decision threshold kept at 0.5: no other threshold did better for {decider.label} out of fold")
+    return decision
+
+
 def _check_output(path: Path, overwrite: bool) -> None:
     """Refuse before any work starts, rather than after minutes of training."""
     from homl.registry import is_model_dir
@@ -436,7 +456,20 @@ def _search_sample(n_rows: int, y: np.ndarray, task: str, time_limit: float, str
     return keep
 
 
-def _context(X: pd.DataFrame, schema: hdata.Schema) -> dict[str, Any]:
+def _threads(n_rows: int, n_features: int, progress: Progress) -> int | None:
+    """Threads per model: one for a small table, else the cores other processes leave free (said when fewer)."""
+    import os
+
+    threads = zoo.threads_for(n_rows, n_features)
+    if threads is None:
+        threads = zoo.threads_for(n_rows, n_features, zoo.free_cores())
+        if threads is not None:
+            progress.note(f"other processes keep cores busy: models use {threads} of {os.cpu_count()} threads")
+    return threads
+
+
+def _context(X: pd.DataFrame, schema: hdata.Schema, y: np.ndarray | None = None) -> dict[str, Any]:
+    """What the search spaces depend on: the table's kinds of columns, and a regression target ``y``."""
     from homl.prep import days_repeat, find_lat_lon, heavy_tailed
 
     numeric = schema.names("numeric")
@@ -449,6 +482,7 @@ def _context(X: pd.DataFrame, schema: hdata.Schema) -> dict[str, Any]:
         "has_categorical": bool(categorical),
         "has_repeated_dates": any(days_repeat(X[c]) for c in schema.names("datetime")),
         "n_features": n_features,
+        "target_space": {} if y is None else zoo.target_space(y),
     }
 
 
@@ -459,7 +493,7 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
         return {}
     prep = zoo.prep_space(spec, context["has_geo"], context["has_heavy"], context["has_categorical"],
                           context["has_repeated_dates"])
-    return {**space, **prep}
+    return {**space, **prep, **context.get("target_space", {})}
 
 
 def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, holdout: str):
