@@ -1,5 +1,6 @@
 """Evaluation layer: diagnostics of a fitted model that refit or cross-validate it (importances,
-learning and validation curves, partial dependence, the leakage check), as plain data."""
+learning and validation curves, partial dependence, the leakage check, test rows outside the
+training range), as plain data."""
 
 from ._diagnose import (
     DIAGNOSTICS_FILE,
@@ -9,10 +10,12 @@ from ._diagnose import (
     normalised_error,
     tuning_history,
 )
+from ._importance import best_importance
 
 __all__ = [
     "DIAGNOSTICS_FILE",
     "DiagnoseInput",
+    "best_importance",
     "diagnose",
     "learning_verdict",
     "normalised_error",

@@ -1,9 +1,11 @@
 """Diagnostics of a fitted model as plain data: computed once at fit time, saved in the model
 directory as ``diagnostics.json``, and drawn by the model report without the training data.
 
-Every costly step (permutation importance, learning and validation curves, partial dependence)
-runs on a row sample and before a deadline; a step that does not fit is skipped and listed in
-``skipped``, so the report can say what it lacks and why.
+The cheap facts come first, whatever the time left: the test predictions, the rows outside
+the training range, and the model's own importances per input column (so some importance is
+always there). Every costly step (TreeSHAP, permutation importance, learning and validation
+curves, partial dependence) runs on a row sample and before a deadline; a step that does not
+fit is skipped and listed in ``skipped``, so the report can say what it lacks and why.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from homl.errors import ConfigError
 from homl.metrics import Metric
 from homl.select import cost_ratio, fit_pipeline, predict_output, size_defaults
 
+from ._budget import OutOfTime
+from ._importance import best_importance, booster_leaves, own_importance, top_columns, tree_shap
+from ._range import RangeCheck, out_of_range, p_actual
+
 DIAGNOSTICS_FILE = "diagnostics.json"
 #: Rows used for the learning and validation curves.
 CURVE_ROWS = 3000
@@ -30,17 +36,18 @@ CURVE_ROWS = 3000
 PERMUTATION_ROWS = 2000
 #: ...and at least this many when the model is slow to predict.
 MIN_PERMUTATION_ROWS = 300
+#: When not every column fits in the time, at least this many (the most important first) or none.
+MIN_PERMUTED = 3
 PDP_ROWS = 200
 #: The best possible value of each metric: errors are read as a share of the way to the baseline.
 PERFECT = {"rmse": 0.0, "mae": 0.0, "r2": 1.0, "roc_auc": 1.0, "log_loss": 0.0, "accuracy": 1.0,
            "balanced_accuracy": 1.0, "f1": 1.0}
 #: Shares of the diagnostics' time for each costly step, in the order they run.
-SHARES = {"permutation importance": 0.4, "learning curve": 0.25, "validation curve": 0.15,
+SHARES = {"TreeSHAP": 0.1, "permutation importance": 0.3, "learning curve": 0.25, "validation curve": 0.15,
           "partial dependence": 0.1, "leakage check": 0.1}
-
-
-class OutOfTime(Exception):
-    """A diagnostic could not finish before its deadline."""
+KEYS = {"TreeSHAP": "treeshap", "permutation importance": "permutation", "learning curve": "learning_curve",
+        "validation curve": "validation_curve", "partial dependence": "partial_dependence",
+        "leakage check": "single_feature"}
 
 
 @dataclass
@@ -70,6 +77,7 @@ class DiagnoseInput:
     fit_rows: int = 1  # ...on this many rows
     strategy: SplitStrategy = field(default_factory=SplitStrategy)  # how the fit split its training rows
     groups: np.ndarray | None = None  # each training row's group, when the strategy keeps groups whole
+    test_rows: np.ndarray | None = None  # each test row's number in the data (1 = the first), when known
 
     def fit_estimate(self, n_rows: int) -> float:
         """Seconds one fit of the single model on ``n_rows`` rows should take (never below a tenth)."""
@@ -90,34 +98,38 @@ def diagnose(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
     classes = None if inp.task == "regression" else np.asarray(inp.model.classes_)
     out: dict[str, Any] = {"format": 1, "task": inp.task, "metric": inp.metric.name, "winner": inp.winner,
                            "single_model": inp.single, "skipped": []}
-    out["test"] = _test_predictions(inp, classes)
+    out["seconds"] = {"started": round(deadline - time.monotonic(), 2)}  # seconds there were at the start
+    out["test"], out["out_of_range"] = _test_predictions(inp, classes)
     out["data"] = _data_facts(inp)
     out["tuning"] = inp.tuning if inp.tuning is not None else tuning_history(inp)
-    out["own_importance"] = _own_importance(inp.model)
+    started = time.monotonic()
+    out["own_importance"] = _cheap(out, "own importance", lambda: own_importance(inp.model, inp.X_test, inp.seed))
+    out["seconds"]["own importance"] = round(time.monotonic() - started, 2)
+    boosters = _cheap(out, "TreeSHAP", lambda: booster_leaves(inp.model, inp.single))
     steps: dict[str, Callable[[float], Any]] = {
-        "permutation importance": lambda d: _permutation_importance(inp, classes, d),
+        "TreeSHAP": lambda d: tree_shap(boosters, inp.X_test, d, inp.seed),
+        "permutation importance": lambda d: _permutation_importance(inp, classes, d, _ranking(out)),
         "learning curve": lambda d: _learning_curve(inp, d),
         "partial dependence": lambda d: _partial_dependence(inp, classes, _top_features(out, inp, 3), d),
         "leakage check": lambda d: _single_feature_scores(inp, _top_features(out, inp, 3), d),
         "validation curve": lambda d: _validation_curve(inp, out["tuning"], d),  # the least telling: last
     }
-    keys = {"permutation importance": "permutation", "learning curve": "learning_curve",
-            "validation curve": "validation_curve", "partial dependence": "partial_dependence",
-            "leakage check": "single_feature"}
+    out["treeshap"] = None
+    if not boosters:
+        del steps["TreeSHAP"]
     names = list(steps)
-    out["seconds"] = {"started": round(deadline - time.monotonic(), 2)}  # seconds there were at the start
     for i, name in enumerate(names):
         now = time.monotonic()
         left = deadline - now
         share = SHARES[name] / sum(SHARES[n] for n in names[i:])
-        out[keys[name]] = None
+        out[KEYS[name]] = None
         if left <= 0.05:
             out["skipped"].append(f"{name}: no time left within the time limit")
             continue
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out[keys[name]] = steps[name](now + left * share)
+                out[KEYS[name]] = steps[name](now + left * share)
         except OutOfTime as stop:
             out["skipped"].append(f"{name}: {stop}")
         except Exception as error:  # a diagnostic must never lose the model
@@ -128,31 +140,60 @@ def diagnose(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
     return to_json(out)
 
 
+def _cheap(out: dict[str, Any], name: str, step: Callable[[], Any]) -> Any:
+    """A step that runs whatever the time left (it takes well under a second); None if it fails."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return step()
+    except Exception as error:  # a diagnostic must never lose the model
+        out["skipped"].append(f"{name}: could not be computed ({type(error).__name__}: {error})")
+        return None
+
+
+def _ranking(out: dict[str, Any]) -> tuple[list[str], str] | None:
+    """The input columns ranked by the cheap importances so far, and the method that ranked them."""
+    best = best_importance(out)
+    return None if best is None else (list(best["columns"]), best["method"])
+
+
 # ------------------------------------------------------------------ cheap facts
 
 
-def _test_predictions(inp: DiagnoseInput, classes: np.ndarray | None) -> dict[str, Any]:
-    """Test-set truth and predictions of the training-rows model, and the worst errors."""
+def _test_predictions(inp: DiagnoseInput, classes: np.ndarray | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Test-set truth and predictions of the training-rows model, the worst errors, and the rows
+    outside the training range."""
     prediction = predict_output(inp.model, inp.X_test, classes)
     test: dict[str, Any] = {"y_true": inp.y_test, "prediction": prediction, "rows": len(inp.y_test),
                             "classes": classes}
+    numeric = [c.name for c in inp.schema.features if c.kind == "numeric" and c.name in inp.X_test.columns]
+    check = RangeCheck.of(inp.X_train, inp.X_test, numeric)
+    ranges = out_of_range(check, inp.y_test, prediction, classes, inp.test_rows)
+    test["worst"] = _worst_errors(inp, prediction, classes, check, ranges["row_label"])
+    return test, ranges
+
+
+def _worst_errors(inp: DiagnoseInput, prediction: np.ndarray, classes: np.ndarray | None, check: RangeCheck,
+                  row_label: str) -> dict[str, list[Any]]:
+    """The 15 test rows with the largest errors, beside their inputs and the values outside the training range."""
     if inp.task == "regression":
         error = prediction - inp.y_test.astype(float)
     else:
-        index = {c: j for j, c in enumerate(classes)}
-        truth = np.array([index.get(v, -1) for v in inp.y_test])
-        error = 1 - np.where(truth >= 0, prediction[np.arange(len(truth)), np.clip(truth, 0, None)], 0)
+        error = 1 - p_actual(inp.y_test, prediction, classes)
     worst = np.argsort(-np.abs(error))[:15]
     table = inp.X_test.iloc[worst].astype(object).copy()
-    table.insert(0, "actual", inp.y_test[worst])
+    ids = np.arange(1, len(error) + 1) if inp.test_rows is None else np.asarray(inp.test_rows)
+    table.insert(0, row_label, ids[worst])
+    table.insert(1, "actual", inp.y_test[worst])
     if inp.task == "regression":
-        table.insert(1, "predicted", prediction[worst])
-        table.insert(2, "predicted − actual", error[worst])
+        table.insert(2, "predicted", prediction[worst])
+        table.insert(3, "predicted − actual", error[worst])
     else:
-        table.insert(1, "predicted", classes[np.argmax(prediction[worst], axis=1)])
-        table.insert(2, "p(actual)", 1 - error[worst])
-    test["worst"] = table.where(table.notna(), None).to_dict(orient="list")
-    return test
+        table.insert(2, "predicted", classes[np.argmax(prediction[worst], axis=1)])
+        table.insert(3, "p(actual)", 1 - error[worst])
+    table.insert(4, "outside training range", ["; ".join(f"{c}: {v}" for c, v in check.describe(p).items())
+                                               for p in worst])
+    return table.where(table.notna(), None).to_dict(orient="list")
 
 
 def _data_facts(inp: DiagnoseInput) -> dict[str, Any]:
@@ -204,31 +245,6 @@ def _param_importance(study: Any) -> dict[str, float]:
         return {}
 
 
-def _own_importance(model: Any) -> dict[str, Any] | None:
-    """The fitted model's own importances (trees) or coefficient sizes (linear models)."""
-    estimator = model[-1] if hasattr(model, "steps") else model
-    inner = getattr(estimator, "estimator_", None) or getattr(estimator, "model_", None) or estimator
-    for candidate in (estimator, inner):
-        values = getattr(candidate, "feature_importances_", None)
-        kind = "importance"
-        if values is None and getattr(candidate, "coef_", None) is not None:
-            coef = np.asarray(candidate.coef_, dtype=float)
-            values, kind = (np.abs(coef).mean(axis=0) if coef.ndim == 2 else np.abs(coef)), "|coefficient|"
-        if values is not None:
-            break
-    else:
-        return None
-    values = np.asarray(values, dtype=float).ravel()
-    try:
-        names = [str(n) for n in model[:-1].get_feature_names_out()]
-    except Exception:
-        names = []
-    if len(names) != len(values):
-        names = [f"feature {i}" for i in range(len(values))]
-    order = np.argsort(-values)[:20]
-    return {"kind": kind, "names": [names[i] for i in order], "values": values[order]}
-
-
 # ------------------------------------------------------------------ costly steps
 
 
@@ -257,12 +273,18 @@ def _late(deadline: float, what: str, done: list[Any], enough: int) -> bool:
     raise OutOfTime(f"stopped at {what}: it did not fit in the time limit")
 
 
-def _permutation_importance(inp: DiagnoseInput, classes, deadline: float) -> dict[str, Any]:
-    """Drop in the test score when each original column is shuffled (positive = the model uses it)."""
+def _permutation_importance(inp: DiagnoseInput, classes, deadline: float,
+                            ranking: tuple[list[str], str] | None = None) -> dict[str, Any]:
+    """Drop in the test score when each original column is shuffled (positive = the model uses it).
+
+    Columns go in the order of ``ranking`` (columns ranked by a cheaper importance, and its
+    method) when given; when not all of them fit in the time, the first ones are kept.
+    """
     X, y = _sample(inp.X_test, inp.y_test, PERMUTATION_ROWS, inp.seed)
     if len(X) < 10:
         raise OutOfTime("the test set has fewer than 10 rows")
-    columns = list(X.columns)
+    ranked = [c for c in (ranking[0] if ranking else []) if c in X.columns]
+    columns = ranked + [c for c in X.columns if c not in ranked]
     while True:
         started = time.monotonic()
         reference = _score(inp.metric, inp.model, X, y, classes)
@@ -279,21 +301,27 @@ def _permutation_importance(inp: DiagnoseInput, classes, deadline: float) -> dic
         X, y = _sample(X, y, max(MIN_PERMUTATION_ROWS, int(len(X) * shrink * 0.8)), inp.seed)
     left = deadline - time.monotonic()
     repeats = max([r for r in range(1, 6) if pass_seconds(r) <= left], default=0)
-    if repeats < 1:
-        raise OutOfTime(f"one pass over the {len(columns)} columns takes about {pass_seconds(1):.1f} s, "
-                        "more than its share of the time limit")
+    total = len(columns)
+    if repeats < 1:  # one repeat of the columns that fit, the most important first
+        columns, repeats = columns[:int(left / one)], 1
+        if len(columns) < min(MIN_PERMUTED, total):
+            raise OutOfTime(f"one pass over the {total} columns takes about {pass_seconds(1):.1f} s, "
+                            "more than its share of the time limit")
     rng = np.random.default_rng(inp.seed)
     sign = 1 if inp.metric.greater_is_better else -1
-    drops = np.zeros((len(columns), repeats))
-    for j, column in enumerate(columns):
-        _check(deadline, f"column '{column}'")
+    drops: list[np.ndarray] = []
+    for column in columns:
+        if _late(deadline, f"column '{column}'", drops, min(MIN_PERMUTED, total)):
+            break
         values = X[column].to_numpy()
         shuffles = [values[rng.permutation(len(X))] for _ in range(repeats)]
-        for r, prediction in enumerate(_predict_varied(inp.model, X, column, shuffles, classes)):
-            drops[j, r] = sign * (reference - inp.metric(y, prediction, classes))
-    order = np.argsort(-drops.mean(axis=1))
-    return {"columns": [columns[i] for i in order], "mean": drops.mean(axis=1)[order],
-            "std": drops.std(axis=1)[order], "repeats": repeats, "rows": len(X), "reference": reference}
+        predictions = _predict_varied(inp.model, X, column, shuffles, classes)
+        drops.append(np.array([sign * (reference - inp.metric(y, p, classes)) for p in predictions]))
+    done, matrix = columns[:len(drops)], np.asarray(drops)
+    order = np.argsort(-matrix.mean(axis=1), kind="stable")
+    return {"method": "permutation", "columns": [done[i] for i in order], "mean": matrix.mean(axis=1)[order],
+            "std": matrix.std(axis=1)[order], "repeats": repeats, "rows": len(X), "reference": reference,
+            "of": total, "ranked_by": ranking[1] if ranking and len(done) < total else None}
 
 
 def _predict_varied(model: Any, X: pd.DataFrame, column: str, variants: list[np.ndarray],
@@ -461,8 +489,9 @@ def _validation_curve(inp: DiagnoseInput, tuning: dict[str, Any], deadline: floa
 
 
 def _top_features(out: dict[str, Any], inp: DiagnoseInput, n: int) -> list[str]:
+    """The ``n`` most important columns a curve can vary (the first columns when none is ranked)."""
     usable = [c.name for c in inp.schema.features if c.kind not in ("text", "datetime")]
-    ranked = (out.get("permutation") or {}).get("columns") or usable
+    ranked = top_columns(out, len(usable)) or usable
     return [c for c in ranked if c in usable][:n]
 
 

@@ -70,7 +70,7 @@ class FoldBagged(_Wrapper):
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "classes_")
         X = self._check_input(X, reset=False)
-        total = np.zeros((_rows(X), len(self.classes_)))
+        total = np.zeros((X.shape[0], len(self.classes_)))
         for model in self.estimators_:  # a fold may have missed a rare class: align by label
             columns = np.searchsorted(self.classes_, model.classes_)
             total[:, columns] += model.predict_proba(X)
@@ -86,10 +86,6 @@ class FoldBagged(_Wrapper):
     def feature_importances_(self) -> np.ndarray:
         check_is_fitted(self, "estimators_")
         return np.mean([m.feature_importances_ for m in self.estimators_], axis=0)
-
-
-def _rows(X: Any) -> int:
-    return X.shape[0]
 
 
 def takes_groups(model: Any) -> bool:

@@ -190,6 +190,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")[:60]
 
 
+def num(value: Any) -> str:
+    """A number for a sentence: thousands without decimals, else four significant digits."""
+    value = float(value)
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _fmt(value: Any) -> str:
     """Numbers with sensible precision; everything else as text."""
     if isinstance(value, bool) or value is None:

@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import _explain
 from ._html import Report, Section
+from ._html import num as _num
 
 REPORT_FILE = "report.html"
 #: Section titles, in order; their anchors are what tests and links rely on.
@@ -47,6 +49,8 @@ def build_model_report(metadata: dict[str, Any], leaderboard: pd.DataFrame | Non
         _regression(results, diag["test"], target)
     else:
         _classification(results, diag["test"], target)
+    if diag.get("test") is not None:
+        _explain.range_section(results, diag.get("out_of_range"), diag["test"]["rows"])
     _importance(report.section("Feature importance"), diag, metric, target, metadata.get("task", ""))
     _limits(report.section("Assumptions and limits"), metadata, diag)
     return report
@@ -82,6 +86,9 @@ def _summary(section: Section, metadata: dict[str, Any], diag: dict[str, Any], m
         cards["95% CI"] = f"{_num(test['low'])} to {_num(test['high'])}"
     section.cards(cards)
     section.text(key_finding(diag, metric))
+    outside = _explain.range_summary(diag.get("out_of_range"))
+    if outside:
+        section.text(outside)
     if test and base:
         better = metric.better(test["value"], base["value"])
         section.text(
@@ -98,16 +105,13 @@ def _summary(section: Section, metadata: dict[str, Any], diag: dict[str, Any], m
 
 
 def key_finding(diag: dict[str, Any], metric: Any) -> str:
-    """One sentence: the number-one predictor and how much the model relies on it."""
-    permutation = diag.get("permutation")
-    if permutation and permutation["columns"]:
-        top, drop = permutation["columns"][0], permutation["mean"][0]
-        return (f"Key finding: '{top}' is the number-one predictor — shuffling it on the test set worsens "
-                f"{metric.label} by {_num(drop)}.")
-    own = diag.get("own_importance")
-    if own and own["names"]:
-        return f"Key finding: '{own['names'][0]}' is the model's most important input (by its own {own['kind']})."
-    return "No feature importance could be computed within the time limit."
+    """The number-one predictor, how much the model relies on it, and the two next ones."""
+    from homl.evaluate import best_importance
+
+    best = best_importance(diag)
+    if best is None:
+        return "No feature importance could be computed."
+    return _explain.finding(best, metric.label, diag.get("task", ""))
 
 
 def _board_columns(board: pd.DataFrame) -> pd.DataFrame:
@@ -189,7 +193,10 @@ def _regression(section: Section, test: dict[str, Any], target: str) -> None:
     section.figure(figs.predicted_vs_actual(y, p, target), "predicted-vs-actual", "Predicted against actual values")
     section.figure(figs.residuals(y, p, target), "residuals",
                    "Residuals against predictions: a pattern or a funnel means systematic error")
-    section.table(pd.DataFrame(test["worst"]), caption="Worst errors on the test set", max_rows=15)
+    # Diagnostics saved before the range check have no such column.
+    marked = " ('outside training range' names a row's values beyond those seen in training)"
+    section.table(pd.DataFrame(test["worst"]), max_rows=15, caption="Worst errors on the test set"
+                  + (marked if "outside training range" in test["worst"] else ""))
 
 
 def _classification(section: Section, test: dict[str, Any], target: str) -> None:
@@ -251,22 +258,7 @@ def _classification(section: Section, test: dict[str, Any], target: str) -> None
 def _importance(section: Section, diag: dict[str, Any], metric: Any, target: str, task: str) -> None:
     from . import _model_figures as figs
 
-    permutation = diag.get("permutation")
-    if permutation:
-        section.text(f"Permutation importance: how much the test {metric.label} worsens when one column is "
-                     f"shuffled ({permutation['repeats']} repeats on {permutation['rows']:,} test rows; "
-                     "bars show mean ± std).")
-        section.figure(figs.importance_bars(permutation["columns"], permutation["mean"], permutation["std"],
-                                            f"drop in {metric.label}"), "permutation-importance",
-                       "Permutation importance on the test set")
-    else:
-        section.note("Permutation importance was not computed (see Assumptions and limits).")
-    own = diag.get("own_importance")
-    if own:
-        section.figure(figs.importance_bars(own["names"], own["values"], None, own["kind"]), "model-importance",
-                       f"The model's own {own['kind']} per prepared feature (top 20)")
-    else:
-        section.text("The winning model has no importances of its own (an ensemble, or a model without them).")
+    _explain.importance_section(section, diag, metric.label, task)
     curves = diag.get("partial_dependence")
     if curves:
         section.figure(figs.partial_dependence(curves, target, task), "partial-dependence",
@@ -303,8 +295,3 @@ def _limits(section: Section, metadata: dict[str, Any], diag: dict[str, Any]) ->
         items.append("no hyperparameter search ran (tuning off, or no time left for it)")
     items += data.get("limits_notes", []) + [f"diagnostic skipped — {s}" for s in diag.get("skipped", [])]
     section.bullets(items or ["everything planned ran"])
-
-
-def _num(value: Any) -> str:
-    value = float(value)
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"

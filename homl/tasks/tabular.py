@@ -305,6 +305,7 @@ def _diagnose_input(trained, rows: TrainTest, task, metric, schema, winner, cand
         studies=studies, families=[s.name for s in specs], tried=list(result.leaderboard["model"]),
         notes=list(result.notes), seed=seed, fit_seconds=single.fit_time,
         fit_rows=int(np.mean([len(train) for train, _ in folds.splits])), strategy=folds.strategy, groups=rows.groups,
+        test_rows=result.test_rows,
     )
 
 

@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 
 import homl
 from homl.cli import app
-from homl.data import example_path
+from homl.data import example_path, infer_schema
 from homl.evaluate import DIAGNOSTICS_FILE, diagnose
 from homl.metrics import METRICS
-from homl.models import FloatRange
+from homl.models import FloatRange, build_pipeline, get_spec
 from homl.registry import write_model_dir
 from homl.report.model import SECTIONS, build_model_report, key_finding
 
@@ -76,6 +76,9 @@ def assert_complete(html: str, folder: Path, task: str, diagnostics: dict) -> No
         assert bool(reasons) == (diagnostics[key] is None), name
         for reason in reasons:
             assert html_text.escape(f"diagnostic skipped — {reason}") in limits
+    # The cheap importances: drawn exactly when computed (TreeSHAP only for a booster).
+    assert ("treeshap-importance" in names) == bool(diagnostics["treeshap"])
+    assert ("model-importance" in names) == bool(diagnostics["own_importance"])
     assert {p.stem for p in (folder / "figures").glob("*.png")} == names
     assert html_text.escape(key_finding(diagnostics, METRICS[diagnostics["metric"]])) in html
 
@@ -224,4 +227,70 @@ def test_every_diagnostic_skipped_is_listed_with_its_reason(diagnose_input) -> N
         assert f"diagnostic skipped — {step}: no time left within the time limit" in limits
     assert "Learning curves were not computed" in page and "Verdict:" not in page
     # Without permutation importance the key finding is the model's own: the larger coefficient.
-    assert "Key finding: &#x27;signal&#x27; is the model&#x27;s most important input (by its own |coefficient|)" in page
+    assert html_text.escape("Key finding: 'signal' is the model's most important input (by the model's own "
+                            "coefficient sizes: ") in page
+    assert "model-importance" in figure_names(page)
+
+
+def lightgbm_input(diagnose_input, X: pd.DataFrame, y: np.ndarray):
+    schema = infer_schema(X)
+    inp = diagnose_input(X, y, "regression", lambda p: build_pipeline(
+        get_spec("lightgbm"), "regression", schema, {"n_estimators": 200, **p}, seed=0, threads=1))
+    inp.single = "lightgbm"
+    return inp
+
+
+def coloured(n: int = 800) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"signal": rng.normal(size=n), "colour": rng.choice(["red", "blue"], n),
+                      "noise": rng.normal(size=n)})
+    return X, 3 * X["signal"].to_numpy() + 2 * (X["colour"] == "red").to_numpy() + rng.normal(0, 0.1, n)
+
+
+def test_the_report_names_the_method_of_each_importance(diagnose_input) -> None:
+    inp = lightgbm_input(diagnose_input, *coloured())
+    page = regression_report(inp, diagnose(inp, time.monotonic() + 120))
+    section = page[page.index('id="feature-importance"'):page.index('id="assumptions-and-limits"')]
+    # The best first, then the cheaper ones, each with the sentence that names it.
+    sentences = ["Permutation importance on 200 test rows: how much the test RMSE worsens",
+                 "TreeSHAP (LightGBM's pred_contrib) on 200 test rows: the average size",
+                 "The model's own split gains, summed over the prepared features of each input column"]
+    places = [section.index(html_text.escape(text)) for text in sentences]
+    assert places == sorted(places)
+    assert {"permutation-importance", "treeshap-importance", "model-importance"} <= figure_names(section)
+    assert html_text.escape("Key finding: 'signal' is the number-one predictor — shuffling it") in page
+    assert html_text.escape("Next come 'colour' and 'noise'.") in page
+
+
+def test_with_no_time_left_the_report_still_names_the_top_features(diagnose_input) -> None:
+    inp = lightgbm_input(diagnose_input, *coloured())
+    page = regression_report(inp, diagnose(inp, time.monotonic()))
+    assert html_text.escape("Key finding: 'signal' is the model's most important input (by the model's own "
+                            "split gains: ") in page
+    assert html_text.escape("The model's own split gains, summed over the prepared features") in page
+    assert figure_names(page) & {"permutation-importance", "treeshap-importance"} == set()
+    assert "model-importance" in figure_names(page)
+    assert "No feature importance could be computed" not in page
+
+
+def test_the_report_lists_the_test_rows_outside_the_training_range(diagnose_input) -> None:
+    X, y = coloured()
+    far = [640, 700, 777]  # test rows 41, 101 and 178
+    X.loc[far, "signal"] = 10 * X["signal"].iloc[:600].max()
+    inp = lightgbm_input(diagnose_input, X, y)
+    inp.test_rows = np.arange(2, 202)  # data rows, as fit numbers them
+    diagnostics = diagnose(inp, time.monotonic())
+    page = regression_report(inp, diagnostics)
+    results = page[page.index('id="test-set-results"'):page.index('id="feature-importance"')]
+    assert "Test rows outside the training range" in results
+    assert "3 of 200 test rows (1.5%) have a numeric value below the smallest or above the largest" in results
+    table = results[results.index("furthest outside the training range"):]
+    table = table[:table.index("</table>")]
+    rows = [int(r) for r in re.findall(r"<tr>\s*<td>(\d+)</td>", table)]
+    assert sorted(rows) == [p - 600 + 2 for p in far]
+    assert table.count("signal: ") == 3 and "&gt; max" in table
+    # The worst-errors table marks the same rows.
+    worst = diagnostics["test"]["worst"]
+    assert sorted(r for r, why in zip(worst["row"], worst["outside training range"]) if why) == sorted(rows)
+    summary = page[:page.index('id="leaderboard"')]
+    assert "3 test row(s) lie outside the training range: RMSE" in summary
