@@ -22,7 +22,7 @@ from ._settings import Budget, SearchSettings, TrainTest
 SAFETY = 1.2
 #: A final model is bagged over this many folds (see :func:`homl.models.bagged`) when the fit
 #: allows it and both its bags (on the training rows, then on all rows) cost at most
-#: ``BAG_SHARE`` of the time limit.
+#: ``BAG_SHARE`` of the time limit and fit in the time left.
 BAG_FOLDS = 5
 BAG_SHARE = 0.15
 
@@ -36,27 +36,18 @@ def bag_seconds(finalists: list[select.Evaluation], folds: select.Folds, n_train
                            for f in finalists)
 
 
-def affords_bagging(finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int,
-                    time_limit: float) -> bool:
-    """Whether bagging the ``finalists`` stays within ``BAG_SHARE`` of the time limit."""
-    return SAFETY * bag_seconds(finalists, folds, n_train, n_final) <= BAG_SHARE * time_limit
-
-
 def reserve_for_finish(
-    finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float,
-    bagging: bool = False,
+    finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float
 ) -> float:
     """Seconds to keep for the finish: refits of the dearest likely winner, an ensemble of all
-    the ``finalists`` (twice if refitted on all rows; bagged, with ``bagging``, when that is
-    affordable), plus the test score, its bootstrap interval and the save (a few seconds, more
-    for long runs)."""
+    the ``finalists`` (twice if refitted on all rows), plus the test score, its bootstrap
+    interval and the save (a few seconds, more for long runs). Nothing is kept for bagging:
+    the finish bags only when the time is already there (a reserve for it cost the search
+    more than bagging gained)."""
     def refits(rows: int) -> float:
         return sum(select.refit_time(f, rows, folds) for f in finalists)
 
-    fits = refits(n_train) + refits(n_final) * (n_final > n_train)
-    if bagging and affords_bagging(finalists, folds, n_train, n_final, time_limit):
-        fits = max(fits, bag_seconds(finalists, folds, n_train, n_final))
-    return SAFETY * fits + 0.03 * time_limit + 1.5
+    return SAFETY * (refits(n_train) + refits(n_final) * (n_final > n_train)) + 0.03 * time_limit + 1.5
 
 
 def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,

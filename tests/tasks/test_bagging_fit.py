@@ -1,0 +1,32 @@
+"""The finish bags the final model when it is cheap, and never with time-ordered folds."""
+
+import numpy as np
+import pandas as pd
+
+import homl
+from homl.models import FoldBagged
+
+
+def _table(n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n),
+                          "day": pd.date_range("2024-01-01", periods=n, freq="D")})
+    frame["y"] = 2 * frame["x"] - frame["z"] + rng.normal(scale=0.3, size=n)
+    return frame
+
+
+def _fit(frame: pd.DataFrame, **options) -> homl.FitResult:
+    return homl.fit(frame, "y", models=["decision_tree"], tune=False, ensemble=False, time_limit=20, **options)
+
+
+def test_a_cheap_winner_is_bagged_over_five_folds_and_said_so():
+    result = _fit(_table())
+    bag = result.model.steps[-1][1]
+    assert isinstance(bag, FoldBagged) and len(bag.estimators_) == 5
+    assert any("final model bagged" in note for note in result.notes)
+
+
+def test_no_bag_without_bagging_or_with_a_time_column():
+    for options in ({"bagging": False}, {"time_column": "day"}):
+        result = _fit(_table(), **options)
+        assert not isinstance(result.model.steps[-1][1], FoldBagged), options
