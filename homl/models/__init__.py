@@ -4,7 +4,7 @@ from ._bagging import FoldBagged, bagged, takes_groups
 from ._build import PREP_PREFIX, TARGET_TRANSFORM, build_pipeline, free_cores, target_space, threads_for, tunable_space
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._space import Choice, FloatRange, IntRange, Space, sample
-from ._threshold import DecisionThreshold, with_threshold
+from ._threshold import DecisionThreshold, labels_from_proba, with_threshold
 from ._wrappers import EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
@@ -29,6 +29,7 @@ __all__ = [
     "candidates_for",
     "free_cores",
     "get_spec",
+    "labels_from_proba",
     "missing_families",
     "prep_space",
     "sample",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ from homl.errors import ConfigError
 from homl.prep import TablePreprocessor
 
 from ._wrappers import RowCap
-from ._zoo import REGRESSION, ModelSpec
+from ._zoo import REGRESSION, ModelSpec, _cores
 
 PREP_PREFIX = "prep:"
 #: The search option that fits a regressor to a transformed target (see :func:`target_space`).
@@ -110,7 +109,7 @@ def threads_for(n_rows: int, n_features: int, free_cores: int | None = None) -> 
     small = n_rows <= SMALL_TABLE_ROWS or n_rows * max(n_features, 1) <= SMALL_TABLE_CELLS
     if small:
         return 1
-    cores = os.cpu_count() or 1
+    cores = _cores()
     return None if free_cores is None or free_cores >= cores else max(1, free_cores)
 
 
@@ -122,7 +121,7 @@ def free_cores(samples: int = 5, interval: float = 0.05) -> int:
     """
     import time
 
-    cores = os.cpu_count() or 1
+    cores = _cores()
     seen = []
     for i in range(samples):
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import FixedThresholdClassifier
@@ -81,6 +82,16 @@ def with_threshold(model: Any, threshold: float) -> Any:
         return Pipeline([*model.steps[:-1], (name, DecisionThreshold(last, threshold=threshold))],
                         memory=model.memory, verbose=model.verbose)
     return DecisionThreshold(model, threshold=threshold)
+
+
+def labels_from_proba(model: Any, proba: np.ndarray) -> np.ndarray:
+    """The labels ``model.predict`` gives rows whose probabilities are ``proba``, without predicting again:
+    its decision threshold where it has one, else the most probable class."""
+    last = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    classes = np.asarray(model.classes_)
+    if isinstance(last, DecisionThreshold):
+        return np.where(proba[:, 1] >= last.threshold, classes[1], classes[0])
+    return classes[np.argmax(proba, axis=1)]
 
 
 def _is_fitted(model: Any) -> bool:

@@ -85,9 +85,11 @@ class TabularModel:
         if self.task == "regression":
             out[self.target] = self.pipeline.predict(X)
             return out
+        from homl.models import labels_from_proba
+
         proba = self.pipeline.predict_proba(X)
         classes = self.classes
-        out[self.target] = self.pipeline.predict(X)  # it follows a decision threshold, where one was set
+        out[self.target] = labels_from_proba(self.pipeline, proba)  # as predict: its decision threshold, if any
         for j, label in enumerate(classes):
             out[f"proba_{label}"] = proba[:, j]
         return out
