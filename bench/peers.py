@@ -10,6 +10,11 @@ housing). Each tool runs as a subprocess in its own virtual environment
 interpreter) and returns test predictions; this script scores them all with the
 same code: RMSE for regression, ROC AUC (and accuracy at 0.5) for binary tasks.
 Results go to stdout and to bench/results/peers-<budget>s.{md,csv}.
+
+``--sets unseen`` runs tables from neither this repository nor ../shared: the ones
+statsmodels and scikit-learn bundle (the project builds for such tables, it is not
+tuned on them). ``--tools`` may add ``histgb``: a default scikit-learn
+HistGradientBoosting, the baseline every tool should beat.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 DATA = ROOT / ".." / "shared" / "data"
 RESULTS = BENCH / "results"
-TOOLS = ("homl", "flaml", "autogluon")
+TOOLS = ("homl", "flaml", "autogluon", "histgb")
+#: Tools run with this interpreter (no venv of their own).
+LOCAL_TOOLS = ("homl", "histgb")
 SEED = 42
 OVERRUN = 1.10  # flag a fit that took more than 110 % of the budget
 
@@ -60,6 +67,36 @@ def _auto_mpg() -> pd.DataFrame:
                        na_values="?", quotechar='"', names=names)
 
 
+def _statsmodels(name: str, drop: tuple[str, ...] = ()) -> Callable[[], pd.DataFrame]:
+    def load() -> pd.DataFrame:
+        import statsmodels.api as sm
+
+        return getattr(sm.datasets, name).load_pandas().data.drop(columns=list(drop))
+
+    return load
+
+
+def _sklearn(name: str) -> Callable[[], pd.DataFrame]:
+    def load() -> pd.DataFrame:
+        import sklearn.datasets
+
+        return getattr(sklearn.datasets, f"load_{name}")(as_frame=True).frame
+
+    return load
+
+
+#: Tables in neither this repository nor ../shared, bundled with statsmodels and scikit-learn.
+UNSEEN: dict[str, Spec] = {
+    # RAND health insurance experiment: doctor visits, a skewed count.
+    "randhie": Spec(_statsmodels("randhie"), "mdvis", "regression"),
+    # Extramarital affairs survey: time spent, mostly zero with a heavy tail.
+    "fair": Spec(_statsmodels("fair"), "affairs", "regression"),
+    "diabetes": Spec(_sklearn("diabetes"), "target", "regression"),
+    # 1996 US election survey: the vote (Dole or Clinton); logpopul is log(popul).
+    "anes96": Spec(_statsmodels("anes96", drop=("logpopul",)), "vote", "binary"),
+    "breast_cancer": Spec(_sklearn("breast_cancer"), "target", "binary"),
+}
+
 SETS: dict[str, Spec] = {
     "housing": Spec(_csv("housing/housing.csv"), "median_house_value", "regression"),
     "titanic": Spec(_csv("titanic/train.csv"), "Survived", "binary"),
@@ -76,6 +113,8 @@ SETS: dict[str, Spec] = {
     "telco_churn": Spec(_csv("telco_churn/telco_customer_churn.csv.gz"), "Churn", "binary"),
     "credit_card_fraud": Spec(_csv("credit_card_fraud/creditcard_sample.csv.gz"), "Class", "binary"),
 }
+SHARED = tuple(SETS)
+SETS.update(UNSEEN)
 
 
 def prepare(name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
@@ -101,7 +140,7 @@ def prepare(name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarr
 
 def interpreter(tool: str) -> Path:
     """Python that runs ``tool``: this one for homl, bench/.venvs/<tool> for peers."""
-    if tool == "homl":
+    if tool in LOCAL_TOOLS:
         return Path(sys.executable)
     return BENCH / ".venvs" / tool / "bin" / "python"
 
@@ -220,16 +259,18 @@ def report(rows: list[dict], tools: list[str], budget: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--budget", type=float, default=60, help="seconds per tool and set")
-    ap.add_argument("--sets", default=",".join(SETS), help=f"comma-separated subset of: {', '.join(SETS)}")
+    ap.add_argument("--sets", default=",".join(SHARED), help=f"comma-separated subset of: {', '.join(SETS)}; "
+                    "'shared' and 'unseen' name the two groups")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of: " + ", ".join(TOOLS))
     ap.add_argument("--autogluon-presets", help="AutoGluon presets (default: its default below 300 s, "
                     "best_quality from 300 s)")
     ap.add_argument("--tag", default="", help="suffix of the result files (peers-<budget>s<tag>.md)")
     args = ap.parse_args()
-    names = [s.strip() for s in args.sets.split(",") if s.strip()]
+    groups = {"shared": SHARED, "unseen": tuple(UNSEEN)}
+    names = [n for s in args.sets.split(",") if s.strip() for n in groups.get(s.strip(), (s.strip(),))]
     if unknown := [s for s in names if s not in SETS]:
         sys.exit(f"unknown set(s) {unknown}; known: {', '.join(SETS)}")
-    if not DATA.is_dir():
+    if any(n in SHARED for n in names) and not DATA.is_dir():
         sys.exit(f"data folder not found: {DATA} (expected ../shared/data beside the repo)")
     tools = check_tools([t.strip() for t in args.tools.split(",") if t.strip()])
     presets = autogluon_presets(args.budget, args.autogluon_presets)

@@ -33,7 +33,9 @@ class SplitStrategy:
     With ``time`` the rows must be given in time order (position = time): folds are expanding
     windows, each validated on the rows that follow its training rows after ``gap`` rows.
     With ``group`` every method takes the group of each row. ``strata`` (labels to stratify
-    on) only shape random splits; labels with a single row are not stratified on.
+    on) only shape random splits; labels with a single row are not stratified on. Random
+    folds may be drawn ``repeats`` times over (each time shuffled anew): on a small table one
+    draw of folds is too noisy to choose between models.
     """
 
     kind: str = RANDOM
@@ -41,6 +43,7 @@ class SplitStrategy:
     n_folds: int = 5
     seed: int = 42
     gap: int = 0
+    repeats: int = 1
 
     @classmethod
     def from_options(cls, *, group_by: str | None = None, time_column: str | None = None, n_folds: int = 5,
@@ -64,6 +67,8 @@ class SplitStrategy:
             return f"{n} expanding-window folds by '{self.column}'{gap}"
         if self.kind == GROUP:
             return f"{n} folds keeping '{self.column}' groups together"
+        if self.repeats > 1:
+            return f"{n // self.repeats} folds of shuffled rows, drawn {self.repeats} times (seeds from {self.seed})"
         return f"{n} folds of shuffled rows (seed {self.seed})"
 
     def folds(self, n_rows: int, *, strata: np.ndarray | None = None, groups: np.ndarray | None = None
@@ -82,10 +87,15 @@ class SplitStrategy:
             n_folds = min(self.n_folds, len(np.unique(groups)))
             return list(GroupKFold(n_splits=n_folds).split(positions, groups=groups))
         strata = _usable(strata)
-        if strata is None:
-            return list(KFold(self.n_folds, shuffle=True, random_state=self.seed).split(positions))
-        n_folds = max(min(self.n_folds, int(np.min(np.unique(strata, return_counts=True)[1]))), 2)
-        return list(StratifiedKFold(n_folds, shuffle=True, random_state=self.seed).split(positions, strata))
+        splits = []
+        for repeat in range(max(self.repeats, 1)):
+            seed = self.seed + repeat
+            if strata is None:
+                splits += KFold(self.n_folds, shuffle=True, random_state=seed).split(positions)
+            else:
+                n_folds = max(min(self.n_folds, int(np.min(np.unique(strata, return_counts=True)[1]))), 2)
+                splits += StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(positions, strata)
+        return splits
 
     def sample(self, n_rows: int, size: int, *, strata: np.ndarray | None = None,
                groups: np.ndarray | None = None) -> np.ndarray:

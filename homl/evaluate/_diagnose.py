@@ -352,7 +352,7 @@ def _split_sample(inp: DiagnoseInput, n: int) -> tuple[pd.DataFrame, np.ndarray,
 def _folds(inp: DiagnoseInput, y: np.ndarray, groups: np.ndarray | None, n: int = 3):
     """``n`` folds drawn the fit's way, so curves are not flattered by a split the selection refused."""
     strata = y if inp.task != "regression" and pd.Series(y).value_counts().min() >= n else None
-    return replace(inp.strategy, n_folds=n).folds(len(y), strata=strata, groups=groups)
+    return replace(inp.strategy, n_folds=n, repeats=1).folds(len(y), strata=strata, groups=groups)
 
 
 def _fit_score(inp: DiagnoseInput, params: dict[str, Any], X, y, groups, train, valid, classes

@@ -167,12 +167,15 @@ def _leaves(model: Any, chain: list[Any] | None = None, weight: float = 1.0, mem
     """The fitted models inside ``model`` (through pipelines, voting ensembles and wrappers)."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import VotingClassifier, VotingRegressor
+    from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
     from sklearn.pipeline import Pipeline
 
-    from homl.models import EarlyStopping, FoldBagged, LabelEncoded, RowCap
+    from homl.models import ClippedOutput, EarlyStopping, FoldBagged, LabelEncoded, RowCap
 
     chain = list(chain or [])
+    if isinstance(model, FrozenEstimator):  # a fold model reused as it was fitted
+        return _leaves(model.estimator, chain, weight, member)
     if isinstance(model, Pipeline):
         steps = [step for _, step in model.steps[:-1] if step not in (None, "passthrough")]
         return _leaves(model.steps[-1][1], chain + steps, weight, member)
@@ -185,7 +188,8 @@ def _leaves(model: Any, chain: list[Any] | None = None, weight: float = 1.0, mem
     if isinstance(model, FoldBagged):  # copies fitted on different folds, averaged
         return [leaf for copy in model.estimators_
                 for leaf in _leaves(copy, chain, weight / len(model.estimators_), member)]
-    if isinstance(model, (EarlyStopping, LabelEncoded, RowCap, FixedThresholdClassifier, TunedThresholdClassifierCV)):
+    if isinstance(model, (EarlyStopping, LabelEncoded, RowCap, ClippedOutput, FixedThresholdClassifier,
+                          TunedThresholdClassifierCV)):
         return _leaves(model.estimator_, chain, weight, member)
     if isinstance(model, TransformedTargetRegressor):
         return _leaves(model.regressor_, chain, weight, member)

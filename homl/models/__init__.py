@@ -1,11 +1,11 @@
 """Model layer: the zoo of model families, their search spaces, and pipeline assembly."""
 
-from ._bagging import FoldBagged, bagged, takes_groups
+from ._bagging import FoldBagged, bagged, fold_ensemble, takes_groups
 from ._build import PREP_PREFIX, TARGET_TRANSFORM, build_pipeline, free_cores, target_space, threads_for, tunable_space
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._threshold import DecisionThreshold, labels_from_proba, with_threshold
-from ._wrappers import EarlyStopping, LabelEncoded, RowCap
+from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "CatBoostClassification",
     "CatBoostRegression",
     "Choice",
+    "ClippedOutput",
     "DecisionThreshold",
     "EarlyStopping",
     "FoldBagged",
@@ -27,6 +28,7 @@ __all__ = [
     "bagged",
     "build_pipeline",
     "candidates_for",
+    "fold_ensemble",
     "free_cores",
     "get_spec",
     "labels_from_proba",

@@ -2,7 +2,8 @@
 
 Cross-validation fits a model k times on k-1 folds; averaging such fold models predicts
 better than one model fitted on every row more often than not (it lowers their variance,
-as AutoGluon's bagged models do). :func:`bagged` gives a pipeline's model that form.
+as AutoGluon's bagged models do). :func:`bagged` gives a pipeline's model that form, and
+:func:`fold_ensemble` makes one of the fold models cross-validation already fitted.
 """
 
 from __future__ import annotations
@@ -93,13 +94,13 @@ def takes_groups(model: Any) -> bool:
     from sklearn.compose import TransformedTargetRegressor
 
     from ._threshold import DecisionThreshold
-    from ._wrappers import EarlyStopping, LabelEncoded, RowCap
+    from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 
     if isinstance(model, Pipeline):
         return takes_groups(model.steps[-1][1])
     if isinstance(model, (EarlyStopping, FoldBagged)):
         return True
-    if isinstance(model, (LabelEncoded, RowCap, DecisionThreshold)):
+    if isinstance(model, (LabelEncoded, RowCap, DecisionThreshold, ClippedOutput)):
         return takes_groups(model.estimator)
     if isinstance(model, TransformedTargetRegressor):
         return takes_groups(model.regressor)
@@ -113,3 +114,28 @@ def bagged(pipeline: Pipeline, n_folds: int = 5, holdout: str = "random", random
         return pipeline
     bag = FoldBagged(model, n_folds=n_folds, holdout=holdout, random_state=random_state)
     return Pipeline([*pipeline.steps[:-1], (name, bag)])
+
+
+def fold_ensemble(members: list[tuple[list[Any], float]], classes: np.ndarray | None = None) -> Any:
+    """One model averaging fitted fold models: each member's (its fold models, its weight).
+
+    Cross-validation fitted them already, each on the rows outside one fold, so the bag costs
+    no fit: they are frozen (:class:`~sklearn.frozen.FrozenEstimator`) inside a soft
+    ``Voting*``, whose ``fit`` only records the ``classes`` (give the ``X, y`` they were
+    fitted on). Each fold model weighs its member's weight over its number of folds.
+    Classifiers must each know every class (a fold that missed one cannot join).
+    """
+    from sklearn.ensemble import VotingClassifier, VotingRegressor
+    from sklearn.frozen import FrozenEstimator
+
+    estimators, weights = [], []
+    for i, (models, weight) in enumerate(members):
+        for k, model in enumerate(models):
+            if classes is not None and list(model.classes_) != list(classes):
+                raise ValueError(f"fold model {k} of member {i} knows classes {list(model.classes_)}, "
+                                 f"not all of {list(classes)}")
+            estimators.append((f"m{i}_fold{k}", FrozenEstimator(model)))
+            weights.append(float(weight) / len(models))
+    if classes is None:
+        return VotingRegressor(estimators, weights=weights)
+    return VotingClassifier(estimators, voting="soft", weights=weights)

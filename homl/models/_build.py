@@ -13,7 +13,7 @@ from homl.data import Schema, SchemaCoercer
 from homl.errors import ConfigError
 from homl.prep import TablePreprocessor
 
-from ._wrappers import RowCap
+from ._wrappers import ClippedOutput, RowCap
 from ._zoo import REGRESSION, ModelSpec, _cores
 
 PREP_PREFIX = "prep:"
@@ -41,7 +41,8 @@ def build_pipeline(
     ``params`` holds model parameters and ``prep:``-prefixed preparation options;
     ``threads`` sets the model's ``n_jobs`` where it has one (see :func:`threads_for`);
     ``holdout`` is how a booster sets its early-stopping rows aside (the kind of the fit's
-    :class:`~homl.data.SplitStrategy`).
+    :class:`~homl.data.SplitStrategy`). A regressor that extrapolates is kept within the
+    training targets' range (see :class:`ClippedOutput`), except with time-ordered folds.
     """
     params = dict(params or {})
     target_transform = params.pop(TARGET_TRANSFORM, "none")
@@ -58,6 +59,8 @@ def build_pipeline(
         model = RowCap(model, max_rows=spec.max_rows, random_state=seed)
     if task == REGRESSION and (spec.scale_target or target_transform != "none"):
         model = TransformedTargetRegressor(model, transformer=_target_transformer(target_transform, spec.scale_target))
+    if task == REGRESSION and spec.extrapolates and holdout != "time":  # a trend may rise past the past
+        model = ClippedOutput(model)
     target_type = "continuous" if task == REGRESSION else task
     prep = TablePreprocessor(columns=schema.kinds(), target_type=target_type, random_state=seed, **prep_options)
     return Pipeline([("schema", SchemaCoercer(schema.to_dict())), ("prep", prep), ("model", model)])

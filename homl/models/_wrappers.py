@@ -134,6 +134,28 @@ class RowCap(_Wrapper):
         self._fitted()
 
 
+class ClippedOutput(_Wrapper):
+    """A regressor whose predictions stay within the range of the targets it was fitted on.
+
+    A linear or kernel model meeting a row far outside the training rows (an extreme size)
+    predicts far outside anything it has seen; a tree cannot. Clipping to the training
+    targets' range keeps such a model, and every ensemble it joins, within sight of them.
+    """
+
+    def __init__(self, estimator: Any = None):
+        self.estimator = estimator
+
+    def _fit(self, X: Any, y: np.ndarray, **fit_params: Any) -> None:
+        self.estimator_.fit(X, y, **fit_params)
+        values = np.asarray(y, dtype=float)
+        self.target_range_ = np.array([np.min(values), np.max(values)])
+        self._fitted()
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "target_range_")
+        return np.clip(super().predict(X), *self.target_range_)
+
+
 class LabelEncoded(_Wrapper):
     """Give a classifier the labels 0..k-1 it insists on (XGBoost), and map them back.
 

@@ -43,6 +43,12 @@ class ModelSpec:
     #: Splits on categories itself, given columns of pandas' category dtype
     #: (``prep:categorical="native"`` is then one of its search options).
     native_categories: bool = False
+    #: A linear or kernel model, whose regression predictions can run far past any target it
+    #: was fitted on where a row's values do: they are clipped to the training targets' range.
+    extrapolates: bool = False
+    #: Cross-validated first in the short-list and allowed past its share of the time: the
+    #: family most likely to win on a table, which a small or busy budget must not lose.
+    anchor: bool = False
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -238,7 +244,7 @@ _BOOSTING_SPACE: Space = {
 #: so a small budget still sees many of them.
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
-        "lightgbm", "LightGBM", _lightgbm, prep=_TREES, native_categories=True,
+        "lightgbm", "LightGBM", _lightgbm, prep=_TREES, native_categories=True, anchor=True,
         space={
             **_BOOSTING_SPACE,
             "num_leaves": IntRange(8, 256, log=True),
@@ -252,9 +258,9 @@ SPECS: tuple[ModelSpec, ...] = (
              "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.6, "reg_lambda": 1.0},
         ),
     ),
-    ModelSpec("linear", "linear / logistic regression", _linear, prep=_LINEAR,
+    ModelSpec("linear", "linear / logistic regression", _linear, prep=_LINEAR, extrapolates=True,
               space={"C": FloatRange(1e-3, 1e3, log=True)}),
-    ModelSpec("ridge", "ridge regression", _ridge, tasks=(REGRESSION,), prep=_LINEAR,
+    ModelSpec("ridge", "ridge regression", _ridge, tasks=(REGRESSION,), prep=_LINEAR, extrapolates=True,
               space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
     ModelSpec(
         "hist_gb", "histogram gradient boosting", _hist_gb, prep=_TREES,
@@ -300,15 +306,16 @@ SPECS: tuple[ModelSpec, ...] = (
               space={"max_depth": IntRange(2, 30), "min_samples_leaf": IntRange(1, 50, log=True)}),
     ModelSpec("knn", "k-nearest neighbours", _knn, prep=_LINEAR, max_rows=20000,
               space={"n_neighbors": IntRange(3, 50, log=True), "weights": Choice(("uniform", "distance"))}),
-    ModelSpec("lasso", "lasso regression", _lasso, tasks=(REGRESSION,), prep=_LINEAR,
+    ModelSpec("lasso", "lasso regression", _lasso, tasks=(REGRESSION,), prep=_LINEAR, extrapolates=True,
               space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
-    ModelSpec("elastic_net", "elastic net", _elastic, prep=_LINEAR,
+    ModelSpec("elastic_net", "elastic net", _elastic, prep=_LINEAR, extrapolates=True,
               space={"l1_ratio": FloatRange(0.05, 0.95)}),
-    ModelSpec("sgd", "SGD linear model", _sgd, prep=_LINEAR, scale_target=True,
+    ModelSpec("sgd", "SGD linear model", _sgd, prep=_LINEAR, extrapolates=True, scale_target=True,
               space={"alpha": FloatRange(1e-6, 1e-1, log=True)}),
-    ModelSpec("linear_svm", "linear SVM", _linear_svm, prep=_LINEAR, scale_target=True, max_rows=50000),
-    ModelSpec("poly_ridge", "polynomial features + ridge/logistic", _poly, prep=_LINEAR, max_rows=50000,
-              max_features=40),
+    ModelSpec("linear_svm", "linear SVM", _linear_svm, prep=_LINEAR, extrapolates=True, scale_target=True,
+              max_rows=50000),
+    ModelSpec("poly_ridge", "polynomial features + ridge/logistic", _poly, prep=_LINEAR, extrapolates=True,
+              max_rows=50000, max_features=40),
     ModelSpec(
         "random_forest", "random forest", _forest, prep=_TREES,
         space=_FOREST_SPACE,
@@ -319,7 +326,7 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec("adaboost", "AdaBoost", _adaboost, prep=_TREES,
               space={"n_estimators": IntRange(50, 400, log=True), "learning_rate": FloatRange(0.01, 2.0, log=True)}),
-    ModelSpec("svm", "kernel SVM (RBF)", _svm, prep=_LINEAR, scale_target=True, max_rows=4000,
+    ModelSpec("svm", "kernel SVM (RBF)", _svm, prep=_LINEAR, extrapolates=True, scale_target=True, max_rows=4000,
               space={"C": FloatRange(0.1, 1000.0, log=True), "gamma": FloatRange(1e-4, 1.0, log=True)}),
 )
 

@@ -3,7 +3,9 @@
 Every candidate is scored on the same folds, so out-of-fold predictions of different
 models line up row by row and can be blended into ensembles without refitting. The folds
 follow the fit's :class:`~homl.data.SplitStrategy`; rows no fold validates (the first block
-of time-ordered folds) stay NaN in the out-of-fold predictions.
+of time-ordered folds) stay NaN in the out-of-fold predictions. With repeated folds a row's
+out-of-fold prediction is the mean of its draws' (each from a model that never saw it), and
+every candidate, single or ensemble, is scored on those means over one draw's folds.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Evaluation:
     oof: np.ndarray | None = field(default=None, repr=False)
     stage: str = "short-list"
     members: list[tuple[Evaluation, float]] | None = field(default=None, repr=False)
+    #: The pipelines fitted on each fold's training rows, when the folds keep them (see :class:`Folds`).
+    models: list[Any] | None = field(default=None, repr=False)
 
     @property
     def mean(self) -> float:
@@ -63,7 +67,8 @@ class Folds:
     """Fixed folds over a table, with everything needed to score predictions on them.
 
     ``groups`` holds each row's group when the folds keep groups together: the fits are
-    given them, so a booster holds out whole groups to stop early.
+    given them, so a booster holds out whole groups to stop early. With ``keep_models``
+    each evaluation keeps its fold models (the final model may reuse them as its bag).
     """
 
     X: pd.DataFrame
@@ -74,11 +79,17 @@ class Folds:
     classes: np.ndarray | None = None
     strategy: SplitStrategy = field(default_factory=SplitStrategy)
     groups: np.ndarray | None = None
+    keep_models: bool = False
 
     @property
     def validated(self) -> np.ndarray:
         """Positions of the rows some fold validates: time-ordered folds never validate the first block."""
         return np.unique(np.concatenate([valid for _, valid in self.splits]))
+
+    @property
+    def one_draw(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The splits of the first draw of repeated folds (all of them otherwise): each row validated once."""
+        return self.splits[: len(self.splits) // max(self.strategy.repeats, 1)]
 
     def empty_oof(self) -> np.ndarray:
         """Out-of-fold predictions before any fold: NaN, which rows no fold validates keep."""
@@ -156,12 +167,13 @@ def cross_validate(
     is not held against ``all_folds_by`` until a fold has been timed. ``on_fold(i, running_mean_loss)`` is called
     after each fold (searches prune with it).
     """
-    oof = folds.empty_oof()
+    total, seen = np.zeros_like(folds.empty_oof()), np.zeros(len(folds.y))  # repeated folds: a mean per row
     probed = deadline is not None and fold_estimate is None
     if probed:
         fold_estimate = _probe(pipeline, folds, min(deadline, all_folds_by or deadline))
     fit_times: list[float] = []
     scores: list[float] = []
+    models: list[Any] | None = [] if folds.keep_models else None
     for i, (train, valid) in enumerate(folds.splits):
         expected = np.mean(fit_times) * 1.1 if fit_times else fold_estimate
         if expected is not None:
@@ -179,12 +191,29 @@ def cross_validate(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = folds.fit(pipeline, train)
-            oof[valid] = predict_output(model, folds.X.iloc[valid], folds.classes)
+            predicted = predict_output(model, folds.X.iloc[valid], folds.classes)
+        total[valid] += predicted
+        seen[valid] += 1
+        if models is not None:
+            models.append(model)
         fit_times.append(time.monotonic() - start)
-        scores.append(folds.metric(folds.y[valid], oof[valid], folds.classes))
+        scores.append(folds.metric(folds.y[valid], predicted, folds.classes))
         if on_fold is not None:
             on_fold(i, float(np.mean([folds.metric.loss(s) for s in scores])))
-    return Evaluation(name, dict(params or {}), scores, float(np.mean(fit_times)), oof)
+    oof = folds.empty_oof()
+    validated = seen > 0
+    oof[validated] = total[validated] / (seen[validated] if oof.ndim == 1 else seen[validated, None])
+    if len(folds.one_draw) < len(folds.splits):
+        # Repeated folds: scored as the ensembles are, on the mean predictions, one draw's folds.
+        scores = [folds.metric(folds.y[valid], oof[valid], folds.classes) for _, valid in folds.one_draw]
+    return Evaluation(name, dict(params or {}), scores, float(np.mean(fit_times)), oof, models=models)
+
+
+def keep_models_of(evaluations: list[Evaluation], metric: Metric, n: int) -> None:
+    """Let go of the fold models of all but the ``n`` best ``evaluations`` (they hold memory)."""
+    ranked = sorted((e for e in evaluations if e.models is not None), key=lambda e: metric.loss(e.mean))
+    for evaluation in ranked[n:]:
+        evaluation.models = None
 
 
 #: Tables smaller than this are cross-validated without timing a probe first.

@@ -54,13 +54,16 @@ def voting(members: list[Evaluation], folds: Folds, max_members: int = 5) -> Eva
 
 
 def stacking(members: list[Evaluation], folds: Folds) -> Evaluation | None:
-    """Weighted blend whose weights are learned out of fold (nested), then on every row."""
+    """Weighted blend whose weights are learned out of fold (nested), then on every row.
+
+    With repeated folds one draw is enough to nest over: the out-of-fold predictions are the
+    means of every draw already (and each fold's weights cost a greedy search)."""
     if len(members) < 2:
         return None
     oofs = [e.oof for e in members]
     scores = []
-    for i, (_, valid) in enumerate(folds.splits):
-        others = np.concatenate([v for j, (_, v) in enumerate(folds.splits) if j != i])
+    for _, valid in folds.one_draw:
+        others = np.setdiff1d(folds.validated, valid)  # by rows: repeated folds validate each row again
         weights = greedy_weights(oofs, folds, others)
         scores.append(folds.metric(folds.y[valid], _blend([o[valid] for o in oofs], weights), folds.classes))
     weights = greedy_weights(oofs, folds, folds.validated)

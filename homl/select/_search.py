@@ -220,6 +220,10 @@ class Search:
         trial.set_user_attr("fold_scores", evaluation.fold_scores)
         trial.set_user_attr("fit_time", evaluation.fit_time)
         better = self.folds.metric.better(evaluation.mean, self.best[name].mean)
+        if not better:
+            evaluation.models = None  # only a family's best may become the final model
+        elif self.best[name].stage == "tuned":
+            self.best[name].models = None
         path = self._oof_path(name)
         if better and path is not None:
             np.save(path, evaluation.oof)

@@ -35,22 +35,31 @@ def shortlist(
     done: dict[str, Evaluation] | None = None,
     on_result: Callable[[Evaluation], None] | None = None,
     executor: Executor | None = None,
+    anchor_deadline: float | None = None,
 ) -> list[Evaluation]:
-    """Cross-validate each family at its defaults, cheapest decisions first, until ``deadline``.
+    """Cross-validate each family at its defaults, in ``specs`` order, until ``deadline``.
 
     A family whose remaining folds would not finish in time is skipped, and ``progress``
-    says why. ``done`` holds results of an earlier, interrupted run (they are reused).
-    The ``executor`` (default: one family after another here) runs the cross-validations.
+    says why. Anchor families (see :attr:`~homl.models.ModelSpec.anchor`) go first, and
+    may take until ``anchor_deadline`` (default ``deadline``) whatever their share: a busy
+    machine or a small budget must not leave the likely winner out. ``done`` holds results
+    of an earlier, interrupted run (they are reused). The ``executor`` (default: one family
+    after another here) runs the cross-validations.
     """
     results = dict(done or {})
     progress.phase("Short-list", total=len(specs))
+    anchor_deadline = max(deadline, anchor_deadline or deadline)
+    ordered = [s for s in specs if s.anchor] + [s for s in specs if not s.anchor]
 
     def jobs() -> Iterator[Job]:
-        for spec in specs:
+        for spec in ordered:
             if spec.name in results:
                 progress.advance(detail=f"{spec.name} (from the earlier run)")
                 continue
             now = time.monotonic()
+            if spec.anchor:
+                yield Job(spec.name, build(spec), deadline=anchor_deadline, all_folds_by=anchor_deadline, tag=spec)
+                continue
             left = deadline - now
             if left <= 0:
                 progress.note(f"skipped {spec.label}: the short-list budget was spent")

@@ -25,15 +25,34 @@ SAFETY = 1.2
 #: ``BAG_SHARE`` of the time limit and fit in the time left.
 BAG_FOLDS = 5
 BAG_SHARE = 0.15
+#: When the time is up, the final refit may still pass the limit by this share of it.
+LATE_SHARE = 0.05
 
 
-def bag_seconds(finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int) -> float:
-    """Seconds to bag the ``finalists`` on the training rows and again on all rows: each of the
-    ``BAG_FOLDS`` fits sees (k-1)/k of the rows."""
+def bag_seconds(finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int,
+                reused: bool = False) -> float:
+    """Seconds to bag the ``finalists`` on the training rows (nothing when the ``reused`` fold
+    models of cross-validation are the bag) and again on all rows: each of the ``BAG_FOLDS``
+    fits sees (k-1)/k of the rows."""
     share = (BAG_FOLDS - 1) / BAG_FOLDS
-    return BAG_FOLDS * sum(select.refit_time(f, int(n_train * share), folds)
+    return BAG_FOLDS * sum(select.refit_time(f, int(n_train * share), folds) * (not reused)
                            + select.refit_time(f, int(n_final * share), folds) * (n_final > n_train)
                            for f in finalists)
+
+
+def reused_bag(winner: select.Evaluation, folds: select.Folds | None, n_train: int, task: str) -> Any | None:
+    """The winner as the average of its cross-validation fold models (unfitted: ``fit`` on the
+    training rows only records them), or None where the search did not keep them all or its
+    folds did not cover every training row (a sample)."""
+    if folds is None or len(folds.y) != n_train:
+        return None
+    members = winner.members or [(winner, 1.0)]
+    if any(m.models is None or len(m.models) != len(folds.splits) for m, _ in members):
+        return None
+    try:
+        return zoo.fold_ensemble([(m.models, w) for m, w in members], None if task == "regression" else folds.classes)
+    except ValueError:  # a fold model that missed a rare class
+        return None
 
 
 def reserve_for_finish(
@@ -51,14 +70,24 @@ def reserve_for_finish(
 
 
 def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,
-                progress: Progress) -> select.Evaluation:
-    """The best candidate whose final refit still fits in the time left (else the last one)."""
+                progress: Progress, time_limit: float | None = None) -> select.Evaluation:
+    """The best candidate whose final refit still fits in the time left.
+
+    When none does (the time is up), the best whose refit costs at most ``LATE_SHARE`` of the
+    ``time_limit`` (a second at least), else the quickest to refit: never a poor model for a
+    saving of a fraction of a second."""
     left = end - time.monotonic()
-    for candidate in candidates[:-1]:
-        if select.refit_time(candidate, n_train, folds) <= left:
-            return candidate
-        progress.note(f"{candidate.name} passed over: its refit would not fit in the {left:.0f} s left")
-    return candidates[-1]
+    cost = {id(c): select.refit_time(c, n_train, folds) for c in candidates}
+    fitting = next((c for c in candidates if cost[id(c)] <= left), None)
+    if fitting is not None:
+        for candidate in candidates[:candidates.index(fitting)]:
+            progress.note(f"{candidate.name} passed over: its refit would not fit in the {left:.0f} s left")
+        return fitting
+    late = max(LATE_SHARE * (time_limit or 0.0), 1.0)
+    chosen = next((c for c in candidates if cost[id(c)] <= late), min(candidates, key=lambda c: cost[id(c)]))
+    progress.note(f"no refit fits in the {max(left, 0):.0f} s left: {chosen.name}, the best whose refit takes "
+                  f"about {cost[id(chosen)]:.1f} s, is refitted past the time limit")
+    return chosen
 
 
 def final_estimator(winner: select.Evaluation, build, task: str, decision: select.Decision | None = None,
@@ -101,14 +130,21 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     X_train, y_train, X_test, y_test = rows.X_train, rows.y_train, rows.X_test, rows.y_test
     refit_full, end, time_limit, seed = searching.refit_full, budget.fit_end, budget.time_limit, searching.seed
     train_groups, test_groups = rows.groups, rows.test_groups
-    bag = _bagging(winner, folds, rows, budget, searching, progress)
-    final = final_estimator(winner, build, task, decision, bag)
+    reused = reused_bag(winner, folds, len(X_train), task) if searching.bagging else None
+    bag = _bagging(winner, folds, rows, budget, searching, progress, reused is not None)
+    if bag is not None and reused is not None:
+        final = reused if decision is None else zoo.with_threshold(reused, decision.threshold)
+    else:
+        final = final_estimator(winner, build, task, decision, bag)
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()
     quiet_fit(final, X_train, y_train, groups=train_groups)
     trained = final
     fit_seconds = time.monotonic() - started
-    progress.advance(detail="refit on the training set")
+    if bag is not None and reused is not None:  # the bag cost no fit: estimate the refit from the folds
+        fit_seconds = bag_seconds([winner], folds, len(X_train), len(X_train))
+    progress.advance(detail="refit on the training set" if bag is None or reused is None
+                     else "the cross-validation fold models, averaged")
     classes = None if task == "regression" else np.asarray(final.classes_)
     test_score = test_score_of(metric, final, X_test, y_test, classes, seed, decision)
     baseline_score = baseline_test_score(metric, X_train, y_train, X_test, y_test, classes, seed)
@@ -133,16 +169,20 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
 
 
 def _bagging(winner, folds, rows: TrainTest, budget: Budget, searching: SearchSettings,
-             progress: Progress) -> str | None:
-    """How the final model's bags draw their folds (``"random"``, ``"group"``), or None: no bagging."""
+             progress: Progress, reused: bool = False) -> str | None:
+    """How the final model's bags draw their folds (``"random"``, ``"group"``), or None: no bagging.
+
+    With ``reused`` fold models the bag on the training rows costs nothing; only the one on all rows counts."""
     if not searching.bagging or folds is None:
         return None
     n_final = rows.n_final if searching.refit_full else len(rows.X_train)
-    seconds = SAFETY * bag_seconds([winner], folds, len(rows.X_train), n_final)
+    seconds = SAFETY * bag_seconds([winner], folds, len(rows.X_train), n_final, reused)
     if seconds > BAG_SHARE * budget.time_limit or time.monotonic() + seconds > budget.fit_end:
         progress.note(f"final model not bagged: {BAG_FOLDS} fits (about {seconds:.0f} s) would cost too much of the budget")
         return None
-    progress.note(f"final model bagged: {BAG_FOLDS} copies, each fitted without one fold of the rows, averaged")
+    how = ("on the training rows, the cross-validation fold models" if reused
+           else f"{BAG_FOLDS} copies, each fitted without one fold of the rows")
+    progress.note(f"final model bagged: {how}, averaged")
     return "group" if rows.groups is not None else "random"
 
 

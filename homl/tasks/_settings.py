@@ -20,6 +20,8 @@ from homl import data as hdata
 SHORTLIST_SHARE = 0.3
 #: ...and without a search, the short-list may use this share.
 SHORTLIST_SHARE_UNTUNED = 0.8
+#: An anchor family (the likely winner) may run on in the short-list until this share.
+ANCHOR_SHARE = 0.6
 #: With a report, ``REPORT_SECONDS`` plus this share of the budget is kept for its diagnostics
 #: and drawing; the search ends that much earlier.
 REPORT_SECONDS = 7.0
@@ -56,6 +58,12 @@ class Budget:
     def shortlist_end(self, tune: bool) -> float:
         share = SHORTLIST_SHARE if tune else SHORTLIST_SHARE_UNTUNED
         return min(self.start + self.time_limit * share, self.fit_end - 0.2 * self.time_limit)
+
+    def anchor_end(self, tune: bool) -> float:
+        """Until when an anchor family may be cross-validated in the short-list (never before its end)."""
+        share = max(ANCHOR_SHARE, SHORTLIST_SHARE_UNTUNED if not tune else 0.0)
+        return max(min(self.start + self.time_limit * share, self.fit_end - 0.2 * self.time_limit),
+                   self.shortlist_end(tune))
 
     @property
     def diagnostics_end(self) -> float:

@@ -33,6 +33,14 @@ TUNED_FAMILIES = 3
 #: Rows below which the whole training set is used for the search, per second of budget.
 SEARCH_ROWS_PER_SECOND = 200
 MIN_SEARCH_ROWS = 20_000
+#: Below this many rows the folds are drawn ``CV_REPEATS`` times (one draw is too noisy to choose
+#: on) when the budget is at least ``REPEAT_MIN_SECONDS``: with less, three times the folds left
+#: the short-list too little time for the slower families (forests skipped on a 1,000-row table at 60 s).
+REPEAT_BELOW_ROWS = 2000
+CV_REPEATS = 3
+REPEAT_MIN_SECONDS = 120
+#: Candidates the ensembles are built from; the short-list keeps the fold models of this many.
+KEPT_MODELS = 6
 
 
 @dataclass
@@ -197,9 +205,12 @@ def fit(
 
     # 5. Short-list on (a sample of) the training rows, every family on the same folds.
     sample = _search_sample(len(rows.y_train), rows.y_train, task, time_limit, strategy, rows.groups, progress)
-    folds = select.make_folds(rows.X_train.iloc[sample], rows.y_train[sample], task, metric_, strategy,
+    folds = select.make_folds(rows.X_train.iloc[sample], rows.y_train[sample], task, metric_,
+                              _fold_strategy(strategy, len(sample), time_limit),
                               groups=None if rows.groups is None else rows.groups[sample])
-    folds_how = strategy.describe(len(folds.splits))
+    # The final model may reuse the fold models as its bag when they cover every training row.
+    folds.keep_models = searching.bagging and len(sample) == len(rows.y_train)
+    folds_how = folds.strategy.describe(len(folds.splits))
     progress.note(f"cross-validation: {folds_how}")
     data_sha256 = data_hash(frame)
     workdir, storage = open_workdir(output, resume, {
@@ -213,10 +224,17 @@ def fit(
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
     for note in [] if models else zoo.missing_families():
         progress.note(note)
+    kept: list[select.Evaluation] = []
+
+    def on_result(evaluation: select.Evaluation) -> None:
+        save_shortlist(workdir, evaluation)
+        kept.append(evaluation)
+        select.keep_models_of(kept, metric_, KEPT_MODELS)
+
     evaluations = select.shortlist(
         specs, lambda spec: build(spec, {}), folds, deadline=budget.shortlist_end(tune),
-        progress=progress, done=load_shortlist(workdir) if resume else {},
-        on_result=lambda e: save_shortlist(workdir, e),
+        anchor_deadline=budget.anchor_end(tune),
+        progress=progress, done=load_shortlist(workdir) if resume else {}, on_result=on_result,
     ) or [_fallback(specs, build, folds, progress)]
     ranked = sorted(evaluations, key=lambda e: metric_.loss(e.mean))
 
@@ -230,6 +248,9 @@ def fit(
                 finalists, folds, len(rows.X_train), n_final, time_limit),
         )
     candidates = _unique([*tuned, *ranked])
+    for evaluation in candidates:  # only the ensembles' pool may become the final model
+        if not any(evaluation is e for e in _pool(candidates)):
+            evaluation.models = None
 
     # 7. Ensembles, kept only when they beat the best single model in cross-validation.
     if ensemble:
@@ -237,12 +258,14 @@ def fit(
     candidates.sort(key=lambda e: metric_.loss(e.mean))
 
     # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
-    winner = affordable(candidates, folds, len(rows.X_train), budget.fit_end, progress)
+    winner = affordable(candidates, folds, len(rows.X_train), budget.fit_end, progress, time_limit)
     decision = _decision(winner, folds, task, metric_, progress)
     final, test_score, baseline_score, refitted, trained = finish(
         winner, build, task, metric_, rows, budget, searching, progress, decision, folds)
     if refitted:
         schema = with_categories_of(schema, rows.X_test)
+    for evaluation in candidates:  # the final model holds the fold models it reuses
+        evaluation.models = None
 
     metadata = {
         "winner": winner.name,
@@ -384,7 +407,7 @@ def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
 
 def _with_ensembles(candidates, folds, progress):
     """Add voting and stacking over the candidates' out-of-fold predictions; say if one wins."""
-    pool = [e for e in candidates if e.oof is not None][:6]
+    pool = _pool(candidates)
     if len(pool) < 2:
         return candidates
     blends = [b for b in (select.voting(pool, folds), select.stacking(pool, folds)) if b is not None]
@@ -399,6 +422,11 @@ def _with_ensembles(candidates, folds, progress):
         else:
             progress.note("ensembles did not beat the best single model in CV; not kept")
     return [*candidates, *blends]
+
+
+def _pool(candidates: list[select.Evaluation]) -> list[select.Evaluation]:
+    """The candidates the ensembles are built from."""
+    return [e for e in candidates if e.oof is not None][:KEPT_MODELS]
 
 
 def _decision(winner, folds, task, metric, progress: Progress) -> select.Decision | None:
@@ -455,6 +483,16 @@ def _search_sample(n_rows: int, y: np.ndarray, task: str, time_limit: float, str
         "the final model is fitted on all of them"
     )
     return keep
+
+
+def _fold_strategy(strategy: hdata.SplitStrategy, n_rows: int, time_limit: float) -> hdata.SplitStrategy:
+    """The strategy the folds are drawn with: shuffled folds of a small table are drawn several
+    times when the budget allows."""
+    from dataclasses import replace
+
+    if strategy.kind != "random" or n_rows >= REPEAT_BELOW_ROWS or time_limit < REPEAT_MIN_SECONDS:
+        return strategy
+    return replace(strategy, repeats=CV_REPEATS)
 
 
 def _threads(n_rows: int, n_features: int, progress: Progress) -> int | None:

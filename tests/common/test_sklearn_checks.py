@@ -14,7 +14,7 @@ from sklearn.utils.estimator_checks import check_param_validation, parametrize_w
 from xgboost import XGBClassifier
 
 from homl.data import SchemaCoercer
-from homl.models import EarlyStopping, LabelEncoded, RowCap
+from homl.models import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from homl.prep import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor
 
 _TWO_COLUMNS = "takes exactly two columns, latitude and longitude; the check gives it another number of columns"
@@ -44,6 +44,7 @@ ESTIMATORS = [
     LogTransform(), RatioFeatures(), ClipToRange(), DateParts(), DateValues(), GeoFeatures(n_clusters=3),
     TablePreprocessor(), SchemaCoercer(),
     RowCap(Ridge(), max_rows=100), RowCap(LogisticRegression(), max_rows=100), LabelEncoded(LogisticRegression()),
+    ClippedOutput(Ridge()),
     EarlyStopping(LGBMRegressor(n_estimators=20, verbose=-1), **_SMALL),
     LabelEncoded(EarlyStopping(XGBClassifier(n_estimators=20, n_jobs=1), **_SMALL)),
 ]

@@ -59,3 +59,14 @@ def test_a_gap_without_a_time_column_is_refused():
 def test_the_notes_say_how_the_folds_are_drawn():
     assert TIME.describe() == "4 expanding-window folds by 't', 3 row(s) left out before each validation block"
     assert GROUP.describe(3) == "3 folds keeping 'g' groups together"
+
+
+def test_repeated_random_folds_partition_the_rows_once_per_repeat_each_shuffled_anew():
+    strategy = SplitStrategy(n_folds=4, repeats=3)
+    splits = strategy.folds(40, strata=np.repeat([0, 1], 20))
+    assert len(splits) == 12
+    for repeat in range(3):
+        valid = np.concatenate([v for _, v in splits[repeat * 4:(repeat + 1) * 4]])
+        np.testing.assert_array_equal(np.sort(valid), np.arange(40))
+    assert not np.array_equal(splits[0][1], splits[4][1])
+    assert "drawn 3 times" in strategy.describe(12)

@@ -73,3 +73,40 @@ def test_group_bags_leave_whole_groups_out_and_pass_groups_to_the_booster(monkey
 def test_fewer_than_two_folds_are_refused_by_name(n_folds):
     with pytest.raises(ValueError, match="n_folds"):
         FoldBagged(DecisionTreeRegressor(), n_folds=n_folds).fit(np.zeros((10, 1)), np.arange(10.0))
+
+
+def _fold_models(estimator, X, y, n_folds=4):
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold
+
+    return [clone(estimator).fit(X[train], y[train]) for train, _ in KFold(n_folds).split(X)]
+
+
+def test_a_fold_ensemble_weighs_each_member_over_its_folds_without_refitting(tmp_path):
+    from sklearn.linear_model import Ridge
+
+    from homl.models import fold_ensemble
+
+    X, y = make_regression(n_samples=300, n_features=5, noise=5.0, random_state=0)
+    trees, ridges = _fold_models(DecisionTreeRegressor(random_state=0), X, y), _fold_models(Ridge(), X, y)
+    ensemble = fold_ensemble([(trees, 0.25), (ridges, 0.75)]).fit(X, y)
+    expected = 0.25 * np.mean([m.predict(X) for m in trees], axis=0) + 0.75 * np.mean([m.predict(X) for m in ridges], axis=0)
+    np.testing.assert_allclose(ensemble.predict(X), expected)
+    assert ensemble.estimators_[0].estimator is trees[0]  # the fold model itself, not a refit
+    skops = FORMATS[".skops"]
+    skops.dump(ensemble, tmp_path / "model.skops")
+    np.testing.assert_allclose(skops.load(tmp_path / "model.skops").predict(X), expected)
+
+
+def test_a_fold_ensemble_of_classifiers_averages_probabilities_and_refuses_a_fold_that_missed_a_class():
+    from homl.models import fold_ensemble
+
+    X, y = make_classification(n_samples=400, n_classes=3, n_informative=5, random_state=0)
+    labels = np.array(["a", "b", "c"])[y]
+    models = _fold_models(DecisionTreeClassifier(max_depth=3, random_state=0), X, labels)
+    ensemble = fold_ensemble([(models, 1.0)], np.array(["a", "b", "c"])).fit(X, labels)
+    np.testing.assert_allclose(ensemble.predict_proba(X), np.mean([m.predict_proba(X) for m in models], axis=0))
+    assert list(ensemble.classes_) == ["a", "b", "c"]
+    blind = DecisionTreeClassifier().fit(X[labels != "c"], labels[labels != "c"])
+    with pytest.raises(ValueError, match="classes"):
+        fold_ensemble([([*models, blind], 1.0)], np.array(["a", "b", "c"]))

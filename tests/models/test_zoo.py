@@ -115,3 +115,20 @@ def test_early_stopping_refuses_a_model_it_cannot_stop():
     X, y = np.random.default_rng(0).normal(size=(1200, 2)), np.arange(1200.0)
     with pytest.raises(TypeError, match="LightGBM and XGBoost"):
         EarlyStopping(LogisticRegression()).fit(X, y > 600)
+
+
+def test_extrapolating_regressors_stay_within_the_training_targets_and_trees_are_left_alone():
+    from homl.models import ClippedOutput, build_pipeline, get_spec
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.uniform(0, 10, 300), "b": rng.uniform(0, 10, 300)})
+    frame["y"] = frame["a"] + frame["b"]
+    schema = infer_schema(frame, "y")
+    far = pd.DataFrame({"a": [10.0, 0.0], "b": [10.0, 0.0]})  # each value seen, never both at once: 20 and 0
+    ridge = build_pipeline(get_spec("ridge"), "regression", schema, seed=0).fit(frame, frame["y"])
+    assert isinstance(ridge[-1], ClippedOutput)
+    np.testing.assert_allclose(ridge.predict(far), [frame["y"].max(), frame["y"].min()])
+    tree = build_pipeline(get_spec("decision_tree"), "regression", schema, seed=0)
+    assert not isinstance(tree[-1], ClippedOutput)
+    trend = build_pipeline(get_spec("ridge"), "regression", schema, seed=0, holdout="time")
+    assert not isinstance(trend[-1], ClippedOutput)  # a trend may rise past the training targets

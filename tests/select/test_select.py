@@ -10,7 +10,7 @@ from sklearn.linear_model import Ridge
 
 from homl.data import SplitStrategy
 from homl.metrics import get_metric
-from homl.select import Evaluation, OutOfTime, cross_validate, make_folds, stacking, voting
+from homl.select import Evaluation, OutOfTime, cross_validate, keep_models_of, make_folds, stacking, voting
 
 
 def _folds(n=400, seed=0):
@@ -77,3 +77,62 @@ def test_stacking_gives_a_useless_member_no_weight():
     bad = cross_validate("dummy", DummyRegressor(), folds)
     stack = stacking([*good, bad], folds)
     assert "dummy" not in stack.params
+
+
+def test_repeated_folds_average_each_rows_predictions_and_stacking_still_blends_honestly():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    y = (X.a * 2 + X.b + rng.normal(0, 0.1, 200)).to_numpy()
+    folds = make_folds(X, y, "regression", get_metric("rmse", "regression"), SplitStrategy(n_folds=4, repeats=2))
+    folds.keep_models = True
+    evaluation = cross_validate("ridge", Ridge(), folds)
+    assert len(evaluation.models) == 8 and len(evaluation.fold_scores) == 4  # scored on the means, one draw
+    row = 0
+    predictions = [m.predict(X.iloc[[row]])[0] for m, (_, valid) in zip(evaluation.models, folds.splits) if row in valid]
+    assert len(predictions) == 2 and evaluation.oof[row] == pytest.approx(np.mean(predictions))
+    good = [_candidate("good1", folds, 0.5, 1), _candidate("good2", folds, 0.5, 2)]
+    stack = stacking([*good, cross_validate("dummy", DummyRegressor(), folds)], folds)
+    assert len(stack.fold_scores) == 4 and stack.mean < min(g.mean for g in good)  # nested over one draw
+    assert stack.params.get("dummy", 0.0) < 0.1  # the mean of the targets is of little use
+
+
+def test_folds_that_keep_models_hand_back_the_fold_models_that_made_the_out_of_fold_predictions():
+    folds = _folds()
+    assert cross_validate("ridge", Ridge(), folds).models is None  # not kept unless asked
+    folds.keep_models = True
+    evaluation = cross_validate("ridge", Ridge(), folds)
+    assert len(evaluation.models) == len(folds.splits)
+    for model, (_, valid) in zip(evaluation.models, folds.splits):
+        np.testing.assert_allclose(model.predict(folds.X.iloc[valid]), evaluation.oof[valid])
+
+
+def test_only_the_best_evaluations_keep_their_fold_models():
+    folds = _folds()
+    folds.keep_models = True
+    metric = folds.metric
+    evaluations = [cross_validate(f"ridge{alpha}", Ridge(alpha=alpha), folds) for alpha in (0.1, 1e4, 1.0)]
+    keep_models_of(evaluations, metric, 2)
+    assert [e.models is not None for e in evaluations] == [True, False, True]  # the heavily penalised one is worst
+
+
+class _SlowSpec:
+    """Enough of a ``ModelSpec`` for the short-list: a ridge whose fits take ``seconds``."""
+
+    def __init__(self, name, seconds, anchor=False):
+        self.name, self.label, self.seconds, self.anchor = name, name, seconds, anchor
+
+
+def test_an_anchor_family_goes_first_and_may_run_past_the_short_list_share():
+    from homl._progress import Progress
+    from homl.select import shortlist
+
+    folds = _folds()
+    specs = [_SlowSpec("quick", 0.0), _SlowSpec("anchor", 0.15, anchor=True)]
+    started = time.monotonic()
+    # Four folds of 0.15 s: more than the 0.3 s short-list, within the anchor's 5 s.
+    results = shortlist(specs, lambda spec: _Slow(spec.seconds), folds, deadline=started + 0.3,
+                        anchor_deadline=started + 5, progress=Progress())
+    assert [e.name for e in results][0] == "anchor" and len(results[0].fold_scores) == 4
+    plain = shortlist([_SlowSpec("plain", 0.15)], lambda spec: _Slow(spec.seconds), folds,
+                      deadline=time.monotonic() + 0.3, progress=Progress())
+    assert plain == []  # without the anchor's deadline the same family is skipped

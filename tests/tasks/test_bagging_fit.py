@@ -30,3 +30,15 @@ def test_no_bag_without_bagging_or_with_a_time_column():
     for options in ({"bagging": False}, {"time_column": "day"}):
         result = _fit(_table(), **options)
         assert not isinstance(result.model.steps[-1][1], FoldBagged), options
+
+
+def test_the_bag_on_the_training_rows_is_the_cross_validation_fold_models():
+    from sklearn.ensemble import VotingRegressor
+    from sklearn.frozen import FrozenEstimator
+
+    result = _fit(_table(), refit_full=False)
+    model = result.model
+    assert isinstance(model, VotingRegressor) and len(model.estimators_) == result.metadata["cv"]["folds"] == 5
+    assert all(isinstance(step, FrozenEstimator) for step in model.estimators_)
+    assert any("cross-validation fold models" in note for note in result.notes)
+    assert result.test_score is not None and result.test_score.value < 1.0  # noise 0.3, signal ~2.2

@@ -75,14 +75,17 @@ def test_affordable_passes_over_a_winner_whose_refit_no_longer_fits() -> None:
     assert progress.notes == ["slow passed over: its refit would not fit in the 10 s left"]
 
 
-def test_affordable_keeps_the_best_when_it_fits_and_the_last_when_none_does() -> None:
+def test_affordable_keeps_the_best_when_it_fits_and_never_a_poor_one_when_the_time_is_up() -> None:
     on, progress = folds(), Progress()
     best, other = candidate("best", 0.1), candidate("other", 0.1)
     assert affordable([best, other], on, 300, time.monotonic() + 10, progress) is best
     assert progress.notes == []
     slow, slower = candidate("slow", 50.0), candidate("slower", 80.0)
-    assert affordable([slow, slower], on, 300, time.monotonic() + 10, progress) is slower
-    assert len(progress.notes) == 1 and progress.notes[0].startswith("slow passed over")
+    assert affordable([slow, slower], on, 300, time.monotonic() + 10, progress) is slow  # the quicker refit
+    # Time up: the best whose refit is a small share of the budget, not the last one.
+    good, poor = candidate("good", 0.2), candidate("poor", 0.1)
+    assert affordable([good, poor], on, 300, time.monotonic() - 4, Progress(), time_limit=30) is good
+    assert affordable([slow, poor], on, 300, time.monotonic() - 4, Progress(), time_limit=30) is poor
 
 
 # ------------------------------------------------------------------ what the report keeps

@@ -558,3 +558,11 @@ def test_split_is_saved_and_reproducible_from_the_seed(tmp_path):
     assert not np.array_equal(first.test_rows, other.test_rows)
     assert len(saved) == 80 and not {6, 18} & set(saved)  # 20% of the 398 labelled rows
     assert saved.min() >= 1 and saved.max() <= 400
+
+
+def test_a_small_table_is_cross_validated_on_folds_drawn_three_times_and_a_large_one_once():
+    small = quick_fit(regression_frame(300), "y", time_limit=120)  # quick: two cheap families, no search
+    assert small.metadata["cv"]["folds"] == 15 and "drawn 3 times" in small.metadata["cv"]["strategy"]
+    for options in ({"time_limit": 60}, {"time_limit": 120, "models": ["linear"], "source": regression_frame(2500)}):
+        once = quick_fit(options.pop("source", regression_frame(300)), "y", **options)
+        assert once.metadata["cv"]["folds"] == 5 and "drawn" not in once.metadata["cv"]["strategy"], options
