@@ -68,7 +68,8 @@ class Folds:
 
     ``groups`` holds each row's group when the folds keep groups together: the fits are
     given them, so a booster holds out whole groups to stop early. With ``keep_models``
-    each evaluation keeps its fold models (the final model may reuse them as its bag).
+    each evaluation keeps its fold models (the final model may reuse them as its bag) unless
+    they would take more than ``MAX_KEPT_BYTES``.
     """
 
     X: pd.DataFrame
@@ -98,7 +99,8 @@ class Folds:
         return np.full((len(self.y), len(self.classes)), np.nan)
 
     def score_folds(self, oof: np.ndarray) -> list[float]:
-        return [self.metric(self.y[valid], oof[valid], self.classes) for _, valid in self.splits]
+        """The metric of out-of-fold predictions on each fold of one draw (see :attr:`one_draw`)."""
+        return [self.metric(self.y[valid], oof[valid], self.classes) for _, valid in self.one_draw]
 
     def fit(self, pipeline: Any, rows: np.ndarray) -> Any:
         """A fresh clone of ``pipeline`` fitted on the rows at positions ``rows``."""
@@ -192,21 +194,36 @@ def cross_validate(
             warnings.simplefilter("ignore")
             model = folds.fit(pipeline, train)
             predicted = predict_output(model, folds.X.iloc[valid], folds.classes)
+        fit_times.append(time.monotonic() - start)
         total[valid] += predicted
         seen[valid] += 1
         if models is not None:
             models.append(model)
-        fit_times.append(time.monotonic() - start)
+            if i == 0 and _bytes(model) * len(folds.splits) > MAX_KEPT_BYTES:
+                models = None  # a large forest's fold models are not worth their memory
         scores.append(folds.metric(folds.y[valid], predicted, folds.classes))
         if on_fold is not None:
             on_fold(i, float(np.mean([folds.metric.loss(s) for s in scores])))
     oof = folds.empty_oof()
     validated = seen > 0
     oof[validated] = total[validated] / (seen[validated] if oof.ndim == 1 else seen[validated, None])
-    if len(folds.one_draw) < len(folds.splits):
-        # Repeated folds: scored as the ensembles are, on the mean predictions, one draw's folds.
-        scores = [folds.metric(folds.y[valid], oof[valid], folds.classes) for _, valid in folds.one_draw]
+    if len(folds.one_draw) < len(folds.splits):  # repeated folds: scored as the ensembles are
+        scores = folds.score_folds(oof)
     return Evaluation(name, dict(params or {}), scores, float(np.mean(fit_times)), oof, models=models)
+
+
+#: Most memory the fold models of one evaluation may take to be kept.
+MAX_KEPT_BYTES = 100 * 2**20
+
+
+def _bytes(model: Any) -> float:
+    """About how much memory a fitted model takes: its pickle's length (infinite if it cannot be pickled)."""
+    import pickle
+
+    try:
+        return float(len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)))
+    except Exception:  # a model that cannot be pickled cannot be kept and saved either
+        return float("inf")
 
 
 def keep_models_of(evaluations: list[Evaluation], metric: Metric, n: int) -> None:

@@ -136,3 +136,13 @@ def test_an_anchor_family_goes_first_and_may_run_past_the_short_list_share():
     plain = shortlist([_SlowSpec("plain", 0.15)], lambda spec: _Slow(spec.seconds), folds,
                       deadline=time.monotonic() + 0.3, progress=Progress())
     assert plain == []  # without the anchor's deadline the same family is skipped
+
+
+def test_fold_models_too_large_for_their_memory_budget_are_not_kept(monkeypatch):
+    from homl.select import _cv
+
+    folds = _folds()
+    folds.keep_models = True
+    monkeypatch.setattr(_cv, "MAX_KEPT_BYTES", 100)  # smaller than any pickled ridge
+    evaluation = cross_validate("ridge", Ridge(), folds)
+    assert evaluation.models is None and evaluation.oof is not None and len(evaluation.fold_scores) == 4
