@@ -139,7 +139,7 @@ def prepare(name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarr
 
 
 def interpreter(tool: str) -> Path:
-    """Python that runs ``tool``: this one for homl, bench/.venvs/<tool> for peers."""
+    """Python that runs ``tool``: this one for homl and histgb, bench/.venvs/<tool> for peers."""
     if tool in LOCAL_TOOLS:
         return Path(sys.executable)
     return BENCH / ".venvs" / tool / "bin" / "python"
