@@ -132,7 +132,8 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     train_groups, test_groups = rows.groups, rows.test_groups
     reused = reused_bag(winner, folds, len(X_train), task) if searching.bagging else None
     bag = _bagging(winner, folds, rows, budget, searching, progress, reused is not None)
-    if bag is not None and reused is not None:
+    reuse = bag is not None and reused is not None
+    if reuse:
         final = reused if decision is None else zoo.with_threshold(reused, decision.threshold)
     else:
         final = final_estimator(winner, build, task, decision, bag)
@@ -141,10 +142,9 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     quiet_fit(final, X_train, y_train, groups=train_groups)
     trained = final
     fit_seconds = time.monotonic() - started
-    if bag is not None and reused is not None:  # the bag cost no fit: estimate the refit from the folds
+    if reuse:  # the bag cost no fit: estimate the refit from the folds
         fit_seconds = bag_seconds([winner], folds, len(X_train), len(X_train))
-    progress.advance(detail="refit on the training set" if bag is None or reused is None
-                     else "the cross-validation fold models, averaged")
+    progress.advance(detail="the cross-validation fold models, averaged" if reuse else "refit on the training set")
     classes = None if task == "regression" else np.asarray(final.classes_)
     test_score = test_score_of(metric, final, X_test, y_test, classes, seed, decision)
     baseline_score = baseline_test_score(metric, X_train, y_train, X_test, y_test, classes, seed)

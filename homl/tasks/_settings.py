@@ -61,8 +61,7 @@ class Budget:
 
     def anchor_end(self, tune: bool) -> float:
         """Until when an anchor family may be cross-validated in the short-list (never before its end)."""
-        share = max(ANCHOR_SHARE, SHORTLIST_SHARE_UNTUNED if not tune else 0.0)
-        return max(min(self.start + self.time_limit * share, self.fit_end - 0.2 * self.time_limit),
+        return max(min(self.start + self.time_limit * ANCHOR_SHARE, self.fit_end - 0.2 * self.time_limit),
                    self.shortlist_end(tune))
 
     @property

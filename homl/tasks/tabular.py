@@ -248,8 +248,9 @@ def fit(
                 finalists, folds, len(rows.X_train), n_final, time_limit),
         )
     candidates = _unique([*tuned, *ranked])
+    pool = {id(e) for e in _pool(candidates)}
     for evaluation in candidates:  # only the ensembles' pool may become the final model
-        if not any(evaluation is e for e in _pool(candidates)):
+        if id(evaluation) not in pool:
             evaluation.models = None
 
     # 7. Ensembles, kept only when they beat the best single model in cross-validation.
