@@ -1,7 +1,17 @@
 """Model layer: the zoo of model families, their search spaces, and pipeline assembly."""
 
 from ._bagging import FoldBagged, bagged, fold_ensemble, takes_groups
-from ._build import PREP_PREFIX, TARGET_TRANSFORM, build_pipeline, free_cores, target_space, threads_for, tunable_space
+from ._build import (
+    PREP_PREFIX,
+    TARGET_TRANSFORM,
+    build_pipeline,
+    free_cores,
+    stopped_rounds,
+    target_space,
+    threads_for,
+    tunable_space,
+    with_rounds,
+)
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._threshold import DecisionThreshold, labels_from_proba, with_threshold
@@ -35,9 +45,11 @@ __all__ = [
     "missing_families",
     "prep_space",
     "sample",
+    "stopped_rounds",
     "takes_groups",
     "target_space",
     "threads_for",
     "tunable_space",
+    "with_rounds",
     "with_threshold",
 ]

@@ -13,7 +13,7 @@ from homl.data import Schema, SchemaCoercer
 from homl.errors import ConfigError
 from homl.prep import TablePreprocessor
 
-from ._wrappers import ClippedOutput, RowCap
+from ._wrappers import ClippedOutput, EarlyStopping, RowCap
 from ._zoo import REGRESSION, ModelSpec, _cores
 
 PREP_PREFIX = "prep:"
@@ -64,6 +64,32 @@ def build_pipeline(
     target_type = "continuous" if task == REGRESSION else task
     prep = TablePreprocessor(columns=schema.kinds(), target_type=target_type, random_state=seed, **prep_options)
     return Pipeline([("schema", SchemaCoercer(schema.to_dict())), ("prep", prep), ("model", model)])
+
+
+def stopped_rounds(model: Any) -> int | None:
+    """The trees the early-stopping booster inside a fitted ``model`` predicts with (None: it holds none).
+
+    Looks through a pipeline's last step and the wrappers around it (target transforms,
+    label encoding, output clipping, row caps, decision thresholds).
+    """
+    if isinstance(model, EarlyStopping):
+        return getattr(model, "rounds_", None)
+    if isinstance(model, Pipeline):
+        return stopped_rounds(model.steps[-1][1])
+    for name in ("estimator_", "regressor_"):
+        inner = getattr(model, name, None)
+        if inner is not None:
+            return stopped_rounds(inner)
+    return None
+
+
+def with_rounds(pipeline: Any, rounds: int | None) -> Any:
+    """``pipeline`` with its early-stopping booster set to grow ``rounds`` trees on every row
+    (see :class:`EarlyStopping`); unchanged when ``rounds`` is None or it holds no such booster."""
+    if rounds is None:
+        return pipeline
+    keys = [key for key, value in pipeline.get_params(deep=True).items() if isinstance(value, EarlyStopping)]
+    return pipeline.set_params(**{f"{key}__rounds": int(rounds) for key in keys}) if keys else pipeline
 
 
 def target_space(y: np.ndarray) -> dict[str, Any]:

@@ -205,11 +205,18 @@ class EarlyStopping(_Wrapper):
     ``n_estimators`` trees (CatBoost: ``iterations``), stops after ``patience`` rounds without
     progress on those rows, and predicts with the best round (the book's chapter 7). Below
     ``min_rows`` rows every row is used for all the trees. ``held_out_`` holds the positions
-    of the rows set aside.
+    of the rows set aside, ``rounds_`` the number of trees the model predicts with.
+
+    With ``rounds`` set nothing is held out: the booster grows exactly that many trees on
+    every row. A final model is refitted so, with the rounds early stopping chose on the
+    cross-validation folds: the tenth of the rows that would only decide when to stop is
+    learned from too (lower test error on most tables).
     """
 
     #: Models saved before ``holdout`` existed load without it: they held out random rows.
     holdout = "random"
+    #: ...and before ``rounds`` existed, they always stopped early.
+    rounds = None
     _parameter_constraints = {
         **_Wrapper._parameter_constraints,
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -218,11 +225,12 @@ class EarlyStopping(_Wrapper):
         "min_held_out": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "holdout": [StrOptions({"random", "time", "group"})],
+        "rounds": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(self, estimator: Any = None, validation_fraction: float = 0.1, patience: int = 50,
                  min_rows: int = 200, min_held_out: int = 100, random_state: int | None = 0,
-                 holdout: str = "random"):
+                 holdout: str = "random", rounds: int | None = None):
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.patience = patience
@@ -230,9 +238,15 @@ class EarlyStopping(_Wrapper):
         self.min_held_out = min_held_out
         self.random_state = random_state
         self.holdout = holdout
+        self.rounds = rounds
 
     def _fit(self, X: Any, y: np.ndarray, groups: Any = None, **fit_params: Any) -> None:
-        if len(y) < self.min_rows:
+        module = self._module()
+        if self.rounds is not None:
+            self.held_out_ = np.array([], dtype=int)
+            self.estimator_.set_params(**{"iterations" if module == "catboost" else "n_estimators": self.rounds})
+            self.estimator_.fit(X, y, **fit_params)
+        elif len(y) < self.min_rows:
             self.held_out_ = np.array([], dtype=int)
             self.estimator_.fit(X, y, **fit_params)
         else:
@@ -246,11 +260,30 @@ class EarlyStopping(_Wrapper):
                 self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))
         self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
             self.estimator_, "best_iteration", None)
+        self.rounds_ = self._rounds_used(module)
         self._fitted()
+
+    def _module(self) -> str:
+        """Which booster this is: ``"lightgbm"``, ``"xgboost"`` or ``"catboost"`` (homl's models)."""
+        if isinstance(self.estimator_, CatBoostModel):
+            return "catboost"
+        module = type(self.estimator_).__module__.split(".")[0]
+        if module in ("lightgbm", "xgboost"):
+            return module
+        raise TypeError(f"EarlyStopping supports LightGBM and XGBoost models and homl's CatBoost models, "
+                        f"not {type(self.estimator_).__name__}")
+
+    def _rounds_used(self, module: str) -> int:
+        """Trees the fitted booster predicts with: its best round's, or all it grew."""
+        if self.best_iteration_ is not None and self.held_out_.size:
+            # LightGBM counts its best round from 1; XGBoost and CatBoost number it from 0.
+            return int(self.best_iteration_) + (module != "lightgbm")
+        count = "iterations" if module == "catboost" else "n_estimators"
+        return int(self.estimator_.get_params()[count])
 
     def _stopping(self, evaluation: list[tuple[Any, np.ndarray]]) -> dict[str, Any]:
         """The fit arguments that make this booster stop early on ``evaluation``."""
-        module = type(self.estimator_).__module__.split(".")[0]
+        module = self._module()
         if module == "lightgbm":
             import lightgbm
 
@@ -259,7 +292,4 @@ class EarlyStopping(_Wrapper):
         if module == "xgboost":
             self.estimator_.set_params(early_stopping_rounds=self.patience)
             return {"eval_set": evaluation, "verbose": False}
-        if isinstance(self.estimator_, CatBoostModel):
-            return {"eval_set": evaluation, "early_stopping_rounds": self.patience}
-        raise TypeError(f"EarlyStopping supports LightGBM and XGBoost models and homl's CatBoost models, "
-                        f"not {type(self.estimator_).__name__}")
+        return {"eval_set": evaluation, "early_stopping_rounds": self.patience}

@@ -22,7 +22,7 @@ from sklearn.base import clone
 
 from homl.data import SplitStrategy
 from homl.metrics import Metric
-from homl.models import takes_groups
+from homl.models import stopped_rounds, takes_groups
 
 
 class OutOfTime(Exception):
@@ -42,6 +42,9 @@ class Evaluation:
     members: list[tuple[Evaluation, float]] | None = field(default=None, repr=False)
     #: The pipelines fitted on each fold's training rows, when the folds keep them (see :class:`Folds`).
     models: list[Any] | None = field(default=None, repr=False)
+    #: For an early-stopping booster: the median of the rounds it kept on the folds, which its
+    #: final refit grows on every row (see :func:`homl.models.with_rounds`).
+    rounds: int | None = None
 
     @property
     def mean(self) -> float:
@@ -175,6 +178,7 @@ def cross_validate(
         fold_estimate = _probe(pipeline, folds, min(deadline, all_folds_by or deadline))
     fit_times: list[float] = []
     scores: list[float] = []
+    rounds: list[int | None] = []
     models: list[Any] | None = [] if folds.keep_models else None
     for i, (train, valid) in enumerate(folds.splits):
         expected = np.mean(fit_times) * 1.1 if fit_times else fold_estimate
@@ -195,6 +199,7 @@ def cross_validate(
             model = folds.fit(pipeline, train)
             predicted = predict_output(model, folds.X.iloc[valid], folds.classes)
         fit_times.append(time.monotonic() - start)
+        rounds.append(stopped_rounds(model))
         total[valid] += predicted
         seen[valid] += 1
         if models is not None:
@@ -209,7 +214,9 @@ def cross_validate(
     oof[validated] = total[validated] / (seen[validated] if oof.ndim == 1 else seen[validated, None])
     if len(folds.one_draw) < len(folds.splits):  # repeated folds: scored as the ensembles are
         scores = folds.score_folds(oof)
-    return Evaluation(name, dict(params or {}), scores, float(np.mean(fit_times)), oof, models=models)
+    kept_rounds = None if None in rounds else int(np.median(rounds))
+    return Evaluation(name, dict(params or {}), scores, float(np.mean(fit_times)), oof, models=models,
+                      rounds=kept_rounds)
 
 
 #: Most memory the fold models of one evaluation may take to be kept.

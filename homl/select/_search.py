@@ -135,7 +135,7 @@ class Search:
             return None
         return Evaluation(
             spec.name, best.params, best.user_attrs["fold_scores"], best.user_attrs["fit_time"],
-            np.load(path), stage="tuned",
+            np.load(path), stage="tuned", rounds=best.user_attrs.get("rounds"),
         )
 
     def run(self, deadline: Callable[[], float]) -> list[Evaluation]:
@@ -219,6 +219,7 @@ class Search:
         evaluation.stage = "tuned"
         trial.set_user_attr("fold_scores", evaluation.fold_scores)
         trial.set_user_attr("fit_time", evaluation.fit_time)
+        trial.set_user_attr("rounds", evaluation.rounds)
         better = self.folds.metric.better(evaluation.mean, self.best[name].mean)
         if not better:
             evaluation.models = None  # only a family's best may become the final model

@@ -95,14 +95,15 @@ def final_estimator(winner: select.Evaluation, build, task: str, decision: selec
     """The winner as one pipeline: ``schema → model``, where an ensemble's members each
     carry their own preparation (they may have tuned it differently); a binary ``decision``
     sets the probability above which it predicts the second class. With ``bag`` (how folds
-    are drawn: ``"random"`` or ``"group"``) each model is bagged over ``BAG_FOLDS`` folds."""
+    are drawn: ``"random"`` or ``"group"``) each model is bagged over ``BAG_FOLDS`` folds.
+    An early-stopping booster grows, on every row, the rounds it kept in cross-validation."""
     pipeline = _winner_pipeline(winner, build, task, bag)
     return pipeline if decision is None else zoo.with_threshold(pipeline, decision.threshold)
 
 
 def _winner_pipeline(winner: select.Evaluation, build, task: str, bag: str | None) -> Any:
     def built(evaluation: select.Evaluation) -> Any:
-        pipeline = build(zoo.get_spec(evaluation.name), evaluation.params)
+        pipeline = zoo.with_rounds(build(zoo.get_spec(evaluation.name), evaluation.params), evaluation.rounds)
         return pipeline if bag is None else zoo.bagged(pipeline, BAG_FOLDS, bag, random_state=0)
 
     if winner.members is None:
@@ -137,6 +138,10 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
         final = reused if decision is None else zoo.with_threshold(reused, decision.threshold)
     else:
         final = final_estimator(winner, build, task, decision, bag)
+    rounds = [f"{m.name} {m.rounds}" for m, _ in winner.members or [(winner, 1.0)] if m.rounds is not None]
+    if rounds:
+        progress.note(f"boosters refitted on every row with the trees early stopping kept in cross-validation "
+                      f"(median over folds): {', '.join(rounds)}")
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()
     quiet_fit(final, X_train, y_train, groups=train_groups)

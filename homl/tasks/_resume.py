@@ -63,6 +63,7 @@ def save_shortlist(workdir: Path | None, evaluation: select.Evaluation) -> None:
     np.save(workdir / f"short-{evaluation.name}.npy", evaluation.oof)
     write_text_atomic(workdir / f"short-{evaluation.name}.json", json.dumps(to_json({
         "params": evaluation.params, "fold_scores": evaluation.fold_scores, "fit_time": evaluation.fit_time,
+        "rounds": evaluation.rounds,
     })))
 
 
@@ -76,5 +77,6 @@ def load_shortlist(workdir: Path | None) -> dict[str, select.Evaluation]:
         if not oof_path.exists():
             continue
         saved = json.loads(path.read_text())
-        done[name] = select.Evaluation(name, saved["params"], saved["fold_scores"], saved["fit_time"], np.load(oof_path))
+        done[name] = select.Evaluation(name, saved["params"], saved["fold_scores"], saved["fit_time"], np.load(oof_path),
+                                       rounds=saved.get("rounds"))
     return done

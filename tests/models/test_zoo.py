@@ -111,6 +111,40 @@ def test_boosters_stop_early_on_held_out_rows_and_predict_with_the_best_round(fa
     assert small.predict(X.head(5)).shape == (5,)  # too few rows to hold any out: all 30 trees
 
 
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "catboost"])
+@pytest.mark.parametrize("task", ["regression", "binary"])
+def test_a_booster_given_its_rounds_grows_exactly_those_on_every_row(family, task):
+    from homl.models import stopped_rounds, with_rounds
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=1500), "b": rng.normal(size=1500)})
+    signal = X["a"] * 2 - X["b"] + rng.normal(0, 1, 1500)
+    y = signal.to_numpy() if task == "regression" else np.where(signal > 0, "yes", "no")
+    schema = infer_schema(X)
+    stopped = build_pipeline(get_spec(family), task, schema, {"learning_rate": 0.3}, threads=1).fit(X, y)
+    rounds = stopped_rounds(stopped)
+    # The rounds the stopped booster predicts with: fewer than it may grow, as many as it keeps.
+    assert rounds is not None and 0 < rounds < 300
+    booster = stopped[-1].estimator_ if task == "regression" or family != "xgboost" else stopped[-1].estimator_.estimator_
+    kept = {"lightgbm": lambda b: b.best_iteration_, "xgboost": lambda b: b.best_iteration + 1,
+            "catboost": lambda b: b.tree_count_}[family](booster)
+    assert rounds == kept
+
+    refitted = with_rounds(build_pipeline(get_spec(family), task, schema, {"learning_rate": 0.3}, threads=1), rounds)
+    refitted.fit(X, y)
+    stopper = refitted[-1] if family != "xgboost" or task == "regression" else refitted[-1].estimator_
+    assert isinstance(stopper, EarlyStopping) and stopper.rounds == rounds
+    assert stopper.held_out_.size == 0 and stopped_rounds(refitted) == rounds  # every row, that many trees
+    inner = stopper.estimator_
+    grown = {"lightgbm": lambda b: b.booster_.num_trees(), "xgboost": lambda b: b.get_booster().num_boosted_rounds(),
+             "catboost": lambda b: b.tree_count_}[family](inner)
+    assert grown == rounds
+    forest = build_pipeline(get_spec("random_forest"), task, schema)
+    assert with_rounds(forest, rounds) is forest and not any(k.endswith("rounds") for k in forest.get_params())
+    assert stopped_rounds(build_pipeline(get_spec("ridge" if task == "regression" else "linear"), task, schema)
+                          .fit(X, y)) is None
+
+
 def test_early_stopping_refuses_a_model_it_cannot_stop():
     X, y = np.random.default_rng(0).normal(size=(1200, 2)), np.arange(1200.0)
     with pytest.raises(TypeError, match="LightGBM and XGBoost"):

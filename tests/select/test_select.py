@@ -146,3 +146,17 @@ def test_fold_models_too_large_for_their_memory_budget_are_not_kept(monkeypatch)
     monkeypatch.setattr(_cv, "MAX_KEPT_BYTES", 100)  # smaller than any pickled ridge
     evaluation = cross_validate("ridge", Ridge(), folds)
     assert evaluation.models is None and evaluation.oof is not None and len(evaluation.fold_scores) == 4
+
+
+def test_an_early_stopping_booster_records_the_median_of_its_fold_rounds_and_other_models_none():
+    from lightgbm import LGBMRegressor
+
+    from homl.models import EarlyStopping
+
+    folds = _folds(n=1200)
+    booster = EarlyStopping(LGBMRegressor(n_estimators=400, learning_rate=0.3, verbose=-1, n_jobs=1))
+    folds.keep_models = True
+    evaluation = cross_validate("lightgbm", booster, folds)
+    kept = [model.rounds_ for model in evaluation.models]
+    assert evaluation.rounds == int(np.median(kept)) and 0 < evaluation.rounds < 400
+    assert cross_validate("ridge", Ridge(), folds).rounds is None

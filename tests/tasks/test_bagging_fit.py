@@ -42,3 +42,14 @@ def test_the_bag_on_the_training_rows_is_the_cross_validation_fold_models():
     assert all(isinstance(step, FrozenEstimator) for step in model.estimators_)
     assert any("cross-validation fold models" in note for note in result.notes)
     assert result.test_score is not None and result.test_score.value < 1.0  # noise 0.3, signal ~2.2
+
+
+def test_a_final_booster_grows_on_every_row_the_rounds_cross_validation_kept():
+    from homl.models import EarlyStopping
+
+    result = homl.fit(_table(1500), "y", models=["lightgbm"], tune=False, ensemble=False, bagging=False,
+                      time_limit=30)
+    stopper = result.model.steps[-1][1]
+    assert isinstance(stopper, EarlyStopping) and stopper.rounds is not None and stopper.held_out_.size == 0
+    assert stopper.estimator_.booster_.num_trees() == stopper.rounds
+    assert any(f"lightgbm {stopper.rounds}" in note for note in result.notes), result.notes
