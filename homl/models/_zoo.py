@@ -240,8 +240,10 @@ _BOOSTING_SPACE: Space = {
     "reg_lambda": FloatRange(1e-3, 10.0, log=True),
 }
 
-#: In short-list order: quick families first (LightGBM leads: quick and usually strong),
-#: so a small budget still sees many of them.
+#: In short-list order: the families most often best or most useful to an ensemble first
+#: (LightGBM leads: quick and usually strong; then the quick linear baselines, the other
+#: boosters and the forests), the variants and the slow kernel SVM last, so a small budget
+#: spends its short-list where it matters.
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         "lightgbm", "LightGBM", _lightgbm, prep=_TREES, native_categories=True, anchor=True,
@@ -302,10 +304,18 @@ SPECS: tuple[ModelSpec, ...] = (
              "random_strength": 1.0},
         ),
     ),
-    ModelSpec("decision_tree", "decision tree", _tree, prep=_TREES,
-              space={"max_depth": IntRange(2, 30), "min_samples_leaf": IntRange(1, 50, log=True)}),
+    ModelSpec(
+        "random_forest", "random forest", _forest, prep=_TREES,
+        space=_FOREST_SPACE,
+        seeds=({"n_estimators": 300, "max_features": 0.4, "min_samples_leaf": 1},),
+    ),
+    ModelSpec(
+        "extra_trees", "extra trees", _extra, prep=_TREES, space=_FOREST_SPACE,
+    ),
     ModelSpec("knn", "k-nearest neighbours", _knn, prep=_LINEAR, max_rows=20000,
               space={"n_neighbors": IntRange(3, 50, log=True), "weights": Choice(("uniform", "distance"))}),
+    ModelSpec("decision_tree", "decision tree", _tree, prep=_TREES,
+              space={"max_depth": IntRange(2, 30), "min_samples_leaf": IntRange(1, 50, log=True)}),
     ModelSpec("lasso", "lasso regression", _lasso, tasks=(REGRESSION,), prep=_LINEAR, extrapolates=True,
               space={"alpha": FloatRange(1e-3, 1e3, log=True)}),
     ModelSpec("elastic_net", "elastic net", _elastic, prep=_LINEAR, extrapolates=True,
@@ -316,14 +326,6 @@ SPECS: tuple[ModelSpec, ...] = (
               max_rows=50000),
     ModelSpec("poly_ridge", "polynomial features + ridge/logistic", _poly, prep=_LINEAR, extrapolates=True,
               max_rows=50000, max_features=40),
-    ModelSpec(
-        "random_forest", "random forest", _forest, prep=_TREES,
-        space=_FOREST_SPACE,
-        seeds=({"n_estimators": 300, "max_features": 0.4, "min_samples_leaf": 1},),
-    ),
-    ModelSpec(
-        "extra_trees", "extra trees", _extra, prep=_TREES, space=_FOREST_SPACE,
-    ),
     ModelSpec("adaboost", "AdaBoost", _adaboost, prep=_TREES,
               space={"n_estimators": IntRange(50, 400, log=True), "learning_rate": FloatRange(0.01, 2.0, log=True)}),
     ModelSpec("svm", "kernel SVM (RBF)", _svm, prep=_LINEAR, extrapolates=True, scale_target=True, max_rows=4000,
