@@ -193,6 +193,10 @@ class LabelEncoded(_Wrapper):
         return float(np.mean(self.predict(X) == np.asarray(y)))
 
 
+#: The parameter that sets how many trees each booster grows.
+_TREE_COUNT = {"lightgbm": "n_estimators", "xgboost": "n_estimators", "catboost": "iterations"}
+
+
 class EarlyStopping(_Wrapper):
     """Gradient boosting that stops adding trees once a held-out share of its rows stops improving.
 
@@ -244,7 +248,7 @@ class EarlyStopping(_Wrapper):
         module = self._module()
         if self.rounds is not None:
             self.held_out_ = np.array([], dtype=int)
-            self.estimator_.set_params(**{"iterations" if module == "catboost" else "n_estimators": self.rounds})
+            self.estimator_.set_params(**{_TREE_COUNT[module]: self.rounds})
             self.estimator_.fit(X, y, **fit_params)
         elif len(y) < self.min_rows:
             self.held_out_ = np.array([], dtype=int)
@@ -278,8 +282,7 @@ class EarlyStopping(_Wrapper):
         if self.best_iteration_ is not None and self.held_out_.size:
             # LightGBM counts its best round from 1; XGBoost and CatBoost number it from 0.
             return int(self.best_iteration_) + (module != "lightgbm")
-        count = "iterations" if module == "catboost" else "n_estimators"
-        return int(self.estimator_.get_params()[count])
+        return int(self.estimator_.get_params()[_TREE_COUNT[module]])
 
     def _stopping(self, evaluation: list[tuple[Any, np.ndarray]]) -> dict[str, Any]:
         """The fit arguments that make this booster stop early on ``evaluation``."""
