@@ -83,6 +83,14 @@ class Schema:
         """Plain ``{column: kind}`` of the usable columns: what the preparation step needs."""
         return {c.name: c.kind for c in self.features}
 
+    def with_numeric(self, names: list[str]) -> Schema:
+        """A copy with numeric columns ``names`` added (values a model computes, such as a
+        first stacking layer's predictions, given to the next one)."""
+        added = [ColumnInfo(name, NUMERIC, "float64", 0, 0) for name in names if name not in self.kinds()]
+        copy = Schema.from_dict(self.to_dict())
+        copy.columns.extend(added)
+        return copy
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,

@@ -164,14 +164,15 @@ def _ranked(columns: list[str], values: np.ndarray) -> dict[str, Any]:
 
 def _leaves(model: Any, chain: list[Any] | None = None, weight: float = 1.0, member: str | None = None
             ) -> list[_Leaf]:
-    """The fitted models inside ``model`` (through pipelines, voting ensembles and wrappers)."""
+    """The fitted models inside ``model`` (through pipelines, voting ensembles and wrappers; a
+    two-layer stack's first layer, its members weighed equally)."""
     from sklearn.compose import TransformedTargetRegressor
     from sklearn.ensemble import VotingClassifier, VotingRegressor
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import FixedThresholdClassifier, TunedThresholdClassifierCV
     from sklearn.pipeline import Pipeline
 
-    from homl.models import ClippedOutput, EarlyStopping, FoldBagged, LabelEncoded, RowCap
+    from homl.models import ClippedOutput, EarlyStopping, FoldBagged, LabelEncoded, LayeredStack, RowCap
 
     chain = list(chain or [])
     if isinstance(model, FrozenEstimator):  # a fold model reused as it was fitted
@@ -185,6 +186,10 @@ def _leaves(model: Any, chain: list[Any] | None = None, weight: float = 1.0, mem
         total = sum(w for _, w in kept) or 1.0
         return [leaf for (name, w), fitted in zip(kept, model.estimators_)
                 for leaf in _leaves(fitted, chain, weight * w / total, member or name)]
+    if isinstance(model, LayeredStack):  # its first layer's members
+        share = weight / len(model.members_)
+        return [leaf for name, fitted in zip(model.names_, model.members_)
+                for leaf in _leaves(fitted, chain, share, member or name)]
     if isinstance(model, FoldBagged):  # copies fitted on different folds, averaged
         return [leaf for copy in model.estimators_
                 for leaf in _leaves(copy, chain, weight / len(model.estimators_), member)]

@@ -14,6 +14,7 @@ from ._build import (
 )
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._space import Choice, FloatRange, IntRange, Space, sample
+from ._stacking import STACK_PREFIX, LayeredStack, OutOfFold, stack_columns, stack_features, with_stack_features
 from ._threshold import DecisionThreshold, labels_from_proba, with_threshold
 from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
@@ -21,6 +22,7 @@ from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, 
 __all__ = [
     "PREP_PREFIX",
     "SPECS",
+    "STACK_PREFIX",
     "TARGET_TRANSFORM",
     "CatBoostClassification",
     "CatBoostRegression",
@@ -32,7 +34,9 @@ __all__ = [
     "FloatRange",
     "IntRange",
     "LabelEncoded",
+    "LayeredStack",
     "ModelSpec",
+    "OutOfFold",
     "RowCap",
     "Space",
     "bagged",
@@ -45,11 +49,14 @@ __all__ = [
     "missing_families",
     "prep_space",
     "sample",
+    "stack_columns",
+    "stack_features",
     "stopped_rounds",
     "takes_groups",
     "target_space",
     "threads_for",
     "tunable_space",
     "with_rounds",
+    "with_stack_features",
     "with_threshold",
 ]

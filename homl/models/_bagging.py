@@ -93,12 +93,13 @@ def takes_groups(model: Any) -> bool:
     """Whether ``model`` (a pipeline, a homl wrapper, a target transformer) hands ``groups`` to an early-stopping booster."""
     from sklearn.compose import TransformedTargetRegressor
 
+    from ._stacking import LayeredStack
     from ._threshold import DecisionThreshold
     from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 
     if isinstance(model, Pipeline):
         return takes_groups(model.steps[-1][1])
-    if isinstance(model, (EarlyStopping, FoldBagged)):
+    if isinstance(model, (EarlyStopping, FoldBagged, LayeredStack)):
         return True
     if isinstance(model, (LabelEncoded, RowCap, DecisionThreshold, ClippedOutput)):
         return takes_groups(model.estimator)

@@ -11,7 +11,7 @@ from ._cv import (
     predict_output,
     refit_time,
 )
-from ._ensemble import greedy_weights, stacking, voting
+from ._ensemble import LAYERED, greedy_weights, layered, stacking, voting
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
 from ._leaderboard import leaderboard
 from ._search import Search, cost_ratio, size_defaults
@@ -19,6 +19,7 @@ from ._shortlist import baseline, shortlist
 from ._threshold import THRESHOLD_METRICS, Decision, choose_threshold, decision_metric
 
 __all__ = [
+    "LAYERED",
     "THRESHOLD_METRICS",
     "Decision",
     "Evaluation",
@@ -39,6 +40,7 @@ __all__ = [
     "fit_pipeline",
     "greedy_weights",
     "keep_models_of",
+    "layered",
     "leaderboard",
     "make_folds",
     "predict_output",

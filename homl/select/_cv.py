@@ -45,6 +45,8 @@ class Evaluation:
     #: For an early-stopping booster: the median of the rounds it kept on the folds, which its
     #: final refit grows on every row (see :func:`homl.models.with_rounds`).
     rounds: int | None = None
+    #: Seconds an ensemble's own fit takes beyond its members' (a second stacking layer's).
+    extra_fit_time: float = 0.0
 
     @property
     def mean(self) -> float:
@@ -278,4 +280,5 @@ def refit_time(evaluation: Evaluation, n_rows: int, folds: Folds) -> float:
     """Seconds a refit of this candidate on ``n_rows`` rows should take (fits grow with rows)."""
     fold_rows = np.mean([len(train) for train, _ in folds.splits])
     members = evaluation.members or [(evaluation, 1.0)]
-    return float(sum(m.fit_time for m, _ in members) * max(1.0, n_rows / fold_rows))
+    seconds = sum(m.fit_time for m, _ in members) + evaluation.extra_fit_time
+    return float(seconds * max(1.0, n_rows / fold_rows))

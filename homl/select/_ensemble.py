@@ -1,15 +1,26 @@
-"""Ensembles built from out-of-fold predictions: voting and a stacked weighted blend.
+"""Ensembles built from out-of-fold predictions: voting, a stacked weighted blend, two layers.
 
-Both are scored honestly: voting averages fixed members, and the stacked blend learns
-its weights on the other folds' rows before it is scored on a fold's rows. Only rows some
-fold validates are read (time-ordered folds leave the first block of rows without any).
+Voting averages fixed members, and the stacked blend learns its weights on the other
+folds' rows before it is scored on a fold's rows. Only rows some fold validates are read
+(time-ordered folds leave the first block of rows without any). The two-layer stack's
+second model is cross-validated on the same folds, from the members' out-of-fold
+predictions beside the table's columns.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-from ._cv import Evaluation, Folds
+from homl.models import stack_columns, with_stack_features
+
+from ._cv import Evaluation, Folds, OutOfTime, cross_validate
+
+#: The name of the two-layer stack among the candidates.
+LAYERED = "layered_stack"
 
 
 def _blend(oofs: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
@@ -71,6 +82,38 @@ def stacking(members: list[Evaluation], folds: Folds) -> Evaluation | None:
     if len(kept) < 2:
         return None
     return _ensemble("stacking", [e for e, _ in kept], np.array([w for _, w in kept]), scores)
+
+
+def layered(members: list[Evaluation], folds: Folds, build_second: Callable[[list[str]], Any], *,
+            second: str, deadline: float | None = None) -> Evaluation | None:
+    """A second layer (``build_second(new_columns)``, the ``second`` family) learning from the
+    table's columns and the ``members``' out-of-fold predictions, cross-validated on ``folds``.
+
+    A row's first-layer predictions come from models that never saw it, though they saw the
+    other folds' rows that validate the second layer: the small optimism AutoGluon's stacks
+    accept too. A refit fits each member once (their out-of-fold predictions are these). None
+    when the folds keep time order (the first block has no out-of-fold predictions), fewer
+    than two members, or no time for it.
+    """
+    usable = [e for e in members if e.oof is not None and not np.isnan(e.oof).any()]
+    if len(usable) < 2 or folds.strategy.kind == "time":
+        return None
+    names = [f"{e.name}_{i}" for i, e in enumerate(usable)]
+    X = with_stack_features(folds.X, names, [e.oof for e in usable], folds.classes)
+    second_folds = dataclasses.replace(folds, X=X, keep_models=False)
+    try:
+        evaluation = cross_validate(LAYERED, build_second(stack_columns(names, folds.classes)), second_folds,
+                                    deadline=deadline)
+    except OutOfTime:
+        return None
+    weights = np.full(len(usable), 1 / len(usable))
+    evaluation.params = {"second layer": second, "first layer": [e.name for e in usable]}
+    evaluation.stage = "ensemble"
+    evaluation.members = list(zip(usable, weights))
+    evaluation.extra_fit_time = evaluation.fit_time
+    evaluation.fit_time = float(sum(e.fit_time for e in usable) + evaluation.fit_time)
+    evaluation.models = None
+    return evaluation
 
 
 def _ensemble(name: str, chosen: list[Evaluation], weights: np.ndarray, scores: list[float]) -> Evaluation:

@@ -55,6 +55,24 @@ def reused_bag(winner: select.Evaluation, folds: select.Folds | None, n_train: i
         return None
 
 
+def _stack_pipeline(winner: select.Evaluation, build, members: list[Any], classes, holdout: str) -> Any:
+    """``schema → LayeredStack(members, second layer)`` for a two-layer stack ``winner``."""
+    from sklearn.pipeline import Pipeline
+
+    names = [f"{m.name}_{i}" for i, (m, _) in enumerate(winner.members)]
+    second = build(zoo.get_spec(winner.params["second layer"]), {}, zoo.stack_columns(names, classes))
+    schema = build(zoo.get_spec(winner.members[0][0].name), {})[0]
+    stack = zoo.LayeredStack(list(zip(names, members)), second[1:], n_folds=BAG_FOLDS, holdout=holdout)
+    return Pipeline([("schema", schema), ("model", stack)])
+
+
+def _layered_stack(model: Any) -> Any:
+    """The :class:`~homl.models.LayeredStack` inside a fitted final model (through a decision threshold)."""
+    while not isinstance(model, zoo.LayeredStack):
+        model = model.steps[-1][1] if hasattr(model, "steps") else model.estimator_
+    return model
+
+
 def reserve_for_finish(
     finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float
 ) -> float:
@@ -91,23 +109,34 @@ def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train
 
 
 def final_estimator(winner: select.Evaluation, build, task: str, decision: select.Decision | None = None,
-                    bag: str | None = None) -> Any:
+                    bag: str | None = None, classes: np.ndarray | None = None, holdout: str = "random",
+                    first_layer: list[np.ndarray] | None = None) -> Any:
     """The winner as one pipeline: ``schema → model``, where an ensemble's members each
     carry their own preparation (they may have tuned it differently); a binary ``decision``
     sets the probability above which it predicts the second class. With ``bag`` (how folds
     are drawn: ``"random"`` or ``"group"``) each model is bagged over ``BAG_FOLDS`` folds.
+    A two-layer stack's second layer learns from its members' out-of-fold predictions,
+    ``first_layer`` (one per member, on the rows it is fitted on; by default, ``BAG_FOLDS``
+    folds drawn the ``holdout`` way), as the ``classes``' log-odds for a classifier; each
+    member is then fitted once on every row (see :class:`homl.models.LayeredStack`).
     An early-stopping booster grows, on every row, the rounds it kept in cross-validation."""
-    pipeline = _winner_pipeline(winner, build, task, bag)
+    pipeline = _winner_pipeline(winner, build, task, bag, classes, holdout, first_layer)
     return pipeline if decision is None else zoo.with_threshold(pipeline, decision.threshold)
 
 
-def _winner_pipeline(winner: select.Evaluation, build, task: str, bag: str | None) -> Any:
+def _winner_pipeline(winner: select.Evaluation, build, task: str, bag: str | None, classes=None,
+                     holdout: str = "random", first_layer: list[np.ndarray] | None = None) -> Any:
     def built(evaluation: select.Evaluation) -> Any:
         pipeline = zoo.with_rounds(build(zoo.get_spec(evaluation.name), evaluation.params), evaluation.rounds)
         return pipeline if bag is None else zoo.bagged(pipeline, BAG_FOLDS, bag, random_state=0)
 
     if winner.members is None:
         return built(winner)
+    if winner.name == select.LAYERED:
+        members = [built(m)[1:] for m, _ in winner.members]
+        if first_layer is not None:
+            members = [zoo.OutOfFold(member, oof) for member, oof in zip(members, first_layer)]
+        return _stack_pipeline(winner, build, members, classes, holdout)
     from sklearn.ensemble import VotingClassifier, VotingRegressor
     from sklearn.pipeline import Pipeline
 
@@ -131,13 +160,19 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     X_train, y_train, X_test, y_test = rows.X_train, rows.y_train, rows.X_test, rows.y_test
     refit_full, end, time_limit, seed = searching.refit_full, budget.fit_end, budget.time_limit, searching.seed
     train_groups, test_groups = rows.groups, rows.test_groups
-    reused = reused_bag(winner, folds, len(X_train), task) if searching.bagging else None
-    bag = _bagging(winner, folds, rows, budget, searching, progress, reused is not None)
+    layered = winner.name == select.LAYERED
+    holdout = "group" if train_groups is not None else "random"
+    classes = None if task == "regression" or folds is None else folds.classes
+    # A two-layer stack's second layer learns from the cross-validation's out-of-fold predictions.
+    first_layer = [m.oof for m, _ in winner.members] if layered and folds is not None and len(folds.y) == len(
+        X_train) else None
+    reused = None if layered or not searching.bagging else reused_bag(winner, folds, len(X_train), task)
+    bag = None if layered else _bagging(winner, folds, rows, budget, searching, progress, reused is not None)
     reuse = bag is not None and reused is not None
     if reuse:
         final = reused if decision is None else zoo.with_threshold(reused, decision.threshold)
     else:
-        final = final_estimator(winner, build, task, decision, bag)
+        final = final_estimator(winner, build, task, decision, bag, classes, holdout, first_layer)
     rounds = [f"{m.name} {m.rounds}" for m, _ in winner.members or [(winner, 1.0)] if m.rounds is not None]
     if rounds:
         progress.note(f"boosters refitted on every row with the trees early stopping kept in cross-validation "
@@ -158,7 +193,10 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     if refit_full and len(X_test):
         expected = fit_seconds * (len(X_train) + len(X_test)) / len(X_train)
         if time.monotonic() + expected <= end + 0.05 * time_limit:
-            final = final_estimator(winner, build, task, decision, bag)
+            if first_layer is not None:  # the test rows' first-layer predictions are out of sample too
+                tested = _layered_stack(trained).first_layer_output(X_test)
+                first_layer = [np.concatenate([oof, out]) for oof, out in zip(first_layer, tested)]
+            final = final_estimator(winner, build, task, decision, bag, classes, holdout, first_layer)
             all_groups = None if test_groups is None else np.concatenate([train_groups, test_groups])
             quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]), groups=all_groups)
             refitted = True

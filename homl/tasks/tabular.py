@@ -41,6 +41,9 @@ CV_REPEATS = 3
 REPEAT_MIN_SECONDS = 120
 #: Candidates the ensembles are built from; the short-list keeps the fold models of this many.
 KEPT_MODELS = 6
+#: The second layer of the two-layer stack, for classification and for regression: a linear
+#: model, which learns how far to trust each member and may correct them with the columns.
+SECOND_LAYER = ("linear", "ridge")
 
 
 @dataclass
@@ -255,7 +258,12 @@ def fit(
 
     # 7. Ensembles, kept only when they beat the best single model in cross-validation.
     if ensemble:
-        candidates = _with_ensembles(candidates, folds, progress)
+        # The two-layer stack's final fits learn from the out-of-fold predictions of every training row;
+        # its second layer's cross-validation may take the finish's time, short of the best model's refits.
+        best = min(candidates, key=lambda e: metric_.loss(e.mean))
+        candidates = _with_ensembles(
+            candidates, folds, progress, build, task, layers=len(sample) == len(rows.y_train),
+            deadline=budget.fit_end - reserve_for_finish([best], folds, len(rows.X_train), n_final, time_limit))
     candidates.sort(key=lambda e: metric_.loss(e.mean))
 
     # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
@@ -406,12 +414,19 @@ def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
     return tuned, search.all_studies
 
 
-def _with_ensembles(candidates, folds, progress):
-    """Add voting and stacking over the candidates' out-of-fold predictions; say if one wins."""
+def _with_ensembles(candidates, folds, progress, build, task: str, *, layers: bool = True,
+                    deadline: float | None = None):
+    """Add voting, stacking and (with ``layers``, by ``deadline``) a two-layer stack over the
+    candidates' out-of-fold predictions; say if one wins."""
     pool = _pool(candidates)
     if len(pool) < 2:
         return candidates
     blends = [b for b in (select.voting(pool, folds), select.stacking(pool, folds)) if b is not None]
+    if layers:  # the second layer is fitted; the blends above cost no fit
+        second = zoo.get_spec(SECOND_LAYER[task == "regression"])
+        stack = select.layered(pool, folds, lambda columns: build(second, {}, columns), second=second.name,
+                               deadline=deadline)
+        blends += [stack] if stack is not None else []
     if blends:
         best_single = min(candidates, key=lambda e: folds.metric.loss(e.mean))
         best_blend = min(blends, key=lambda e: folds.metric.loss(e.mean))
@@ -537,8 +552,11 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
 
 
 def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, holdout: str):
-    def build(spec: zoo.ModelSpec, params: dict[str, Any]) -> Any:
-        return zoo.build_pipeline(spec, task, schema, params, seed=seed, threads=threads, holdout=holdout)
+    """``build(spec, params, extra_columns=())``: the family's pipeline over the table's columns
+    and, for a second stacking layer, the first layer's prediction columns."""
+    def build(spec: zoo.ModelSpec, params: dict[str, Any], extra_columns: list[str] = ()) -> Any:
+        columns = schema.with_numeric(list(extra_columns)) if extra_columns else schema
+        return zoo.build_pipeline(spec, task, columns, params, seed=seed, threads=threads, holdout=holdout)
 
     return build
 

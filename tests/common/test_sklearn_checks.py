@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 from lightgbm import LGBMRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 from xgboost import XGBClassifier
 
 from homl.data import SchemaCoercer
-from homl.models import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
+from homl.models import ClippedOutput, EarlyStopping, LabelEncoded, LayeredStack, RowCap
 from homl.prep import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor
 
 _TWO_COLUMNS = "takes exactly two columns, latitude and longitude; the check gives it another number of columns"
@@ -47,6 +48,10 @@ ESTIMATORS = [
     ClippedOutput(Ridge()),
     EarlyStopping(LGBMRegressor(n_estimators=20, verbose=-1), **_SMALL),
     LabelEncoded(EarlyStopping(XGBClassifier(n_estimators=20, n_jobs=1), **_SMALL)),
+    LayeredStack([("tree", DecisionTreeRegressor(max_depth=3, random_state=0)), ("ridge", Ridge())], Ridge(),
+                 n_folds=3),
+    LayeredStack([("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("logistic", LogisticRegression())],
+                 LogisticRegression(), n_folds=3),
 ]
 
 

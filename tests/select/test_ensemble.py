@@ -8,7 +8,7 @@ import pytest
 from sklearn.model_selection import KFold
 
 from homl.metrics import get_metric
-from homl.select import Evaluation, Folds, greedy_weights, stacking, voting
+from homl.select import LAYERED, Evaluation, Folds, greedy_weights, layered, refit_time, stacking, voting
 
 
 def folds(n: int = 400, seed: int = 0) -> Folds:
@@ -96,3 +96,38 @@ def test_a_family_entered_twice_is_named_by_stage() -> None:
     tuned = Evaluation("ridge", {}, on.score_folds(on.y + 1), 1.0, on.y + 1, stage="tuned")
     default = Evaluation("ridge", {}, on.score_folds(on.y - 1), 1.0, on.y - 1)
     assert set(voting([tuned, default], on).params) == {"ridge (tuned)", "ridge (short-list)"}
+
+
+def _second_layer(columns: list[str]):
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+
+    from homl.models import STACK_PREFIX
+
+    assert all(c.startswith(STACK_PREFIX) for c in columns)
+    return make_pipeline(Ridge(alpha=1e-6))
+
+
+def test_the_second_layer_is_cross_validated_on_the_members_predictions_beside_the_columns() -> None:
+    # y = row/100 + noise; member a knows the noise, member b knows the trend only through the column.
+    on = folds()
+    on.y = on.X["row"].to_numpy() / 100 + on.y
+    a = member("a", on.y - on.X["row"].to_numpy() / 100 + np.random.default_rng(5).normal(0, 0.05, len(on.y)), on)
+    b = member("b", noisy(on, 2.0, 6), on)
+    stack = layered([a, b], on, _second_layer, second="ridge")
+    assert stack.name == LAYERED and stack.stage == "ensemble" and stack.extra_fit_time > 0
+    assert stack.params == {"second layer": "ridge", "first layer": ["a", "b"]}
+    assert [m for m, _ in stack.members] == [a, b] and stack.fit_time > a.fit_time + b.fit_time
+    # Neither member alone comes close: the second layer adds a's correction to the column's trend.
+    assert stack.mean < 0.1 < min(a.mean, b.mean)
+    assert refit_time(stack, len(on.y), on) > refit_time(voting([a, b], on), len(on.y), on)
+
+
+def test_no_second_layer_over_time_ordered_folds_or_a_single_member() -> None:
+    from homl.data import SplitStrategy
+
+    on = folds()
+    members = [member("a", noisy(on, 1.0, 1), on), member("b", noisy(on, 1.0, 2), on)]
+    assert layered(members[:1], on, _second_layer, second="ridge") is None
+    on.strategy = SplitStrategy("time")
+    assert layered(members, on, _second_layer, second="ridge") is None
