@@ -36,4 +36,4 @@ def predict(model: TabularPredictor, x: pd.DataFrame, task: str) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    run_peer("autogluon", autogluon.tabular.__version__, fit, predict)
+    run_peer("autogluon", autogluon.tabular.__version__, fit, predict, lambda predictor: predictor.model_best)

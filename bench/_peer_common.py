@@ -7,7 +7,9 @@ standard library, numpy and pandas (present in every venv). A runner supplies
 regression, the probability of class 1 for binary classification (the harness
 encodes binary targets as 0/1). This module times both calls and writes JSON:
 
-    {"tool", "version", "fit_s", "predict_s", "pred": [...]}   or   {"tool", "error"}
+    {"tool", "version", "fit_s", "predict_s", "pred": [...], "model"}   or   {"tool", "error"}
+
+where ``model`` names the final model, when the runner supplies ``describe(model)``.
 
 The harness computes every metric from ``pred`` itself, so all tools are scored
 by the same code.
@@ -31,8 +33,10 @@ FitFn = Callable[[pd.DataFrame, str, str, float, int, Path], Any]
 PredictFn = Callable[[Any, pd.DataFrame, str], np.ndarray]
 
 
-def run_peer(tool: str, version: str, fit: FitFn, predict: PredictFn) -> None:
-    """Parse the common arguments, fit on train only, predict test, write JSON."""
+def run_peer(tool: str, version: str, fit: FitFn, predict: PredictFn,
+             describe: Callable[[Any], str] | None = None) -> None:
+    """Parse the common arguments, fit on train only, predict test, write JSON (with the
+    final model ``describe`` names, when given)."""
     ap = argparse.ArgumentParser(description=f"Fit {tool} on a train table, predict a test table.")
     ap.add_argument("--train", type=Path, required=True, help="parquet with features and target")
     ap.add_argument("--test", type=Path, required=True, help="parquet with features only")
@@ -57,6 +61,11 @@ def run_peer(tool: str, version: str, fit: FitFn, predict: PredictFn) -> None:
         if len(pred) != len(test_x):
             raise ValueError(f"{len(pred)} predictions for {len(test_x)} test rows")
         out.update(fit_s=t1 - t0, predict_s=t2 - t1, pred=pred.tolist())
+        if describe is not None:
+            try:  # a name only: it never spoils a result
+                out["model"] = str(describe(model))[:80]
+            except Exception as exc:
+                out["model"] = f"? ({type(exc).__name__})"
     except Exception as exc:  # report, don't crash the whole benchmark
         traceback.print_exc()
         out["error"] = f"{type(exc).__name__}: {exc}"[:500]

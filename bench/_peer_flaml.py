@@ -33,4 +33,4 @@ def predict(model: AutoML, x: pd.DataFrame, task: str) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    run_peer("flaml", flaml.__version__, fit, predict)
+    run_peer("flaml", flaml.__version__, fit, predict, lambda automl: automl.best_estimator)

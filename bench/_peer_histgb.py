@@ -54,4 +54,4 @@ def predict(model: _Model, x: pd.DataFrame, task: str) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    run_peer("histgb", sklearn.__version__, fit, predict)
+    run_peer("histgb", sklearn.__version__, fit, predict, lambda model: type(model.estimator).__name__)

@@ -32,4 +32,4 @@ def predict(result: Any, x: pd.DataFrame, task: str) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    run_peer("homl", getattr(homl, "__version__", "dev"), fit, predict)
+    run_peer("homl", getattr(homl, "__version__", "dev"), fit, predict, lambda result: result.winner)

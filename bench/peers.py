@@ -244,12 +244,12 @@ def report(rows: list[dict], tools: list[str], budget: float) -> str:
     lines.append("| **mean** | " + " | ".join(f"**{fmt(float(np.nanmean(ratios[t])), 3)}**" for t in tools) + " |")
     lines += ["", f"Seconds are the fit call's own time; ⚠ marks a fit over {OVERRUN:.0%} of the "
               f"{budget:g} s budget.", "",
-              "| set | tool | version | score | accuracy | fit s | predict s | process wall s | error |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| set | tool | version | model | score | accuracy | fit s | predict s | process wall s | error |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for t in tools:
             x = r["res"][t]
-            lines.append(f"| {r['set']} | {t} | {x.get('version', '-')} | {fmt(x.get('score'))} | "
+            lines.append(f"| {r['set']} | {t} | {x.get('version', '-')} | {x.get('model', '-')} | {fmt(x.get('score'))} | "
                          f"{fmt(x.get('accuracy'))} | {fmt(x.get('fit_s'), 3)} | "
                          f"{fmt(x.get('predict_s'), 3)} | {fmt(x.get('wall_s'), 3)} | "
                          f"{x.get('error', '')} |")

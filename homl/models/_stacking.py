@@ -149,6 +149,12 @@ class LayeredStack(Estimator):
             self.classes_ = classes
         return self
 
+    def forget_given_predictions(self) -> LayeredStack:
+        """Replace each :class:`OutOfFold` member by its estimator, the fitted models kept: a
+        saved model then carries no number per training row, and a refit draws folds."""
+        self.estimators = [(name, m.estimator if isinstance(m, OutOfFold) else m) for name, m in self.estimators]
+        return self
+
     def _splits(self, y: np.ndarray, groups: Any, classifier: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         kind = self.holdout if groups is not None else "random"
         seed = self.random_state if isinstance(self.random_state, Integral) else 0

@@ -180,6 +180,8 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()
     quiet_fit(final, X_train, y_train, groups=train_groups)
+    if first_layer is not None:
+        _layered_stack(final).forget_given_predictions()
     trained = final
     fit_seconds = time.monotonic() - started
     if reuse:  # the bag cost no fit: estimate the refit from the folds
@@ -199,6 +201,8 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
             final = final_estimator(winner, build, task, decision, bag, classes, holdout, first_layer)
             all_groups = None if test_groups is None else np.concatenate([train_groups, test_groups])
             quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]), groups=all_groups)
+            if first_layer is not None:
+                _layered_stack(final).forget_given_predictions()
             refitted = True
             progress.note("final model refitted on all rows (training + test)")
         else:

@@ -32,13 +32,25 @@ def test_the_two_layer_stack_wins_and_is_the_final_model(result):
     assert result.test_score.value < 0.5 * result.baseline_score.value
 
 
-def test_the_final_second_layers_learn_from_out_of_fold_predictions_of_every_row(result):
+def test_the_final_second_layer_learns_from_out_of_fold_predictions_of_every_row(monkeypatch):
     # Refitted on all rows: the training rows' from cross-validation, the test rows' from the
-    # first layer fitted on the training rows.
+    # first layer fitted on the training rows. The saved model keeps none of them.
+    given = []
+    original = LayeredStack.fit
+
+    def fit(self, X, y, groups=None):
+        given.append([member.oof for _, member in self.estimators if isinstance(member, OutOfFold)])
+        return original(self, X, y, groups)
+
+    monkeypatch.setattr(LayeredStack, "fit", fit)
+    result = homl.fit(_table(), "y", models=["decision_tree", "linear"], tune=False, time_limit=30)
+    assert result.winner == "layered_stack" and [len(g) for g in given] == [2, 2]
+    n_train, n_test = result.metadata["split"]["train_rows"], result.metadata["split"]["test_rows"]
+    assert [len(oof) for oof in given[0]] == [n_train] * 2 and [len(oof) for oof in given[1]] == [n_train + n_test] * 2
+    np.testing.assert_array_equal(given[1][0][:n_train], given[0][0])  # the training rows' are cross-validation's
+    assert all(np.isfinite(oof).all() for oof in given[1])
     stack = result.model.steps[-1][1]
-    assert all(isinstance(member, OutOfFold) for _, member in stack.estimators)
-    n_rows = result.metadata["split"]["train_rows"] + result.metadata["split"]["test_rows"]
-    assert all(len(member.oof) == n_rows and np.isfinite(member.oof).all() for _, member in stack.estimators)
+    assert not any(isinstance(member, OutOfFold) for _, member in stack.estimators)
 
 
 def test_a_saved_stack_loads_and_predicts_the_same(result, tmp_path):
