@@ -44,6 +44,11 @@ KEPT_MODELS = 6
 #: The second layer of the two-layer stack, for classification and for regression: a linear
 #: model, which learns how far to trust each member and may correct them with the columns.
 SECOND_LAYER = ("linear", "ridge")
+#: The two-layer stack is tried on tables of at least this many training rows. Its second layer
+#: learns from predictions of models that saw the rows validating it; on small tables that
+#: optimism swamps the score (diabetes, 353 rows: 13% better than the best model in
+#: cross-validation, 3% worse on the test set).
+LAYERED_MIN_ROWS = 2000
 
 
 @dataclass
@@ -262,7 +267,8 @@ def fit(
         # its second layer's cross-validation may take the finish's time, short of the best model's refits.
         best = min(candidates, key=lambda e: metric_.loss(e.mean))
         candidates = _with_ensembles(
-            candidates, folds, progress, build, task, layers=len(sample) == len(rows.y_train),
+            candidates, folds, progress, build, task,
+            layers=len(sample) == len(rows.y_train) >= LAYERED_MIN_ROWS,
             deadline=budget.fit_end - reserve_for_finish([best], folds, len(rows.X_train), n_final, time_limit))
     candidates.sort(key=lambda e: metric_.loss(e.mean))
 

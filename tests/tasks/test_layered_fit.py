@@ -8,7 +8,7 @@ import homl
 from homl.models import LayeredStack, OutOfFold
 
 
-def _table(n: int = 800) -> pd.DataFrame:
+def _table(n: int = 2600) -> pd.DataFrame:
     # A step in x that the tree finds, a sum of four columns that the linear model finds: each
     # member misses one, and a blend of the two cannot add them, but the second layer, which
     # sees the columns beside their predictions, can.
@@ -58,3 +58,9 @@ def test_a_saved_stack_loads_and_predicts_the_same(result, tmp_path):
     result.save(tmp_path / "model")
     loaded = homl.load(tmp_path / "model")
     np.testing.assert_allclose(loaded.predict(frame), result.model.predict(frame))
+
+
+def test_no_two_layer_stack_on_a_small_table():
+    result = homl.fit(_table(1000), "y", models=["decision_tree", "linear"], tune=False, time_limit=30)
+    assert "layered_stack" not in set(result.leaderboard["model"])
+    assert {"voting", "stacking"} <= set(result.leaderboard["model"])
