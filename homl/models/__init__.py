@@ -12,6 +12,7 @@ from ._build import (
     tunable_space,
     with_rounds,
 )
+from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._stacking import STACK_PREFIX, LayeredStack, OutOfFold, stack_columns, stack_features, with_stack_features
@@ -42,11 +43,13 @@ __all__ = [
     "bagged",
     "build_pipeline",
     "candidates_for",
+    "fit_pipeline",
     "fold_ensemble",
     "free_cores",
     "get_spec",
     "labels_from_proba",
     "missing_families",
+    "predict_output",
     "prep_space",
     "sample",
     "stack_columns",

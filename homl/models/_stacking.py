@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone, is_classifier
-from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -23,8 +22,8 @@ from sklearn.utils.validation import _check_y, check_consistent_length, check_is
 from homl._estimator import Estimator, fitting_around
 from homl.data import SplitStrategy
 
-from ._bagging import takes_groups
-from ._wrappers import _take
+from ._calls import fit_pipeline, predict_output
+from ._wrappers import _LooksLikeInner, _take
 
 #: Names of the columns the first layer's predictions are given to the second layer as.
 STACK_PREFIX = "layer1:"
@@ -73,7 +72,7 @@ class OutOfFold(BaseEstimator):
         self.oof = oof
 
 
-class LayeredStack(Estimator):
+class LayeredStack(_LooksLikeInner, Estimator):
     """Two layers: ``estimators`` (``(name, estimator)`` pairs), then ``final_estimator`` on the
     table's columns plus their out-of-fold predictions.
 
@@ -95,6 +94,8 @@ class LayeredStack(Estimator):
     }
     _keep_tables = True
     _input_check = {"dtype": None, "ensure_all_finite": False}
+    _INNER = "final_estimator"  # a regressor or a classifier as its second layer is; it takes any table
+    _BORROWED_TAGS = ("estimator_type", "classifier_tags", "regressor_tags")
 
     def __init__(self, estimators: list[tuple[str, Any]] | None = None, final_estimator: Any = None,
                  n_folds: int = 5, holdout: str = "random", random_state: int | None = 0):
@@ -104,31 +105,20 @@ class LayeredStack(Estimator):
         self.holdout = holdout
         self.random_state = random_state
 
-    @property
-    def _estimator_type(self) -> str | None:
-        return getattr(self.final_estimator, "_estimator_type", None)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = self.final_estimator.__sklearn_tags__()
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        return tags
-
     @fitting_around
     def fit(self, X: Any, y: Any, groups: Any = None) -> LayeredStack:
         X = self._as_table(self._check_input(X, reset=True))
         y = _check_y(y, estimator=self)
         check_consistent_length(X, y)
-        if is_classifier(self.final_estimator):
+        classifier = is_classifier(self.final_estimator)
+        if classifier:
             check_classification_targets(y)
         if not self.estimators:
             raise ValueError("LayeredStack needs at least one first-layer estimator")
         if len(y) < 2:
             raise ValueError(f"LayeredStack draws folds from at least 2 rows; got n_samples = {len(y)}")
-        classifier = is_classifier(self.final_estimator)
         classes = np.unique(y) if classifier else None
+        groups = None if groups is None else np.asarray(groups)
         splits = None
         self.names_ = [name for name, _ in self.estimators]
         self.members_, outputs = [], []
@@ -142,7 +132,7 @@ class LayeredStack(Estimator):
             else:
                 splits = splits if splits is not None else self._splits(y, groups, classifier)
                 oof = self._out_of_fold(member, X, y, groups, splits, classes)
-            self.members_.append(_fit(clone(member), X, y, groups))
+            self.members_.append(fit_pipeline(clone(member), X, y, groups=groups))
             outputs.append(oof)
         self.final_estimator_ = clone(self.final_estimator).fit(with_stack_features(X, self.names_, outputs, classes), y)
         if classifier:
@@ -155,26 +145,26 @@ class LayeredStack(Estimator):
         self.estimators = [(name, m.estimator if isinstance(m, OutOfFold) else m) for name, m in self.estimators]
         return self
 
-    def _splits(self, y: np.ndarray, groups: Any, classifier: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _splits(self, y: np.ndarray, groups: np.ndarray | None, classifier: bool) -> list[tuple[np.ndarray, np.ndarray]]:
         kind = self.holdout if groups is not None else "random"
         seed = self.random_state if isinstance(self.random_state, Integral) else 0
         strategy = SplitStrategy(kind, n_folds=min(self.n_folds, len(y)), seed=int(seed))
-        return strategy.folds(len(y), strata=y if classifier else None,
-                              groups=None if groups is None else np.asarray(groups))
+        return strategy.folds(len(y), strata=y if classifier else None, groups=groups)
 
-    def _out_of_fold(self, member: Any, X: pd.DataFrame, y: np.ndarray, groups: Any,
+    def _out_of_fold(self, member: Any, X: pd.DataFrame, y: np.ndarray, groups: np.ndarray | None,
                      splits: list[tuple[np.ndarray, np.ndarray]], classes: np.ndarray | None) -> np.ndarray:
         oof = np.zeros(len(y) if classes is None else (len(y), len(classes)))
         for train, valid in splits:
-            part = None if groups is None else np.asarray(groups)[train]
-            oof[valid] = _output(_fit(clone(member), _take(X, train), y[train], part), _take(X, valid), classes)
+            part = None if groups is None else groups[train]
+            oof[valid] = predict_output(fit_pipeline(clone(member), _take(X, train), y[train], groups=part),
+                                        _take(X, valid), classes)
         return oof
 
     def first_layer_output(self, X: Any) -> list[np.ndarray]:
         """Each member's prediction for ``X``: values, or probabilities in ``classes_`` order."""
         check_is_fitted(self, "members_")
         X = self._as_table(self._check_input(X, reset=False))
-        return [_output(model, X, getattr(self, "classes_", None)) for model in self.members_]
+        return [predict_output(model, X, getattr(self, "classes_", None)) for model in self.members_]
 
     def _second_layer_input(self, X: Any) -> pd.DataFrame:
         outputs = self.first_layer_output(X)
@@ -194,21 +184,3 @@ class LayeredStack(Estimator):
 
         scorer = accuracy_score if hasattr(self, "classes_") else r2_score
         return float(scorer(y, self.predict(X)))
-
-
-def _fit(model: Any, X: Any, y: np.ndarray, groups: Any) -> Any:
-    """``model`` fitted, given each row's group when it hands groups to an early-stopping booster
-    (through a pipeline's last step)."""
-    if groups is None or not takes_groups(model):
-        return model.fit(X, y)
-    key = f"{model.steps[-1][0]}__groups" if isinstance(model, Pipeline) else "groups"
-    return model.fit(X, y, **{key: np.asarray(groups)})
-
-
-def _output(model: Any, X: pd.DataFrame, classes: np.ndarray | None) -> np.ndarray:
-    """A first-layer model's values, or its probabilities aligned to ``classes`` (a fold may miss one)."""
-    if classes is None:
-        return np.asarray(model.predict(X), dtype=float)
-    proba = np.zeros((len(X), len(classes)))
-    proba[:, np.searchsorted(classes, model.classes_)] = model.predict_proba(X)
-    return proba

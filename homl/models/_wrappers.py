@@ -24,7 +24,26 @@ def _inner_has(method: str) -> Any:
     return lambda self: hasattr(getattr(self, "estimator_", self.estimator), method)
 
 
-class _Wrapper(MetaEstimatorMixin, Estimator):
+class _LooksLikeInner:
+    """Takes the estimator type and the tags ``_BORROWED_TAGS`` of the model in the parameter
+    named ``_INNER``: a wrapper is a classifier when what it wraps is one."""
+
+    _INNER = "estimator"
+    _BORROWED_TAGS = ("estimator_type", "classifier_tags", "regressor_tags", "input_tags")
+
+    @property
+    def _estimator_type(self) -> str | None:
+        return getattr(getattr(self, self._INNER), "_estimator_type", None)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = getattr(self, self._INNER).__sklearn_tags__()
+        for name in self._BORROWED_TAGS:
+            setattr(tags, name, getattr(inner, name))
+        return tags
+
+
+class _Wrapper(MetaEstimatorMixin, _LooksLikeInner, Estimator):
     """A meta-estimator that looks like the model it wraps: tags, probabilities, importances.
 
     ``fit`` validates the parameters and the rows, clones ``estimator`` into ``estimator_``
@@ -38,19 +57,6 @@ class _Wrapper(MetaEstimatorMixin, Estimator):
     _input_check = {"accept_sparse": ("csr", "csc"), "dtype": None, "ensure_all_finite": False}
     _keep_tables = True
     estimator: Any
-
-    @property
-    def _estimator_type(self) -> str | None:
-        return getattr(self.estimator, "_estimator_type", None)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = self.estimator.__sklearn_tags__()
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = inner.classifier_tags
-        tags.regressor_tags = inner.regressor_tags
-        tags.input_tags = inner.input_tags
-        return tags
 
     @fitting_around
     def fit(self, X: Any, y: Any, **fit_params: Any) -> _Wrapper:

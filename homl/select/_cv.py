@@ -22,7 +22,7 @@ from sklearn.base import clone
 
 from homl.data import SplitStrategy
 from homl.metrics import Metric
-from homl.models import stopped_rounds, takes_groups
+from homl.models import fit_pipeline, predict_output, stopped_rounds
 
 
 class OutOfTime(Exception):
@@ -123,35 +123,6 @@ def make_folds(
     splits = strategy.folds(len(y), strata=strata, groups=groups)
     classes = None if task == "regression" else np.unique(y)
     return Folds(X, y, splits, metric, task, classes, strategy, groups)
-
-
-def fit_pipeline(model: Any, X: Any, y: Any, *, groups: np.ndarray | None = None) -> Any:
-    """``model.fit(X, y)``, with each row's group handed to the early-stopping booster inside, if any.
-
-    Only the wrappers that can pass them on get them: a plain scikit-learn model refuses
-    a ``groups`` argument. An ensemble (``Voting*``) refuses extra fit arguments without
-    metadata routing, so its boosters hold out random rows: it is only built for the final
-    refits, after selection, so those rows cannot leak into any score that chose a model.
-    """
-    if groups is None or not takes_groups(model):
-        return model.fit(X, y)
-    if hasattr(model, "steps"):
-        return model.fit(X, y, **{f"{model.steps[-1][0]}__groups": groups})
-    return model.fit(X, y, groups=groups)
-
-
-def predict_output(model: Any, X: Any, classes: np.ndarray | None) -> np.ndarray:
-    """Values for regression; class probabilities in ``classes`` order for classification."""
-    if classes is None:
-        return np.asarray(model.predict(X), dtype=float)
-    proba = np.asarray(model.predict_proba(X), dtype=float)
-    model_classes = list(getattr(model, "classes_", classes))
-    if list(model_classes) == list(classes):
-        return proba
-    aligned = np.zeros((len(proba), len(classes)))
-    for j, label in enumerate(model_classes):
-        aligned[:, int(np.searchsorted(classes, label))] = proba[:, j]
-    return aligned
 
 
 def cross_validate(

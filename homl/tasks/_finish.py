@@ -55,15 +55,19 @@ def reused_bag(winner: select.Evaluation, folds: select.Folds | None, n_train: i
         return None
 
 
-def _stack_pipeline(winner: select.Evaluation, build, members: list[Any], classes, holdout: str) -> Any:
-    """``schema → LayeredStack(members, second layer)`` for a two-layer stack ``winner``."""
+def _stack_pipeline(winner: select.Evaluation, build, members: list[Any], classes, holdout: str,
+                    first_layer: list[np.ndarray] | None) -> Any:
+    """``schema → LayeredStack(members, second layer)`` for a two-layer stack ``winner`` whose
+    ``members`` are built pipelines; with ``first_layer``, their out-of-fold predictions."""
     from sklearn.pipeline import Pipeline
 
     names = [f"{m.name}_{i}" for i, (m, _) in enumerate(winner.members)]
     second = build(zoo.get_spec(winner.params["second layer"]), {}, zoo.stack_columns(names, classes))
-    schema = build(zoo.get_spec(winner.members[0][0].name), {})[0]
-    stack = zoo.LayeredStack(list(zip(names, members)), second[1:], n_folds=BAG_FOLDS, holdout=holdout)
-    return Pipeline([("schema", schema), ("model", stack)])
+    steps = [pipeline[1:] for pipeline in members]
+    if first_layer is not None:
+        steps = [zoo.OutOfFold(step, oof) for step, oof in zip(steps, first_layer)]
+    stack = zoo.LayeredStack(list(zip(names, steps)), second[1:], n_folds=BAG_FOLDS, holdout=holdout)
+    return Pipeline([("schema", members[0][0]), ("model", stack)])
 
 
 def _layered_stack(model: Any) -> Any:
@@ -133,10 +137,7 @@ def _winner_pipeline(winner: select.Evaluation, build, task: str, bag: str | Non
     if winner.members is None:
         return built(winner)
     if winner.name == select.LAYERED:
-        members = [built(m)[1:] for m, _ in winner.members]
-        if first_layer is not None:
-            members = [zoo.OutOfFold(member, oof) for member, oof in zip(members, first_layer)]
-        return _stack_pipeline(winner, build, members, classes, holdout)
+        return _stack_pipeline(winner, build, [built(m) for m, _ in winner.members], classes, holdout, first_layer)
     from sklearn.ensemble import VotingClassifier, VotingRegressor
     from sklearn.pipeline import Pipeline
 
