@@ -51,9 +51,9 @@ class CatBoostModel(Estimator):
     every core) and ``random_state`` (its ``random_seed``). CatBoost never prints nor writes
     files (no ``catboost_info/`` folder).
 
-    ``fit`` accepts ``eval_set=[(X, y)]`` and ``early_stopping_rounds``: training stops once the
-    evaluation rows stop improving and the model keeps its best round (``best_iteration_``,
-    ``tree_count_``).
+    ``fit`` accepts ``eval_set=[(X, y)]`` with ``early_stopping_rounds`` or CatBoost
+    ``callbacks`` (objects with ``after_iteration(info)``): training stops once the evaluation
+    rows stop improving and the model keeps its best round (``best_iteration_``, ``tree_count_``).
     """
 
     _parameter_constraints = {
@@ -88,7 +88,7 @@ class CatBoostModel(Estimator):
         return tags
 
     def _fit_booster(self, X: Any, y: np.ndarray, loss: str, eval_set: list[tuple[Any, Any]] | None,
-                     early_stopping_rounds: int | None) -> None:
+                     early_stopping_rounds: int | None, callbacks: list[Any] | None) -> None:
         """Fit a CatBoost booster on the checked rows with ``loss`` and record it as ``cbm`` bytes."""
         if len(y) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 rows to fit; got 1 sample")
@@ -103,7 +103,7 @@ class CatBoostModel(Estimator):
             evaluation = [(self._features(self._check_input(eval_set[0][0], reset=False)), eval_set[0][1])]
         booster = self._booster_class()(**self._options(loss))
         booster.fit(self._features(X), y, cat_features=self.cat_features_ or None, eval_set=evaluation,
-                    early_stopping_rounds=early_stopping_rounds)
+                    early_stopping_rounds=early_stopping_rounds, callbacks=callbacks)
         best = booster.get_best_iteration()
         self.best_iteration_ = None if best is None else int(best)
         self.tree_count_ = int(booster.tree_count_)
@@ -187,11 +187,11 @@ class CatBoostRegression(RegressorMixin, CatBoostModel):
 
     @fitting
     def fit(self, X: Any, y: Any, eval_set: list[tuple[Any, Any]] | None = None,
-            early_stopping_rounds: int | None = None) -> CatBoostRegression:
+            early_stopping_rounds: int | None = None, callbacks: list[Any] | None = None) -> CatBoostRegression:
         X = self._check_input(X, reset=True)
         y = _check_y(y, y_numeric=True, estimator=self)
         check_consistent_length(X, y)
-        self._fit_booster(X, y, "RMSE", eval_set, early_stopping_rounds)
+        self._fit_booster(X, y, "RMSE", eval_set, early_stopping_rounds, callbacks)
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -210,7 +210,7 @@ class CatBoostClassification(ClassifierMixin, CatBoostModel):
 
     @fitting
     def fit(self, X: Any, y: Any, eval_set: list[tuple[Any, Any]] | None = None,
-            early_stopping_rounds: int | None = None) -> CatBoostClassification:
+            early_stopping_rounds: int | None = None, callbacks: list[Any] | None = None) -> CatBoostClassification:
         X = self._check_input(X, reset=True)
         y = _check_y(y, estimator=self)
         check_consistent_length(X, y)
@@ -222,7 +222,7 @@ class CatBoostClassification(ClassifierMixin, CatBoostModel):
         if eval_set is not None:
             eval_set = [self._known_labels(*pair) for pair in eval_set]
         loss = "Logloss" if len(self.classes_) == 2 else "MultiClass"
-        self._fit_booster(X, codes, loss, eval_set, early_stopping_rounds)
+        self._fit_booster(X, codes, loss, eval_set, early_stopping_rounds, callbacks)
         return self
 
     def _known_labels(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:

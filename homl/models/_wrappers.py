@@ -17,6 +17,7 @@ from homl._estimator import Estimator, fitting_around
 from homl.data import SplitStrategy
 
 from ._catboost import CatBoostModel
+from ._stopping import CatBoostStop, lightgbm_callback, xgboost_callback
 
 
 def _inner_has(method: str) -> Any:
@@ -227,10 +228,13 @@ class EarlyStopping(_Wrapper):
     holdout = "random"
     #: ...and before ``rounds`` existed, they always stopped early.
     rounds = None
+    #: ...and before ``patience_share`` existed, their patience was fixed.
+    patience_share = 0.0
     _parameter_constraints = {
         **_Wrapper._parameter_constraints,
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "patience_share": [Interval(Real, 0, None, closed="left")],
         "min_rows": [Interval(Integral, 0, None, closed="left")],
         "min_held_out": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -239,11 +243,12 @@ class EarlyStopping(_Wrapper):
     }
 
     def __init__(self, estimator: Any = None, validation_fraction: float = 0.1, patience: int = 50,
-                 min_rows: int = 200, min_held_out: int = 100, random_state: int | None = 0,
-                 holdout: str = "random", rounds: int | None = None):
+                 patience_share: float = 0.25, min_rows: int = 200, min_held_out: int = 100,
+                 random_state: int | None = 0, holdout: str = "random", rounds: int | None = None):
         self.estimator = estimator
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.patience_share = patience_share
         self.min_rows = min_rows
         self.min_held_out = min_held_out
         self.random_state = random_state
@@ -268,6 +273,8 @@ class EarlyStopping(_Wrapper):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
                 self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))
+            if self._module() == "xgboost":
+                self.estimator_.set_params(callbacks=None)  # its stopper served this fit only
         self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
             self.estimator_, "best_iteration", None)
         self.rounds_ = self._rounds_used(module)
@@ -292,13 +299,11 @@ class EarlyStopping(_Wrapper):
 
     def _stopping(self, evaluation: list[tuple[Any, np.ndarray]]) -> dict[str, Any]:
         """The fit arguments that make this booster stop early on ``evaluation``."""
-        module = self._module()
+        module, patience, share = self._module(), self.patience, self.patience_share
         if module == "lightgbm":
-            import lightgbm
-
             # ``eval_set``, not 4.7's ``eval_X``/``eval_y``: its classifier leaves those labels unencoded.
-            return {"eval_set": evaluation, "callbacks": [lightgbm.early_stopping(self.patience, verbose=False)]}
+            return {"eval_set": evaluation, "callbacks": [lightgbm_callback(patience, share)]}
         if module == "xgboost":
-            self.estimator_.set_params(early_stopping_rounds=self.patience)
+            self.estimator_.set_params(early_stopping_rounds=None, callbacks=[xgboost_callback(patience, share)])
             return {"eval_set": evaluation, "verbose": False}
-        return {"eval_set": evaluation, "early_stopping_rounds": self.patience}
+        return {"eval_set": evaluation, "callbacks": [CatBoostStop(patience, share)]}
