@@ -46,6 +46,8 @@ def build_pipeline(
     """
     params = dict(params or {})
     target_transform = params.pop(TARGET_TRANSFORM, "none")
+    if spec.log_link and target_transform != "none":
+        raise ConfigError(f"{spec.name} models the log of the target's mean itself: {TARGET_TRANSFORM} must be none")
     prep_options = {**spec.prep, **{k[len(PREP_PREFIX):]: v for k, v in params.items() if k.startswith(PREP_PREFIX)}}
     model_params = {k: v for k, v in params.items() if not k.startswith(PREP_PREFIX)}
     model = spec.make(task, seed)
@@ -108,6 +110,13 @@ def target_space(y: np.ndarray) -> dict[str, Any]:
         return {}
     options = ("none", "log", "yeo-johnson") if y.min() >= 0 else ("none", "yeo-johnson")
     return {TARGET_TRANSFORM: Choice(options)}
+
+
+def suits_log_link(y: np.ndarray) -> bool:
+    """Whether a regression target is skewed and never negative: the targets a model of the log
+    of the mean (a Poisson loss) is offered for (see ``ModelSpec.log_link``)."""
+    y = np.asarray(y, dtype=float)
+    return bool(len(y) >= 3 and y.min() >= 0 and y.max() > 0 and TARGET_TRANSFORM in target_space(y))
 
 
 def _target_transformer(name: str, scale: bool) -> Any:

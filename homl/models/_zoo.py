@@ -49,6 +49,9 @@ class ModelSpec:
     #: Cross-validated first in the short-list and allowed past its share of the time: the
     #: family most likely to win on a table, which a small or busy budget must not lose.
     anchor: bool = False
+    #: Fits a model of the log of the mean (a Poisson loss): offered only for a regression
+    #: target that is skewed and never negative (counts, prices, sizes; see ``suits_log_link``).
+    log_link: bool = False
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -197,6 +200,15 @@ def _lightgbm(task: str, seed: int) -> Any:
     return EarlyStopping(model, random_state=seed)
 
 
+def _lightgbm_poisson(task: str, seed: int) -> Any:
+    from lightgbm import LGBMRegressor
+
+    from ._wrappers import EarlyStopping
+
+    model = LGBMRegressor(objective="poisson", n_estimators=300, random_state=seed, n_jobs=_cores(), verbose=-1)
+    return EarlyStopping(model, random_state=seed)
+
+
 def _xgboost(task: str, seed: int) -> Any:
     from xgboost import XGBClassifier, XGBRegressor
 
@@ -239,6 +251,12 @@ _BOOSTING_SPACE: Space = {
     "colsample_bytree": FloatRange(0.3, 1.0),
     "reg_lambda": FloatRange(1e-3, 10.0, log=True),
 }
+_LIGHTGBM_SPACE: Space = {
+    **_BOOSTING_SPACE,
+    "num_leaves": IntRange(8, 256, log=True),
+    "min_child_samples": IntRange(3, 100, log=True),
+    "subsample_freq": Choice((1,)),
+}
 
 #: In short-list order: the families most often best or most useful to an ensemble first
 #: (LightGBM leads: quick and usually strong; then the quick linear baselines, the other
@@ -247,17 +265,23 @@ _BOOSTING_SPACE: Space = {
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(
         "lightgbm", "LightGBM", _lightgbm, prep=_TREES, native_categories=True, anchor=True,
-        space={
-            **_BOOSTING_SPACE,
-            "num_leaves": IntRange(8, 256, log=True),
-            "min_child_samples": IntRange(3, 100, log=True),
-            "subsample_freq": Choice((1,)),
-        },
+        space=_LIGHTGBM_SPACE,
         seeds=(  # the quicker first: a small budget may allow only one
             {"learning_rate": 0.05, "n_estimators": MAX_TREES, "num_leaves": 31, "min_child_samples": 20,
              "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0},
             {"learning_rate": 0.03, "n_estimators": MAX_TREES, "num_leaves": 63, "min_child_samples": 10,
              "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.6, "reg_lambda": 1.0},
+        ),
+    ),
+    ModelSpec(
+        # Errors that grow with the mean, as those of counts and prices do; predictions stay
+        # positive. Its own family, so the short-list ranks it at no cost to LightGBM's search.
+        "lightgbm_poisson", "LightGBM (Poisson loss)", _lightgbm_poisson, tasks=(REGRESSION,), prep=_TREES,
+        native_categories=True, log_link=True,
+        space=_LIGHTGBM_SPACE,
+        seeds=(  # a log link learns in small steps: a quick learning rate first
+            {"learning_rate": 0.1, "n_estimators": MAX_TREES, "num_leaves": 31, "min_child_samples": 20,
+             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0},
         ),
     ),
     ModelSpec("linear", "linear / logistic regression", _linear, prep=_LINEAR, extrapolates=True,

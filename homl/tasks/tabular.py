@@ -230,6 +230,7 @@ def fit(
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
+    specs = _for_target(specs, rows.y_train, task, named=bool(models))
     for note in [] if models else zoo.missing_families():
         progress.note(note)
     kept: list[select.Evaluation] = []
@@ -554,7 +555,9 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
         return {}
     prep = zoo.prep_space(spec, context["has_geo"], context["has_heavy"], context["has_categorical"],
                           context["has_repeated_dates"])
-    return {**space, **prep, **context.get("target_space", {})}
+    # A log-link family models the log of the mean itself, on the target as it is.
+    target = {} if spec.log_link else context.get("target_space", {})
+    return {**space, **prep, **target}
 
 
 def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, holdout: str):
@@ -565,6 +568,17 @@ def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, ho
         return zoo.build_pipeline(spec, task, columns, params, seed=seed, threads=threads, holdout=holdout)
 
     return build
+
+
+def _for_target(specs: list[zoo.ModelSpec], y: np.ndarray, task: str, named: bool) -> list[zoo.ModelSpec]:
+    """The families that suit the target: a log-link family only for a skewed non-negative one."""
+    if task != "regression" or not any(s.log_link for s in specs) or zoo.suits_log_link(y):
+        return specs
+    unsuited = [s.name for s in specs if s.log_link]
+    if named:
+        raise ConfigError(f"model family {unsuited[0]} models the log of the target's mean: it needs a skewed "
+                          f"target that is never negative, and this one is not")
+    return [s for s in specs if not s.log_link]
 
 
 def _fallback(specs, build, folds, progress: Progress) -> select.Evaluation:
