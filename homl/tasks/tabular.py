@@ -230,7 +230,7 @@ def fit(
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
-    specs = _for_target(specs, rows.y_train, task, named=bool(models))
+    specs = _for_target(specs, rows, task, named=bool(models))
     for note in [] if models else zoo.missing_families():
         progress.note(note)
     kept: list[select.Evaluation] = []
@@ -570,9 +570,12 @@ def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, ho
     return build
 
 
-def _for_target(specs: list[zoo.ModelSpec], y: np.ndarray, task: str, named: bool) -> list[zoo.ModelSpec]:
-    """The families that suit the target: a log-link family only for a skewed non-negative one."""
-    if task != "regression" or not any(s.log_link for s in specs) or zoo.suits_log_link(y):
+def _for_target(specs: list[zoo.ModelSpec], rows: TrainTest, task: str, named: bool) -> list[zoo.ModelSpec]:
+    """The families that suit the target: a log-link family only for one whose training rows are
+    skewed and never negative, and whose test rows (which the final refit learns from) are not either."""
+    if task != "regression" or not any(s.log_link for s in specs):
+        return specs
+    if zoo.suits_log_link(rows.y_train) and (len(rows.y_test) == 0 or rows.y_test.min() >= 0):
         return specs
     unsuited = [s.name for s in specs if s.log_link]
     if named:

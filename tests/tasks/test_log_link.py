@@ -55,3 +55,8 @@ def test_the_poisson_family_takes_the_target_as_it_is():
 def test_naming_the_poisson_family_for_a_target_below_zero_is_refused():
     with pytest.raises(ConfigError, match="lightgbm_poisson models the log of the target's mean: it needs a skewed"):
         homl.fit(_counts(shift=-5.0), "visits", models=["lightgbm_poisson"], time_limit=10)
+    # Counts in the training rows, but a value below zero among the test rows the final model learns from too.
+    frame = _counts()
+    test = frame.tail(100).assign(visits=lambda f: f["visits"] - 3.0)
+    with pytest.raises(ConfigError, match="lightgbm_poisson models the log of the target's mean"):
+        homl.fit(frame.head(500), "visits", test=test, models=["lightgbm_poisson"], time_limit=10)
