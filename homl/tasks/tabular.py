@@ -571,8 +571,8 @@ def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, ho
 
 
 def _for_target(specs: list[zoo.ModelSpec], rows: TrainTest, task: str, named: bool) -> list[zoo.ModelSpec]:
-    """The families that suit the target: a log-link family only for one whose training rows are
-    skewed and never negative, and whose test rows (which the final refit learns from) are not either."""
+    """The families that suit the target: a log-link family only where the training rows' target is
+    skewed and never negative, and no test row's (the final refit learns from them too) is negative."""
     if task != "regression" or not any(s.log_link for s in specs):
         return specs
     if zoo.suits_log_link(rows.y_train) and (len(rows.y_test) == 0 or rows.y_test.min() >= 0):
