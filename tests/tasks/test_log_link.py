@@ -34,8 +34,17 @@ def test_the_poisson_family_joins_the_short_list_on_counts_and_is_left_out_below
     assert np.isfinite(board.loc["lightgbm_poisson", "cv_mean"])
 
     # Unnamed, it is left out quietly where it does not suit the target.
-    shifted = homl.fit(_counts(shift=-5.0), "visits", tune=False, ensemble=False, time_limit=10)
-    assert "lightgbm_poisson" not in set(shifted.leaderboard["model"])
+    from homl.models import candidates_for
+    from homl.tasks._settings import TrainTest
+    from homl.tasks.tabular import _for_target
+
+    every = candidates_for("regression")
+    assert "lightgbm_poisson" in {s.name for s in every}
+    frame, shifted = _counts(), _counts(shift=-5.0)
+    for y, suits in ((frame["visits"].to_numpy(), True), (shifted["visits"].to_numpy(), False)):
+        rows = TrainTest(frame.head(500), y[:500], frame.tail(100), y[500:])
+        kept = {s.name for s in _for_target(every, rows, "regression", named=False)}
+        assert ("lightgbm_poisson" in kept) is suits and "lightgbm" in kept
 
 
 def test_the_poisson_family_takes_the_target_as_it_is():
