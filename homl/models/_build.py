@@ -101,12 +101,10 @@ def target_space(y: np.ndarray) -> dict[str, Any]:
     targets that are never negative) or through a Yeo-Johnson power transform; predictions are
     transformed back. Which one wins is the cross-validation's to say.
     """
-    from scipy.stats import skew
-
     from ._space import Choice
 
     y = np.asarray(y, dtype=float)
-    if len(y) < 3 or np.ptp(y) == 0 or abs(float(skew(y))) < SKEWED_TARGET:
+    if not _skewed(y):
         return {}
     options = ("none", "log", "yeo-johnson") if y.min() >= 0 else ("none", "yeo-johnson")
     return {TARGET_TRANSFORM: Choice(options)}
@@ -114,9 +112,16 @@ def target_space(y: np.ndarray) -> dict[str, Any]:
 
 def suits_log_link(y: np.ndarray) -> bool:
     """Whether a regression target is skewed and never negative: the targets a model of the log
-    of the mean (a Poisson loss) is offered for (see ``ModelSpec.log_link``)."""
+    of the mean (a Poisson loss) is offered for (see ``ModelSpec.log_link``), as ``log1p`` is."""
     y = np.asarray(y, dtype=float)
-    return bool(len(y) >= 3 and y.min() >= 0 and y.max() > 0 and TARGET_TRANSFORM in target_space(y))
+    return _skewed(y) and bool(y.min() >= 0)
+
+
+def _skewed(y: np.ndarray) -> bool:
+    """Whether ``y`` varies and its absolute skewness reaches ``SKEWED_TARGET``."""
+    from scipy.stats import skew
+
+    return bool(len(y) >= 3 and np.ptp(y) > 0 and abs(float(skew(y))) >= SKEWED_TARGET)
 
 
 def _target_transformer(name: str, scale: bool) -> Any:

@@ -60,8 +60,9 @@ def lightgbm_callback(patience: int, share: float) -> Any:
             if not results:
                 raise ValueError("early stopping needs an evaluation set besides the training rows")
             _, _, value, higher_is_better = tuple(results[0])[:4]
-            stop = self.rule.update(env.iteration - env.begin_iteration, -value if higher_is_better else value)
-            if self.rule.best_round == env.iteration - env.begin_iteration:
+            round_ = env.iteration - env.begin_iteration
+            stop = self.rule.update(round_, -value if higher_is_better else value)
+            if self.rule.best_round == round_:
                 self.best_results = list(env.evaluation_result_list)
             if stop or env.iteration == env.end_iteration - 1:
                 raise EarlyStopException(self.rule.best_round + env.begin_iteration, self.best_results)

@@ -273,7 +273,7 @@ class EarlyStopping(_Wrapper):
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*'eval_set' is deprecated")
                 self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))
-            if self._module() == "xgboost":
+            if module == "xgboost":
                 self.estimator_.set_params(callbacks=None)  # its stopper served this fit only
         self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
             self.estimator_, "best_iteration", None)

@@ -201,12 +201,7 @@ def _lightgbm(task: str, seed: int) -> Any:
 
 
 def _lightgbm_poisson(task: str, seed: int) -> Any:
-    from lightgbm import LGBMRegressor
-
-    from ._wrappers import EarlyStopping
-
-    model = LGBMRegressor(objective="poisson", n_estimators=300, random_state=seed, n_jobs=_cores(), verbose=-1)
-    return EarlyStopping(model, random_state=seed)
+    return _lightgbm(task, seed).set_params(estimator__objective="poisson")
 
 
 def _xgboost(task: str, seed: int) -> Any:

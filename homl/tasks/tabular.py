@@ -577,9 +577,9 @@ def _for_target(specs: list[zoo.ModelSpec], rows: TrainTest, task: str, named: b
         return specs
     if zoo.suits_log_link(rows.y_train) and (len(rows.y_test) == 0 or rows.y_test.min() >= 0):
         return specs
-    unsuited = [s.name for s in specs if s.log_link]
     if named:
-        raise ConfigError(f"model family {unsuited[0]} models the log of the target's mean: it needs a skewed "
+        unsuited = next(s.name for s in specs if s.log_link)
+        raise ConfigError(f"model family {unsuited} models the log of the target's mean: it needs a skewed "
                           f"target that is never negative, and this one is not")
     return [s for s in specs if not s.log_link]
 
