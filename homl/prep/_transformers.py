@@ -172,9 +172,11 @@ class GeoFeatures(Transformer):
       ``ClusterSimilarity``), with kernel width ``gamma``;
     - coordinates rotated by 15, 30, 45 and 60 degrees, which axis-aligned trees split on
       far more easily than on raw latitude and longitude;
-    - with ``n_neighbors`` > 0, the mean target of the nearest training locations. While
-      fitting, each row gets that value from the other folds only (out of fold, like
-      scikit-learn's ``TargetEncoder``), so the feature never sees the row's own target.
+    - with ``n_neighbors`` > 0, the mean target of the nearest training locations, at several
+      scales: the nearest ``n_neighbors`` times each of ``neighbor_scales`` (a street, a
+      district, a region), since no single neighbourhood size suits every place. While
+      fitting, each row gets those values from the other folds only (out of fold, like
+      scikit-learn's ``TargetEncoder``), so the features never see the row's own target.
       ``target_type`` is "continuous", "binary" or "multiclass" ("auto" guesses, which
       reads a numeric target with whole-number values as classes).
     """
@@ -183,18 +185,24 @@ class GeoFeatures(Transformer):
         "n_clusters": [Interval(Integral, 0, None, closed="left")],
         "gamma": [Interval(Real, 0, None, closed="neither")],
         "n_neighbors": [Interval(Integral, 0, None, closed="left")],
+        "neighbor_scales": [tuple],
         "rotations": ["boolean"],
         "target_type": [StrOptions({"auto", "continuous", "binary", "multiclass"})],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
     }
     _input_check = {"dtype": np.float64}
+    #: Values of neighbours' targets held at once while averaging (about 32 MB).
+    _CHUNK_VALUES = 4_000_000
+    #: Neighbour counts of the fitted scales; a model saved before scales has one, ``n_neighbors``.
+    neighbor_counts_: tuple[int, ...] = ()
 
     def __init__(
         self,
         n_clusters: int = 10,
         gamma: float = 1.0,
         n_neighbors: int = 0,
+        neighbor_scales: tuple[float, ...] = (0.25, 1.0, 4.0, 16.0),
         rotations: bool = True,
         target_type: str = "auto",
         cv: int = 5,
@@ -203,6 +211,7 @@ class GeoFeatures(Transformer):
         self.n_clusters = n_clusters
         self.gamma = gamma
         self.n_neighbors = n_neighbors
+        self.neighbor_scales = neighbor_scales
         self.rotations = rotations
         self.target_type = target_type
         self.cv = cv
@@ -230,10 +239,13 @@ class GeoFeatures(Transformer):
             targets = self._target_matrix(y)
             self.coords_, self.targets_ = coords, targets
             self.neighbor_targets_ = targets.shape[1]
-            neighbors = np.empty_like(targets)
+            self.neighbor_counts_ = self._counts()
             folds = KFold(self.cv, shuffle=True, random_state=self.random_state)
             for train, held_out in folds.split(coords):
-                neighbors[held_out] = self._neighbor_mean(coords[train], targets[train], coords[held_out])
+                means = self._neighbor_mean(coords[train], targets[train], coords[held_out])
+                if neighbors is None:
+                    neighbors = np.empty((len(coords), means.shape[1]))
+                neighbors[held_out] = means
         return self._features(coords, neighbors)
 
     def _transform(self, coords: np.ndarray) -> np.ndarray:
@@ -256,11 +268,29 @@ class GeoFeatures(Transformer):
             blocks.append(neighbors)
         return np.hstack(blocks) if blocks else np.empty((len(coords), 0))
 
-    def _neighbor_mean(self, train: np.ndarray, targets: np.ndarray, query: np.ndarray) -> np.ndarray:
-        from sklearn.neighbors import KNeighborsRegressor
+    def _counts(self) -> tuple[int, ...]:
+        """The distinct neighbour counts of the scales, smallest first."""
+        counts = {max(1, round(self.n_neighbors * scale)) for scale in self.neighbor_scales if scale > 0}
+        return tuple(sorted(counts)) or (self.n_neighbors,)
 
-        k = min(self.n_neighbors, len(train))
-        return KNeighborsRegressor(n_neighbors=k).fit(train, targets).predict(query).reshape(len(query), -1)
+    def _neighbor_mean(self, train: np.ndarray, targets: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """Mean targets of each query row's nearest training rows, one block of columns a scale.
+
+        One search for the largest count serves every scale: the nearest k of it are the
+        nearest k. Queries run in chunks, so memory stays bounded on large tables.
+        """
+        from sklearn.neighbors import NearestNeighbors
+
+        counts = [min(k, len(train)) for k in (self.neighbor_counts_ or (self.n_neighbors,))]
+        search = NearestNeighbors(n_neighbors=max(counts)).fit(train)
+        out = np.empty((len(query), len(counts) * targets.shape[1]))
+        chunk = max(1, self._CHUNK_VALUES // (max(counts) * targets.shape[1]))
+        for start in range(0, len(query), chunk):
+            rows = slice(start, start + chunk)
+            nearest = search.kneighbors(query[rows], return_distance=False)
+            running = np.cumsum(targets[nearest], axis=1)  # (rows, k, targets)
+            out[rows] = np.hstack([running[:, k - 1] / k for k in counts])
+        return out
 
     def _target_matrix(self, y: Any) -> np.ndarray:
         from sklearn.utils.multiclass import type_of_target
@@ -279,6 +309,9 @@ class GeoFeatures(Transformer):
         names = [f"geo_similarity_{i}" for i in range(self.n_clusters_)]
         if self.rotations:
             names += [f"geo_rotated_{a}" for a in (15, 30, 45, 60)]
-        names += [f"geo_neighbor_target_{i}" for i in range(self.neighbor_targets_)]
+        if self.neighbor_targets_ and self.neighbor_counts_:
+            names += [f"geo_neighbor_target_{i}_k{k}" for k in self.neighbor_counts_ for i in range(self.neighbor_targets_)]
+        else:  # saved before scales: one count
+            names += [f"geo_neighbor_target_{i}" for i in range(self.neighbor_targets_)]
         return np.asarray(names, dtype=object)
 

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import cross_val_score
+from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 
 from homl.prep import (
@@ -32,9 +33,29 @@ def test_geo_features_have_names_and_cluster_similarities_in_0_1():
     geo = GeoFeatures(n_clusters=8, gamma=0.5, n_neighbors=10)
     out = geo.fit_transform(coords, value)
     names = geo.get_feature_names_out()
-    assert out.shape == (600, 8 + 4 + 1) and len(names) == out.shape[1]
+    assert out.shape == (600, 8 + 4 + 4) and len(names) == out.shape[1]
     assert np.all((out[:, :8] >= 0) & (out[:, :8] <= 1))
-    assert names[-1] == "geo_neighbor_target_0"
+    assert list(names[-4:]) == [f"geo_neighbor_target_0_k{k}" for k in (2, 10, 40, 160)]
+
+
+def test_each_neighbor_scale_is_the_mean_of_that_many_nearest_targets():
+    coords, value = _places()
+    geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=8, neighbor_scales=(0.5, 1, 2)).fit(coords, value)
+    query = coords[:50] + 0.01
+    for column, k in enumerate((4, 8, 16)):
+        single = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=k, neighbor_scales=(1,)).fit(coords, value)
+        np.testing.assert_allclose(geo.transform(query)[:, column], single.transform(query)[:, 0])
+        expected = KNeighborsRegressor(n_neighbors=k).fit(coords, value).predict(query)
+        np.testing.assert_allclose(single.transform(query)[:, 0], expected)
+
+
+def test_a_geo_step_saved_before_scales_keeps_its_one_neighbor_count():
+    coords, value = _places()
+    geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=10).fit(coords, value)
+    del geo.neighbor_counts_  # what a model saved before scales holds
+    expected = KNeighborsRegressor(n_neighbors=10).fit(coords, value).predict(coords[:20])
+    np.testing.assert_allclose(geo.transform(coords[:20])[:, 0], expected)
+    assert list(geo.get_feature_names_out()) == ["geo_neighbor_target_0"]
 
 
 def test_neighbor_target_is_out_of_fold_while_fitting():
@@ -59,10 +80,10 @@ def test_classification_targets_become_class_indicators():
     coords, value = _places()
     labels = np.where(value > 0, "hot", "cold")
     geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=5, target_type="binary").fit(coords, labels)
-    assert geo.transform(coords).shape == (600, 1)
+    assert geo.transform(coords).shape == (600, 1 * 4)  # one class indicator at each of 4 scales (1, 5, 20, 80)
     three = np.digitize(value, [-1, 1]).astype(float)  # whole numbers, yet classes
     geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=5, target_type="multiclass").fit(coords, three)
-    assert geo.transform(coords).shape == (600, 3)
+    assert geo.transform(coords).shape == (600, 3 * 4)
 
 
 def test_log_ratio_and_date_parts():
