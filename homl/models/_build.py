@@ -13,7 +13,6 @@ from homl.data import Schema, SchemaCoercer
 from homl.errors import ConfigError
 from homl.prep import TablePreprocessor
 
-from ._space import Choice, Space
 from ._wrappers import ClippedOutput, EarlyStopping, RowCap
 from ._zoo import REGRESSION, ModelSpec, _cores
 
@@ -69,35 +68,6 @@ def build_pipeline(
     return Pipeline([("schema", SchemaCoercer(schema.to_dict())), ("prep", prep), ("model", model)])
 
 
-def default_options(pipeline: Pipeline, space: Space) -> dict[str, Any]:
-    """The values ``pipeline`` (built with no parameters) has for the preparation and target
-    options of ``space``: what a seed trial keeps unless it says otherwise, rather than a draw.
-
-    Only values ``space`` can take are given.
-    """
-    params = pipeline.get_params(deep=True)
-    defaults: dict[str, Any] = {}
-    for name, dimension in space.items():
-        if name.startswith(PREP_PREFIX):
-            key = f"prep__{name[len(PREP_PREFIX):]}"
-            if key not in params:
-                continue
-            value = params[key]
-        elif name == TARGET_TRANSFORM:
-            value = "none"
-        else:
-            continue
-        if _within(dimension, value):
-            defaults[name] = value
-    return defaults
-
-
-def _within(dimension: Any, value: Any) -> bool:
-    if isinstance(dimension, Choice):
-        return value in dimension.options
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and dimension.low <= value <= dimension.high
-
-
 def stopped_rounds(model: Any) -> int | None:
     """The trees the early-stopping booster inside a fitted ``model`` predicts with (None: it holds none).
 
@@ -131,6 +101,8 @@ def target_space(y: np.ndarray) -> dict[str, Any]:
     targets that are never negative) or through a Yeo-Johnson power transform; predictions are
     transformed back. Which one wins is the cross-validation's to say.
     """
+    from ._space import Choice
+
     y = np.asarray(y, dtype=float)
     if not _skewed(y):
         return {}

@@ -119,7 +119,7 @@ fitting, if it was one).
         geo: bool = True,
         geo_clusters: int = 10,
         geo_gamma: float = 1.0,
-        geo_neighbors: int = 10,
+        geo_neighbors: int = 0,
         ratios: bool = False,
         date_values: bool = False,
         text_features: int = 200,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from homl._progress import Progress
-from homl.models import ModelSpec, Space, default_options, sample
+from homl.models import ModelSpec, Space, sample
 
 from ._cv import Evaluation, Folds
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned
@@ -93,16 +93,15 @@ class Search:
                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
             )
             self._fail_interrupted(study)
-            space, default_pipeline = space_for(spec), build(spec, {})
+            space = space_for(spec)
             if not study.trials:
-                defaults = default_options(default_pipeline, space)
                 for config in spec.seeds:
-                    study.enqueue_trial({**defaults, **{k: v for k, v in config.items() if k in space}})
+                    study.enqueue_trial({k: v for k, v in config.items() if k in space})
             self.studies[spec.name] = study
             self.all_studies[spec.name] = study
             self.specs[spec.name] = spec
             self.default_time[spec.name] = default.fit_time
-            self.size_defaults[spec.name] = size_defaults(default_pipeline)
+            self.size_defaults[spec.name] = size_defaults(build(spec, {}))
             self.best[spec.name] = self._restore_best(study, spec) or default
 
     @property
