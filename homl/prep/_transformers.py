@@ -177,8 +177,9 @@ class GeoFeatures(Transformer):
       district, a region), since no single neighbourhood size suits every place. While
       fitting, each row gets those values from the other folds only (out of fold, like
       scikit-learn's ``TargetEncoder``), so the features never see the row's own target.
-      ``target_type`` is "continuous", "binary" or "multiclass" ("auto" guesses, which
-      reads a numeric target with whole-number values as classes).
+      ``target_type`` is "continuous", "binary" or "multiclass" ("auto" guesses: a
+      numeric target with whole-number values is read as classes unless it has more
+      than ``MAX_AUTO_CLASSES`` of them, as prices and counts do).
     """
 
     _parameter_constraints = {
@@ -192,6 +193,8 @@ class GeoFeatures(Transformer):
         "random_state": ["random_state"],
     }
     _input_check = {"dtype": np.float64}
+    #: More distinct whole-number values than this make an "auto" target continuous.
+    MAX_AUTO_CLASSES = 100
     #: Values of neighbours' targets held at once while averaging (about 32 MB).
     _CHUNK_VALUES = 4_000_000
     #: Neighbour counts of the fitted scales; a model saved before scales has one, ``n_neighbors``.
@@ -297,8 +300,10 @@ class GeoFeatures(Transformer):
 
         y = np.asarray(y)
         kind = type_of_target(y) if self.target_type == "auto" else self.target_type
-        if kind in ("binary", "multiclass"):
-            classes = np.unique(y)
+        classes = np.unique(y) if kind in ("binary", "multiclass") else None
+        if kind == "multiclass" and self.target_type == "auto" and len(classes) > self.MAX_AUTO_CLASSES:
+            classes = None  # whole-number prices or counts, not classes
+        if classes is not None:
             indicators = (y[:, None] == classes[None, :]).astype(float)
             return indicators[:, 1:] if len(classes) == 2 else indicators
         return y.astype(float).reshape(len(y), -1)

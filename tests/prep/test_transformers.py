@@ -84,6 +84,17 @@ def test_classification_targets_become_class_indicators():
     three = np.digitize(value, [-1, 1]).astype(float)  # whole numbers, yet classes
     geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=5, target_type="multiclass").fit(coords, three)
     assert geo.transform(coords).shape == (600, 3 * 4)
+    assert GeoFeatures(n_clusters=0, rotations=False, n_neighbors=5).fit(coords, three).transform(coords).shape == (
+        600, 3 * 4
+    )  # "auto" reads a few whole numbers as classes
+
+
+def test_auto_target_with_many_whole_numbers_is_continuous():
+    coords, value = _places()
+    prices = np.round(value * 1000 + 5000)  # whole numbers, hundreds of them: prices, not classes
+    geo = GeoFeatures(n_clusters=0, rotations=False, n_neighbors=5).fit(coords, prices)
+    assert len(np.unique(prices)) > GeoFeatures.MAX_AUTO_CLASSES
+    assert geo.transform(coords).shape == (600, 4)  # one mean price at each of the 4 scales
 
 
 def test_log_ratio_and_date_parts():
