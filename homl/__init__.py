@@ -5,6 +5,7 @@
 >>> result = homl.fit("housing.csv", target="median_house_value", time_limit=60)  # doctest: +SKIP
 >>> result.leaderboard                                                           # doctest: +SKIP
 >>> homl.load("models/housing").predict(new_rows)                                # doctest: +SKIP
+>>> homl.segment("customers.csv", output="models/segments").profiles              # doctest: +SKIP
 
 The public functions load on first use (PEP 562), so ``import homl`` stays fast and the
 heavy libraries (scikit-learn, LightGBM, Optuna...) load only when work starts.
@@ -25,11 +26,15 @@ if TYPE_CHECKING:
     from homl._progress import Progress
     from homl.report.explore import explore
     from homl.tasks import ModelKind, load
+    from homl.tasks.segment import SegmentModel, SegmentResult, segment
     from homl.tasks.tabular import FitResult, TabularModel, fit
 
 _LAZY = {
     "explore": "homl.report.explore",
     "fit": "homl.tasks.tabular",
+    "segment": "homl.tasks.segment",
+    "SegmentResult": "homl.tasks.segment",
+    "SegmentModel": "homl.tasks.segment",
     "load": "homl.tasks",
     "FitResult": "homl.tasks.tabular",
     "ModelKind": "homl.tasks",
@@ -60,11 +65,14 @@ __all__ = [
     "ModelKind",
     "Progress",
     "SchemaError",
+    "SegmentModel",
+    "SegmentResult",
     "TabularModel",
     "TargetError",
     "__version__",
     "explore",
     "fit",
     "load",
+    "segment",
     "write_text_atomic",
 ]

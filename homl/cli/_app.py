@@ -17,7 +17,7 @@ from homl import HomlError, __version__, write_text_atomic
 
 from ._flags import as_flags
 from ._options import Output, Overwrite, Seed, TimeLimit, Verbose, run_training, setup_logging
-from ._render import console, leaderboard_table, out, schema_table
+from ._render import console, frame_table, leaderboard_table, out, schema_table
 
 app = typer.Typer(
     help="Machine learning on your tables: fit, predict, inspect.",
@@ -97,8 +97,35 @@ def fit(
 
 
 @app.command()
+def segment(
+    source: Annotated[str, typer.Argument(help="Table whose rows to segment: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
+    output: Output = None,
+    k: Annotated[int | None, typer.Option("--k", help="Number of segments (default: chosen by silhouette).")] = None,
+    method: Annotated[str, typer.Option(help="auto, kmeans, gaussian_mixture, bayesian_gaussian_mixture, agglomerative, spectral, dbscan or hdbscan.")] = "auto",
+    max_k: Annotated[int, typer.Option("--max-k", help="The most segments tried when choosing k.")] = 10,
+    seed: Seed = 42,
+    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    overwrite: Overwrite = False,
+    verbose: Verbose = False,
+) -> None:
+    """Split the rows of SOURCE into segments of similar rows, and say what sets each apart."""
+    import homl
+
+    if output is None:
+        output = Path("models") / f"{_stem(source)}-segments"
+    result = run_training(lambda progress: homl.segment(
+        source, k=k, method=method, max_clusters=max_k, output=output, overwrite=overwrite, seed=seed, query=query,
+        progress=progress,
+    ), verbose=verbose)
+    out.print(result.model.metadata["choice"], markup=False, highlight=False)
+    for profile in result.profiles:
+        out.print(f"  {profile['description']}", markup=False, highlight=False)
+    out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}", markup=False, highlight=False)
+
+
+@app.command()
 def predict(
-    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`.")],
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit` or `homl segment`.")],
     source: Annotated[str, typer.Argument(help="Table of new rows to predict.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV file to write (default: standard output).")] = None,
     verbose: Verbose = False,
@@ -120,7 +147,7 @@ def predict(
 
 @app.command()
 def info(
-    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`.")],
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit` or `homl segment`.")],
 ) -> None:
     """Show a model's kind, task, scores, schema, leaderboard and library versions."""
     import homl
@@ -132,8 +159,10 @@ def info(
         out.print(line, markup=False)
     if shown.schema is not None:
         out.print(schema_table(shown.schema))
-    if shown.leaderboard is not None:
+    if shown.leaderboard is not None and {"model", "stage", "cv_mean"} <= set(shown.leaderboard.columns):
         out.print(leaderboard_table(shown.leaderboard, shown.metric, limit=10, width=out.width))
+    elif shown.leaderboard is not None:
+        out.print(frame_table(shown.leaderboard, f"Tries (compared by {shown.metric})", limit=40))
     out.print(f"versions: {', '.join(f'{k} {v}' for k, v in shown.versions.items())}", markup=False)
 
 

@@ -92,8 +92,19 @@ def leaderboard_table(board: pd.DataFrame, metric: str, limit: int = 12, width: 
     return table
 
 
+def frame_table(frame: pd.DataFrame, title: str, limit: int = 12) -> Table:
+    """Any small table of results: one column a field, numbers to four significant digits."""
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="right" if pd.api.types.is_numeric_dtype(frame[column]) else "left")
+    for row in frame.head(limit).itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    return table
+
+
 def schema_table(schema: Schema) -> Table:
-    table = Table(title=f"Schema ({schema.n_rows:,} training rows, target '{schema.target}')")
+    target = f"target '{schema.target}'" if schema.target else "no target"
+    table = Table(title=f"Schema ({schema.n_rows:,} training rows, {target})")
     for column in ("column", "kind", "missing", "distinct", "note"):
         table.add_column(column)
     for column in schema.columns:

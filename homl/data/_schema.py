@@ -21,6 +21,8 @@ TEXT = "text"
 IDENTIFIER = "identifier"
 CONSTANT = "constant"
 EMPTY = "empty"
+#: A usable column the task leaves out (free text, for distance-based segmentation).
+EXCLUDED = "excluded"
 
 #: Kinds a model can learn from; the others are dropped with a note.
 USABLE_KINDS = (NUMERIC, CATEGORICAL, BOOLEAN, DATETIME, TEXT)
@@ -89,6 +91,15 @@ class Schema:
         added = [ColumnInfo(name, NUMERIC, "float64", 0, 0) for name in names if name not in self.kinds()]
         copy = Schema.from_dict(self.to_dict())
         copy.columns.extend(added)
+        return copy
+
+    def without(self, names: list[str], reason: str) -> Schema:
+        """A copy whose columns ``names`` are left out of the features, each with ``reason`` (and a note)."""
+        copy = Schema.from_dict(self.to_dict())
+        for column in copy.columns:
+            if column.name in names:
+                column.kind, column.reason = EXCLUDED, reason
+                copy.notes.append(f"column '{column.name}' dropped: {reason}")
         return copy
 
     def to_dict(self) -> dict[str, Any]:

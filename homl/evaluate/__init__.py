@@ -1,6 +1,6 @@
 """Evaluation layer: diagnostics of a fitted model that refit or cross-validate it (importances,
 learning and validation curves, partial dependence, the leakage check, test rows outside the
-training range), as plain data."""
+training range), and what distinguishes the segments of a segmentation, as plain data."""
 
 from ._diagnose import (
     DIAGNOSTICS_FILE,
@@ -11,6 +11,7 @@ from ._diagnose import (
     tuning_history,
 )
 from ._importance import best_importance
+from ._segments import segment_diagnostics, segment_profiles
 
 __all__ = [
     "DIAGNOSTICS_FILE",
@@ -19,5 +20,7 @@ __all__ = [
     "diagnose",
     "learning_verdict",
     "normalised_error",
+    "segment_diagnostics",
+    "segment_profiles",
     "tuning_history",
 ]

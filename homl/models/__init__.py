@@ -15,6 +15,7 @@ from ._build import (
 )
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
+from ._segment import SEGMENT_METHODS, Segmenter
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._stacking import STACK_PREFIX, LayeredStack, OutOfFold, stack_columns, stack_features, with_stack_features
 from ._threshold import DecisionThreshold, labels_from_proba, with_threshold
@@ -22,6 +23,8 @@ from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
+    "SEGMENT_METHODS",
+    "Segmenter",
     "PREP_PREFIX",
     "SPECS",
     "STACK_PREFIX",

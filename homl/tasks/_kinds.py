@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 #: for another's.
 KINDS: dict[str, str] = {
     "supervised": "homl.tasks._model:TabularModel",
+    "segment": "homl.tasks.segment:SegmentModel",
 }
 
 

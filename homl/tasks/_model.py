@@ -22,7 +22,28 @@ if TYPE_CHECKING:
 logger = logging.getLogger("homl")
 
 
-class TabularModel:
+class CheckedRows:
+    """New rows read and checked against ``self.schema``, for every kind of model that has one."""
+
+    schema: Schema
+
+    def check(self, data: Any) -> tuple[pd.DataFrame, list[str]]:
+        """The rows as the pipeline reads them (schema columns and types), and the problems found."""
+        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
+        issues: list[str] = []
+        X = coerce_frame(frame, self.schema, issues=issues)
+        for issue in issues:
+            logger.warning(issue)
+        return X, issues
+
+    def _checked(self, data: Any, issues: list[str] | None) -> pd.DataFrame:
+        X, found = self.check(data)
+        if issues is not None:
+            issues.extend(found)
+        return X
+
+
+class TabularModel(CheckedRows):
     """A fitted pipeline plus what it was trained on: the schema, the task and the classes.
 
     ``predict`` accepts a DataFrame or anything :func:`homl.data.read_table` reads, checks it
@@ -51,21 +72,6 @@ class TabularModel:
     @property
     def classes(self) -> np.ndarray | None:
         return None if self.task == "regression" else np.asarray(self.pipeline.classes_)
-
-    def check(self, data: Any) -> tuple[pd.DataFrame, list[str]]:
-        """The rows as the pipeline reads them (schema columns and types), and the problems found."""
-        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
-        issues: list[str] = []
-        X = coerce_frame(frame, self.schema, issues=issues)
-        for issue in issues:
-            logger.warning(issue)
-        return X, issues
-
-    def _checked(self, data: Any, issues: list[str] | None) -> pd.DataFrame:
-        X, found = self.check(data)
-        if issues is not None:
-            issues.extend(found)
-        return X
 
     def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         """Predicted values (regression) or labels (classification), one per row."""
@@ -172,3 +178,15 @@ def summary_repr(obj: object, kind: str, task: str, metric: str | None, winner: 
     score = "None" if test_score is None else f"{test_score:.5g}"
     return (f"{type(obj).__name__}(kind={kind!r}, task={task!r}, metric={metric!r}, winner={winner!r}, "
             f"test_score={score})")
+
+
+def check_output(path: Path, overwrite: bool) -> None:
+    """Refuse before any work starts, rather than after minutes of training."""
+    from homl.registry import is_model_dir
+
+    if path.exists() and not path.is_dir():
+        raise ModelDirError(f"output '{path}' is a file; expected a directory for the model")
+    if is_model_dir(path) and not overwrite:
+        raise ModelDirError(f"output '{path}' holds a model already; use overwrite=True to replace it")
+    if path.is_dir() and any(path.iterdir()) and not is_model_dir(path):
+        raise ModelDirError(f"output '{path}' is a folder with other files in it; choose a new or empty folder")

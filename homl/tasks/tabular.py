@@ -20,11 +20,11 @@ from homl import models as zoo
 from homl import select
 from homl._json import to_json
 from homl._progress import Progress
-from homl.errors import ConfigError, ModelDirError, SchemaError, TargetError
+from homl.errors import ConfigError, SchemaError, TargetError
 from homl.metrics import TestScore, get_metric
 
 from ._finish import affordable, finish, reserve_for_finish, with_categories_of
-from ._model import TabularModel, summary_repr
+from ._model import TabularModel, check_output, summary_repr
 from ._resume import data_hash, load_shortlist, open_workdir, save_shortlist
 from ._settings import Budget, SearchSettings, SplitSettings, TrainTest, report_seconds
 
@@ -188,7 +188,7 @@ def fit(
                                bagging=bagging and strategy.kind != "time")
     progress = progress or Progress()
     if output is not None:
-        _check_output(Path(output), overwrite)
+        check_output(Path(output), overwrite)
 
     # 1-3. Load, frame, and set the test set aside before anything looks at the data.
     frame, labeled_rows, task, metric_ = _load_and_frame(source, target, task, metric, query, progress)
@@ -464,18 +464,6 @@ def _decision(winner, folds, task, metric, progress: Progress) -> select.Decisio
     elif decider is not None:
         progress.note(f"decision threshold kept at 0.5: no other threshold did better for {decider.label} out of fold")
     return decision
-
-
-def _check_output(path: Path, overwrite: bool) -> None:
-    """Refuse before any work starts, rather than after minutes of training."""
-    from homl.registry import is_model_dir
-
-    if path.exists() and not path.is_dir():
-        raise ModelDirError(f"output '{path}' is a file; expected a directory for the model")
-    if is_model_dir(path) and not overwrite:
-        raise ModelDirError(f"output '{path}' holds a model already; use overwrite=True to replace it")
-    if path.is_dir() and any(path.iterdir()) and not is_model_dir(path):
-        raise ModelDirError(f"output '{path}' is a folder with other files in it; choose a new or empty folder")
 
 
 def _target_values(y: pd.Series, task: str) -> np.ndarray:

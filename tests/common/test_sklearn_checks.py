@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import check_param_validation, parametrize_w
 from xgboost import XGBClassifier
 
 from homl.data import SchemaCoercer
-from homl.models import ClippedOutput, EarlyStopping, LabelEncoded, LayeredStack, RowCap
+from homl.models import ClippedOutput, EarlyStopping, LabelEncoded, LayeredStack, RowCap, Segmenter
 from homl.prep import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor
 
 _TWO_COLUMNS = "takes exactly two columns, latitude and longitude; the check gives it another number of columns"
@@ -52,6 +52,7 @@ ESTIMATORS = [
                  n_folds=3),
     LayeredStack([("tree", DecisionTreeClassifier(max_depth=3, random_state=0)), ("logistic", LogisticRegression())],
                  LogisticRegression(), n_folds=3),
+    Segmenter(max_clusters=3), Segmenter(method="gaussian_mixture", max_clusters=3), Segmenter(method="hdbscan"),
 ]
 
 

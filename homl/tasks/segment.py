@@ -1,0 +1,275 @@
+"""Segmentation of a table, end to end: read → schema → prepare → choose method and k → profile → save.
+
+>>> import homl
+>>> result = homl.segment("customers.csv")              # doctest: +SKIP
+>>> result.profiles[0]["description"]                    # doctest: +SKIP
+'segment 0: 39% of rows (78); Spending Score 1.0x the median, ...'
+>>> homl.load("models/segments").predict_frame("new.csv")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from homl import data as hdata
+from homl._progress import Progress
+from homl.errors import ConfigError, DataError, ModelDirError
+
+from ._kinds import ModelInfo
+from ._model import CheckedRows, check_output
+from ._resume import data_hash
+
+#: The most segments "auto" tries.
+MAX_CLUSTERS = 10
+
+
+class SegmentModel(CheckedRows):
+    """A fitted segmentation: ``schema → preparation → Segmenter``, with what it found.
+
+    ``predict_frame`` gives each row its ``segment`` (numbered from the largest, -1 for rows
+    a density method leaves out), its ``distance`` to that segment's centre in the prepared
+    space and, for mixtures, the ``probability`` of that segment.
+    """
+
+    kind: ClassVar[str] = "segment"
+
+    def __init__(self, pipeline: Any, schema: hdata.Schema, metadata: dict[str, Any] | None = None,
+                 candidates: pd.DataFrame | None = None, path: Path | None = None):
+        self.pipeline = pipeline
+        self.schema = schema
+        self.metadata = dict(metadata or {})
+        self.candidates = candidates
+        self.path = path
+
+    @property
+    def segmenter(self) -> Any:
+        return self.pipeline[-1]
+
+    def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
+        """The segment of each row, in input order."""
+        return self.pipeline.predict(self._checked(data, issues))
+
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+        X = self._checked(data, issues)
+        prepared = self.pipeline[:-1].transform(X)
+        segmenter = self.segmenter
+        segments = segmenter.predict(prepared)
+        distances = segmenter.transform(prepared)
+        out = pd.DataFrame(index=X.index)
+        out["segment"] = segments
+        kept = segments >= 0
+        nearest = np.full(len(segments), np.nan)
+        nearest[kept] = distances[kept, segments[kept]]
+        out["distance"] = nearest
+        if hasattr(segmenter, "predict_proba"):
+            proba = segmenter.predict_proba(prepared)
+            chosen = np.full(len(segments), np.nan)
+            chosen[kept] = proba[kept, segments[kept]]
+            out["probability"] = chosen
+        return out
+
+    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None) -> Path:
+        """Write the model directory atomically (refuses to replace a model unless ``overwrite``)."""
+        from homl.registry import write_model_dir
+
+        metadata = {**self.metadata, "schema": self.schema.to_dict()}
+        tables = {"candidates": self.candidates} if self.candidates is not None else None
+        return write_model_dir(path, self.pipeline, metadata, kind=self.kind, tables=tables, files=files,
+                               overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SegmentModel:
+        from homl.registry import read_model_dir
+
+        pipeline, metadata = read_model_dir(path, kind=cls.kind)
+        try:
+            schema = hdata.Schema.from_dict(metadata["schema"])
+        except (KeyError, TypeError) as error:
+            raise ModelDirError(f"{path}: metadata.json lacks the model's schema ({error})") from None
+        board = Path(path) / "candidates.csv"
+        return cls(pipeline, schema, metadata, pd.read_csv(board) if board.exists() else None, Path(path))
+
+    def info(self) -> ModelInfo:
+        meta = self.metadata
+        lines = [f"segments: {meta.get('n_clusters')} by {meta.get('method_name', meta.get('method'))}",
+                 f"why: {meta.get('choice', '')}"]
+        lines += [profile["description"] for profile in meta.get("profiles", [])]
+        lines.append(f"trained {meta.get('created', '?')} on {meta.get('n_rows', '?')} rows, "
+                     f"data sha256 {meta.get('data_sha256', '?')[:16]}…")
+        return ModelInfo(kind=self.kind, summary=lines, schema=self.schema, leaderboard=self.candidates,
+                         metric="silhouette", versions=dict(meta.get("library_versions", {})))
+
+    def report(self) -> Any:
+        from homl.evaluate import DIAGNOSTICS_FILE
+        from homl.report.segments import build_segment_report
+
+        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
+        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
+        return build_segment_report(self.metadata, diagnostics)
+
+    def __repr__(self) -> str:
+        return (f"SegmentModel(kind='segment', method={self.metadata.get('method')!r}, "
+                f"n_clusters={self.metadata.get('n_clusters')})")
+
+
+@dataclass
+class SegmentResult:
+    """What ``segment`` found: the model, each training row's segment, the tries and the profiles."""
+
+    model: SegmentModel
+    labels: np.ndarray
+    candidates: pd.DataFrame
+    profiles: list[dict[str, Any]]
+    diagnostics: dict[str, Any] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.model.metadata["n_clusters"])
+
+    def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
+        return self.model.predict(data, issues=issues)
+
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+        return self.model.predict_frame(data, issues=issues)
+
+    def report(self, path: str | Path | None = None) -> Any:
+        """The segmentation report (:class:`homl.report.Report`); written to ``path`` when given."""
+        from homl.report.segments import build_segment_report
+
+        report = build_segment_report(self.model.metadata, self.diagnostics)
+        if path is not None:
+            report.write(path)
+        return report
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model directory with its report and the data behind it."""
+        from homl.evaluate import DIAGNOSTICS_FILE
+        from homl.report.model import REPORT_FILE
+
+        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
+            folder = Path(folder)
+            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
+            self.report(folder / REPORT_FILE)
+            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
+            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
+            return self.model.save(path, overwrite=overwrite, files=files)
+
+    def __repr__(self) -> str:
+        meta = self.model.metadata
+        return f"SegmentResult(method={meta.get('method')!r}, n_clusters={self.n_clusters}, rows={len(self.labels)})"
+
+
+def segment(
+    data: Any,
+    *,
+    k: int | None = None,
+    method: str = "auto",
+    max_clusters: int = MAX_CLUSTERS,
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    seed: int = 42,
+    query: str | None = None,
+    progress: Progress | None = None,
+) -> SegmentResult:
+    """Split the rows of a table into segments of similar rows and say what sets each apart.
+
+    ``data`` is a DataFrame or anything :func:`homl.data.read_table` reads. Identifier
+    columns are dropped, missing values imputed, heavy tails logged and every feature
+    scaled (distances need it). ``method`` ("auto" or a name of
+    :data:`homl.models.SEGMENT_METHODS`) and ``k`` override the choice, which is otherwise made
+    by silhouette (and BIC for the Gaussian mixture) for 2 to ``max_clusters`` segments.
+    With ``output`` the model directory is written there (with its report).
+    """
+    from sklearn.pipeline import Pipeline
+
+    from homl.evaluate import segment_diagnostics, segment_profiles
+    from homl.models import SEGMENT_METHODS, Segmenter
+    from homl.prep import TablePreprocessor
+
+    progress = progress or Progress()
+    if method != "auto" and method not in SEGMENT_METHODS:
+        raise ConfigError(f"unknown segmentation method {method!r}; expected auto or one of {', '.join(SEGMENT_METHODS)}")
+    if k is not None and (not isinstance(k, (int, np.integer)) or k < 1):
+        raise ConfigError(f"k must be a whole number of segments of at least 1; got {k!r}")
+    if max_clusters < 2:
+        raise ConfigError(f"max_clusters must be at least 2; got {max_clusters}")
+    if output is not None:
+        check_output(Path(output), overwrite)
+    progress.phase("reading the table")
+    notes: list[str] = []
+    frame = hdata.read_table(data, query=query, notes=notes)
+    name = _source_name(data)
+    if len(frame) < 2:
+        raise DataError(f"{name} has {len(frame)} row(s); segmenting needs at least 2")
+    if k is not None and k > len(frame):
+        raise ConfigError(f"k={k} segments asked of {len(frame)} rows in {name}; ask for at most {len(frame)}")
+    schema = _features_schema(frame, name)
+    notes += schema.notes
+    X = hdata.coerce_frame(frame, schema)
+    missing = {c: int(n) for c, n in X.isna().sum().items() if n}
+    if missing:
+        listed = ", ".join(f"'{c}' ({n})" for c, n in missing.items())
+        notes.append(f"missing values imputed (median for numbers, a '(missing)' level for categories): {listed}")
+    for note in notes:
+        progress.note(note)
+    prep = TablePreprocessor(columns=schema.kinds(), scale=True, log_heavy_tails=True, categorical="onehot",
+                             geo=False, random_state=seed)
+    segmenter = Segmenter(method=method, n_clusters=k if k is not None else "auto", max_clusters=max_clusters,
+                          random_state=seed)
+    pipeline = Pipeline([("schema", hdata.SchemaCoercer(schema.to_dict())), ("prep", prep),
+                         ("segmenter", segmenter)])
+    progress.phase("choosing the segmentation")
+    pipeline.fit(frame)
+    segmenter = pipeline[-1]
+    labels = segmenter.labels_
+    progress.note(segmenter.choice_)
+    progress.phase("profiling the segments")
+    profiles = segment_profiles(X, labels, schema)
+    prepared = pipeline[:-1].transform(frame)
+    diagnostics = segment_diagnostics(prepared, labels, segmenter, profiles, seed=seed)
+    candidates = pd.DataFrame(segmenter.candidates_)
+    best = candidates[(candidates["method"] == segmenter.method_)]
+    chosen = best[best["n_clusters"] == segmenter.n_clusters_]
+    silhouette = float(chosen["silhouette"].iloc[0]) if len(chosen) else float("nan")
+    metadata = {
+        "method": segmenter.method_, "method_name": SEGMENT_METHODS[segmenter.method_],
+        "n_clusters": int(segmenter.n_clusters_), "silhouette": silhouette if np.isfinite(silhouette) else None,
+        "choice": segmenter.choice_, "profiles": profiles, "n_rows": len(frame), "source": name,
+        "data_sha256": data_hash(frame), "notes": notes, "seed": seed,
+        "trained": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    result = SegmentResult(SegmentModel(pipeline, schema, metadata, candidates), labels, candidates, profiles,
+                           diagnostics, notes)
+    for profile in profiles:
+        progress.note(profile["description"])
+    progress.end_phase()
+    if output is not None:
+        result.save(output, overwrite=overwrite)
+    return result
+
+
+def _features_schema(frame: pd.DataFrame, name: str) -> hdata.Schema:
+    """The table's schema with free text left out (distances between texts are not meaningful here);
+    an error naming every dropped column when nothing is left to segment on."""
+    schema = hdata.infer_schema(frame)
+    texts = schema.names("text")
+    if texts:
+        schema = schema.without(texts, "free text, which segmentation by distance does not use")
+    if not schema.features:
+        reasons = "; ".join(f"'{c.name}': {c.reason or c.kind}" for c in schema.columns) or "no columns"
+        raise DataError(f"{name} has no column to segment on ({reasons}); "
+                        "segmentation needs numbers, categories, yes/no values or dates")
+    return schema
+
+
+def _source_name(data: Any) -> str:
+    return "the table" if isinstance(data, pd.DataFrame) else f"'{data}'"

@@ -1,0 +1,145 @@
+"""Segmentation end to end: the Python call, the model directory of kind ``segment``, the command line,
+and bad input, on the Mall Customers table and on generated groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+from typer.testing import CliRunner
+
+import homl
+import homl.models
+from homl.cli import app
+
+MALL = Path(__file__).parents[1] / "data" / "mall_customers.csv"
+INCOME, SPENDING = "Annual Income (k$)", "Spending Score (1-100)"
+
+
+@pytest.fixture(scope="module")
+def mall() -> pd.DataFrame:
+    return pd.read_csv(MALL)
+
+
+@pytest.fixture(scope="module")
+def mall_result(mall, tmp_path_factory):
+    output = tmp_path_factory.mktemp("segments") / "mall"
+    return homl.segment(mall[["CustomerID", INCOME, SPENDING]], output=output, max_clusters=8), output
+
+
+def test_income_and_spending_split_into_the_five_known_groups(mall_result) -> None:
+    result, _ = mall_result
+    assert result.n_clusters == 5
+    assert result.model.metadata["method"] in ("kmeans", "agglomerative")
+    assert "silhouette" in result.model.metadata["choice"]
+    assert sorted(p["rows"] for p in result.profiles) == sorted(np.bincount(result.labels).tolist())
+    assert sum(p["share"] for p in result.profiles) == pytest.approx(1.0)
+
+
+def test_the_identifier_is_dropped_and_profiles_speak_in_the_table_units(mall_result) -> None:
+    result, _ = mall_result
+    assert result.model.schema["CustomerID"].kind == "identifier"
+    described = " ".join(p["description"] for p in result.profiles)
+    assert "CustomerID" not in described
+    assert f"{SPENDING} " in described and "x the median" in described
+    # the segment of the most lavish spenders says so
+    spenders = max(result.profiles, key=lambda p: p["description"].count(f"{SPENDING} 1."))
+    assert SPENDING in spenders["attributes"]
+
+
+def test_the_saved_model_loads_as_its_kind_and_predicts_its_training_rows_alike(mall, mall_result) -> None:
+    result, output = mall_result
+    loaded = homl.load(output)
+    assert type(loaded).__name__ == "SegmentModel" and loaded.kind == "segment"
+    frame = loaded.predict_frame(mall)
+    assert list(frame.columns) == ["segment", "distance"]
+    assert (frame["segment"].to_numpy() == result.labels).all()
+    assert (frame["distance"] >= 0).all()
+    info = loaded.info()
+    assert info.kind == "segment" and info.summary[0].startswith("segments: 5")
+    assert set(info.leaderboard["method"]) >= {"kmeans", "gaussian_mixture", "agglomerative", "spectral"}
+
+
+def test_the_report_has_its_sections_and_figures(mall_result, tmp_path) -> None:
+    _, output = mall_result
+    report = homl.load(output).report()
+    path = report.write(tmp_path / "report.html")
+    text = path.read_text(encoding="utf-8")
+    for title in ("Segment profiles", "Segment map", "Choosing the number of segments", "Preparation"):
+        assert title in text
+    assert {"segment-map", "silhouette-diagram", "silhouette-by-k", "inertia-by-k", "bic-by-k"} <= set(report.figures)
+    assert (output / "report.html").exists() and (output / "diagnostics.json").exists()
+
+
+def test_well_separated_groups_are_found_whatever_the_method() -> None:
+    X, truth = make_blobs(n_samples=300, centers=4, cluster_std=0.6, random_state=3)
+    table = pd.DataFrame(X, columns=["a", "b"])
+    auto = homl.segment(table)
+    assert auto.n_clusters == 4 and adjusted_rand_score(truth, auto.labels) > 0.95
+    for method in ("gaussian_mixture", "agglomerative", "hdbscan"):
+        found = homl.segment(table, method=method)
+        assert adjusted_rand_score(truth, found.labels) > 0.9, method
+
+
+def test_k_and_method_override_the_choice_and_mixtures_give_probabilities(mall) -> None:
+    result = homl.segment(mall, k=3, method="gaussian_mixture")
+    assert result.n_clusters == 3 and "as asked" in result.model.metadata["choice"]
+    frame = result.predict_frame(mall.head(20))
+    assert list(frame.columns) == ["segment", "distance", "probability"]
+    assert frame["probability"].between(0, 1).all()
+
+
+def test_missing_values_are_imputed_and_said(mall) -> None:
+    holes = mall.copy()
+    holes.loc[::10, "Age"] = np.nan
+    progress = homl.Progress()
+    result = homl.segment(holes, k=4, progress=progress)
+    assert len(result.labels) == len(holes)
+    assert any("'Age' (20)" in note for note in result.notes)
+    assert any("imputed" in note for note in progress.notes)
+
+
+@pytest.mark.parametrize(("table", "options", "message"), [
+    (pd.DataFrame({"x": [1.0]}), {}, r"has 1 row\(s\); segmenting needs at least 2"),
+    (pd.DataFrame({"x": [1.0, 2.0, 3.0]}), {"k": 5}, r"k=5 segments asked of 3 rows"),
+    (pd.DataFrame({"x": [1.0, 2.0, 3.0]}), {"method": "tarot"}, r"unknown segmentation method 'tarot'"),
+    (pd.DataFrame({"id": range(50)}), {}, r"no column to segment on \('id': a unique integer per row"),
+    (pd.DataFrame({"note": [f"free text number {i} about nothing in particular" for i in range(60)]}), {},
+     r"no column to segment on \('note': free text"),
+    (pd.DataFrame({"x": [2.0] * 30, "y": [1.0, 2.0] * 15}), {}, None),
+])
+def test_bad_input_gets_a_clear_error(table, options, message) -> None:
+    if message is None:  # a constant column is dropped with a note; the other still segments
+        result = homl.segment(table)
+        assert result.n_clusters == 2 and any("'x' dropped" in note for note in result.notes)
+        return
+    with pytest.raises(homl.HomlError, match=message):
+        homl.segment(table, **options)
+
+
+def test_identical_rows_are_refused() -> None:
+    with pytest.raises(homl.DataError, match=r"no column to segment on \('x': every value is 1.0; 'y': every value"):
+        homl.segment(pd.DataFrame({"x": [1.0] * 3, "y": [2.0] * 3}))
+    with pytest.raises(ValueError, match="every row is the same"):
+        homl.models.Segmenter().fit(np.ones((5, 2)))
+
+
+def test_command_line_segments_predicts_and_refuses_to_overwrite(tmp_path) -> None:
+    runner = CliRunner()
+    output = tmp_path / "seg"
+    run = runner.invoke(app, ["segment", str(MALL), "-o", str(output), "--k", "4"])
+    assert run.exit_code == 0, run.output
+    assert "segment 0:" in run.output and (output / "model.skops").exists()
+    predicted = tmp_path / "seg.csv"
+    run = runner.invoke(app, ["predict", str(output), str(MALL), "-o", str(predicted)])
+    assert run.exit_code == 0, run.output
+    frame = pd.read_csv(predicted)
+    assert len(frame) == 200 and set(frame["segment"]) == {0, 1, 2, 3}
+    run = runner.invoke(app, ["info", str(output)])
+    assert run.exit_code == 0 and "kind: segment" in run.output
+    again = runner.invoke(app, ["segment", str(MALL), "-o", str(output)])
+    assert again.exit_code != 0 and "holds a model already" in str(again.exception or again.output)
