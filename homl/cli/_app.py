@@ -98,7 +98,7 @@ def fit(
 
 @app.command()
 def segment(
-    source: Annotated[str, typer.Argument(help="Table whose rows to segment: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
+    source: Annotated[str, typer.Argument(help="Table whose rows to segment (CSV/TSV, Parquet, JSON lines, Excel, a SQLAlchemy URL), or an image to segment by colour.")],
     output: Output = None,
     k: Annotated[int | None, typer.Option("--k", help="Number of segments (default: chosen by silhouette).")] = None,
     method: Annotated[str, typer.Option(help="auto, kmeans, gaussian_mixture, bayesian_gaussian_mixture, agglomerative, spectral, dbscan or hdbscan.")] = "auto",
@@ -108,9 +108,20 @@ def segment(
     overwrite: Overwrite = False,
     verbose: Verbose = False,
 ) -> None:
-    """Split the rows of SOURCE into segments of similar rows, and say what sets each apart."""
-    import homl
+    """Split the rows of SOURCE into segments of similar rows, and say what sets each apart.
 
+    An image (.png, .jpg...) is segmented by colour: written to OUTPUT (a .png) painted with K colours."""
+    import homl
+    from homl.tasks.segment import is_image
+
+    if is_image(source):
+        painted = homl.segment(source, k=k, output=output, seed=seed, overwrite=overwrite)
+        out.print(painted.choice, markup=False, highlight=False)
+        for colour, share in zip(painted.colours, painted.shares):
+            out.print(f"  colour #{''.join(f'{c:02x}' for c in colour)}: {share:.0%} of pixels", markup=False,
+                      highlight=False)
+        out.print(f"image written to {painted.output}", markup=False, highlight=False)
+        return
     if output is None:
         output = Path("models") / f"{_stem(source)}-segments"
     result = run_training(lambda progress: homl.segment(

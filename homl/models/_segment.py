@@ -100,7 +100,7 @@ class Segmenter(ClusterMixin, TransformerMixin, Estimator):
         if isinstance(self.n_clusters, int) and self.n_clusters > n_rows:
             raise ValueError(f"n_clusters={self.n_clusters} segments asked of {n_rows} row(s); "
                              "ask for at most as many segments as rows")
-        if len(np.unique(X, axis=0)) < 2:
+        if np.ptp(X, axis=0).max() == 0:
             raise ValueError("every row is the same: there is nothing to segment")
         rng = np.random.default_rng(self.random_state)
         sample = X[rng.permutation(n_rows)[: self.sample_size]]
@@ -296,18 +296,18 @@ def _explain(candidates: list[dict[str, Any]], ranked: list[dict[str, Any]], met
 
 def _renumbered(labels: np.ndarray) -> np.ndarray:
     """Segments numbered 0, 1... from the largest down; noise stays -1."""
-    kept = labels[labels != NOISE]
-    values, counts = np.unique(kept, return_counts=True)
+    kept = labels != NOISE
+    values, counts = np.unique(labels[kept], return_counts=True)
     order = values[np.argsort(-counts, kind="stable")]
-    mapping = {old: new for new, old in enumerate(order)}
-    return np.asarray([mapping.get(label, NOISE) for label in labels], dtype=int)
+    mapping = np.full(int(labels.max()) + 2 if len(labels) else 1, NOISE, dtype=int)  # the last slot is noise's
+    mapping[order] = np.arange(len(order))
+    return mapping[np.where(kept, labels, -1)]
 
 
 def _label_map(original: np.ndarray, renumbered: np.ndarray) -> np.ndarray:
     """Array indexed by a method's own label giving the segment number (-1 for unused labels)."""
-    size = int(original.max()) + 1 if len(original) else 0
-    mapping = np.full(max(size, 1), NOISE, dtype=int)
-    for old, new in zip(original, renumbered):
-        if old >= 0:
-            mapping[old] = new
+    mapping = np.full(int(original.max()) + 1 if len(original) else 1, NOISE, dtype=int)
+    used, first = np.unique(original, return_index=True)
+    kept = used >= 0
+    mapping[used[kept]] = renumbered[first[kept]]
     return mapping

@@ -23,6 +23,7 @@ from homl import data as hdata
 from homl._progress import Progress
 from homl.errors import ConfigError, DataError, ModelDirError
 
+from ._image_segment import ImageSegmentResult, is_image, segment_image
 from ._kinds import ModelInfo
 from ._model import CheckedRows, check_output
 from ._resume import data_hash
@@ -179,7 +180,7 @@ def segment(
     seed: int = 42,
     query: str | None = None,
     progress: Progress | None = None,
-) -> SegmentResult:
+) -> SegmentResult | ImageSegmentResult:
     """Split the rows of a table into segments of similar rows and say what sets each apart.
 
     ``data`` is a DataFrame or anything :func:`homl.data.read_table` reads. Identifier
@@ -188,6 +189,10 @@ def segment(
     :data:`homl.models.SEGMENT_METHODS`) and ``k`` override the choice, which is otherwise made
     by silhouette (and BIC for the Gaussian mixture) for 2 to ``max_clusters`` segments.
     With ``output`` the model directory is written there (with its report).
+
+    An image file (``.png``, ``.jpg``...) is segmented by colour instead: its pixels' colours are
+    clustered into ``k`` colours (8 if not given) and the image painted with
+    them is written to ``output`` (a ``.png``; default: beside the image).
     """
     from sklearn.pipeline import Pipeline
 
@@ -195,6 +200,9 @@ def segment(
     from homl.models import SEGMENT_METHODS, Segmenter
     from homl.prep import TablePreprocessor
 
+    if is_image(data):
+        output = output if output is not None else Path(str(data)).with_name(f"{Path(str(data)).stem}-segments.png")
+        return segment_image(data, output, k=k, seed=seed, overwrite=overwrite)
     progress = progress or Progress()
     if method != "auto" and method not in SEGMENT_METHODS:
         raise ConfigError(f"unknown segmentation method {method!r}; expected auto or one of {', '.join(SEGMENT_METHODS)}")

@@ -143,3 +143,44 @@ def test_command_line_segments_predicts_and_refuses_to_overwrite(tmp_path) -> No
     assert run.exit_code == 0 and "kind: segment" in run.output
     again = runner.invoke(app, ["segment", str(MALL), "-o", str(output)])
     assert again.exit_code != 0 and "holds a model already" in str(again.exception or again.output)
+
+
+def _three_colour_image(path: Path) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = np.zeros((60, 90, 3))
+    pixels[:, :30] = (200, 30, 30)
+    pixels[:, 30:60] = (30, 160, 40)
+    pixels[:, 60:] = (20, 40, 220)
+    pixels = np.clip(pixels + rng.normal(0, 8, pixels.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def test_an_image_is_segmented_by_colour(tmp_path) -> None:
+    from PIL import Image
+
+    image = _three_colour_image(tmp_path / "flags.png")
+    painted = homl.segment(str(image), k=3, output=tmp_path / "out.png")
+    assert painted.n_clusters == 3 and painted.shares == pytest.approx([1 / 3] * 3, abs=0.01)
+    found = sorted(map(tuple, painted.colours))
+    for colour, expected in zip(found, sorted([(200, 30, 30), (30, 160, 40), (20, 40, 220)])):
+        assert np.abs(np.subtract(colour, expected)).max() < 6
+    out = np.asarray(Image.open(tmp_path / "out.png"))
+    assert out.shape == (60, 90, 3) and len(np.unique(out.reshape(-1, 3), axis=0)) == 3
+
+
+def test_image_segmentation_bad_input(tmp_path) -> None:
+    image = _three_colour_image(tmp_path / "flags.png")
+    with pytest.raises(homl.ConfigError, match=r"must be a \.png file"):
+        homl.segment(str(image), output=tmp_path / "out.jpg")
+    (tmp_path / "broken.jpg").write_text("not an image", encoding="utf-8")
+    with pytest.raises(homl.DataError, match=r"'.*broken.jpg' cannot be read as an image"):
+        homl.segment(str(tmp_path / "broken.jpg"), output=tmp_path / "b.png")
+    with pytest.raises(homl.DataError, match=r"image '.*missing.png' not found"):
+        homl.segment(str(tmp_path / "missing.png"), output=tmp_path / "c.png")
+    painted = homl.segment(str(image), output=tmp_path / "d.png")  # 8 colours asked, fewer would do
+    assert painted.n_clusters == 8
+    run = CliRunner().invoke(app, ["segment", str(image), "--k", "3", "-o", str(tmp_path / "e.png")])
+    assert run.exit_code == 0 and "image written to" in run.output and (tmp_path / "e.png").exists()
