@@ -6,6 +6,8 @@
 >>> result.leaderboard                                                           # doctest: +SKIP
 >>> homl.load("models/housing").predict(new_rows)                                # doctest: +SKIP
 >>> homl.segment("customers.csv", output="models/segments").profiles              # doctest: +SKIP
+>>> homl.detect_anomalies("transactions.csv", label="is_fraud").evaluation         # doctest: +SKIP
+>>> homl.reduce("faces.csv", n_components=0.95).embedding                        # doctest: +SKIP
 
 The public functions load on first use (PEP 562), so ``import homl`` stays fast and the
 heavy libraries (scikit-learn, LightGBM, Optuna...) load only when work starts.
@@ -26,13 +28,21 @@ if TYPE_CHECKING:
     from homl._progress import Progress
     from homl.report.explore import explore
     from homl.tasks import ModelKind, load
+    from homl.tasks.anomalies import AnomalyModel, AnomalyResult, detect_anomalies
+    from homl.tasks.reduce import ReduceModel, ReduceResult, reduce
     from homl.tasks.segment import SegmentModel, SegmentResult, segment
     from homl.tasks.tabular import FitResult, TabularModel, fit
 
 _LAZY = {
     "explore": "homl.report.explore",
     "fit": "homl.tasks.tabular",
+    "detect_anomalies": "homl.tasks.anomalies",
+    "AnomalyResult": "homl.tasks.anomalies",
+    "AnomalyModel": "homl.tasks.anomalies",
     "segment": "homl.tasks.segment",
+    "reduce": "homl.tasks.reduce",
+    "ReduceResult": "homl.tasks.reduce",
+    "ReduceModel": "homl.tasks.reduce",
     "SegmentResult": "homl.tasks.segment",
     "SegmentModel": "homl.tasks.segment",
     "load": "homl.tasks",
@@ -57,6 +67,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AnomalyModel",
+    "AnomalyResult",
     "ConfigError",
     "DataError",
     "FitResult",
@@ -64,15 +76,19 @@ __all__ = [
     "ModelDirError",
     "ModelKind",
     "Progress",
+    "ReduceModel",
+    "ReduceResult",
     "SchemaError",
     "SegmentModel",
     "SegmentResult",
     "TabularModel",
     "TargetError",
     "__version__",
+    "detect_anomalies",
     "explore",
     "fit",
     "load",
+    "reduce",
     "segment",
     "write_text_atomic",
 ]

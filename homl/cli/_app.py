@@ -135,8 +135,81 @@ def segment(
 
 
 @app.command()
+def anomalies(
+    source: Annotated[str, typer.Argument(help="Table whose rows to score: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
+    output: Output = None,
+    label: Annotated[str | None, typer.Option("--label", help="Column of known anomalies (1/0, yes/no): only to evaluate, never learned from.")] = None,
+    method: Annotated[str, typer.Option(help="auto, or one detector: isolation_forest, lof, one_class_svm, knn, ...")] = "auto",
+    contamination: Annotated[str, typer.Option(help="Expected share of anomalies, e.g. 0.01 (default: estimated).")] = "auto",
+    precision: Annotated[float | None, typer.Option(help="With --label: threshold reaching this precision.")] = None,
+    recall: Annotated[float | None, typer.Option(help="With --label: threshold reaching this recall.")] = None,
+    seed: Seed = 42,
+    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    overwrite: Overwrite = False,
+    verbose: Verbose = False,
+) -> None:
+    """Score every row of SOURCE by how unusual it is, flag the anomalies and say why each is one."""
+    import homl
+
+    share: float | str = contamination
+    if contamination != "auto":
+        try:
+            share = float(contamination)
+        except ValueError:
+            raise HomlError(f"--contamination must be auto or a share such as 0.01; got {contamination!r}") from None
+    if output is None:
+        output = Path("models") / f"{_stem(source)}-anomalies"
+    result = run_training(lambda progress: homl.detect_anomalies(
+        source, label=label, method=method, contamination=share, precision=precision, recall=recall, output=output,
+        overwrite=overwrite, seed=seed, query=query, progress=progress,
+    ), verbose=verbose)
+    for line in result.model.info().summary[:-1]:
+        out.print(line, markup=False, highlight=False)
+    out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}", markup=False, highlight=False)
+
+
+@app.command()
+def reduce(
+    source: Annotated[str, typer.Argument(help="Table whose rows to reduce: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
+    to: Annotated[str, typer.Option("--to", help="Columns to keep (2), a share of variance with pca (0.95), or auto with a random projection.")] = "2",
+    method: Annotated[str, typer.Option(help="pca, randomized_pca, incremental_pca, gaussian_random_projection, sparse_random_projection, kernel_pca, lle, isomap, mds or tsne.")] = "pca",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV of the reduced rows (default: <table name>-<method>.csv); its report beside it.")] = None,
+    color: Annotated[str | None, typer.Option("--color", help="Column kept out of the reduction that colours the plots.")] = None,
+    model: Annotated[Path | None, typer.Option("--model", help="Also save a model directory that places new rows (homl predict).")] = None,
+    seed: Seed = 42,
+    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    overwrite: Overwrite = False,
+    verbose: Verbose = False,
+) -> None:
+    """Fewer columns for the rows of SOURCE: one output row per input row, in order, and a report."""
+    import homl
+
+    target: int | float | str = to
+    if to != "auto":
+        try:
+            target = float(to) if "." in to else int(to)
+        except ValueError:
+            raise HomlError(f"--to must be a number of columns (2), a share of variance (0.95) or auto; got {to!r}") from None
+    output = output or Path(f"{_stem(source)}-{method}.csv")
+    result = run_training(lambda progress: homl.reduce(
+        source, n_components=target, method=method, color=color, output=output, model_output=model,
+        overwrite=overwrite, seed=seed, query=query, progress=progress,
+    ), verbose=verbose)
+    report = result.report()
+    report.write(output.with_suffix(".html"), prefix=f"{output.stem}-")  # figures of several reports side by side
+    meta = result.model.metadata
+    kept = f", {meta['explained']:.1%} of the variance" if meta.get("explained") is not None else ""
+    out.print(f"{meta['n_rows']:,} rows reduced from {meta['n_prepared']} to {meta['n_components']} columns with "
+              f"{meta['method_name']}{kept}", markup=False, highlight=False)
+    out.print(f"written to {output}; report: {output.with_suffix('.html')} ({len(report.figures)} figures)",
+              markup=False, highlight=False)
+    if model is not None:
+        out.print(f"model saved to {model}", markup=False, highlight=False)
+
+
+@app.command()
 def predict(
-    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit` or `homl segment`.")],
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`, `homl segment` or `homl anomalies`.")],
     source: Annotated[str, typer.Argument(help="Table of new rows to predict.")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV file to write (default: standard output).")] = None,
     verbose: Verbose = False,

@@ -1,7 +1,8 @@
 """Evaluation layer: diagnostics of a fitted model that refit or cross-validate it (importances,
 learning and validation curves, partial dependence, the leakage check, test rows outside the
-training range), and what distinguishes the segments of a segmentation, as plain data."""
+training range), what distinguishes the segments of a segmentation, and why a row is an anomaly, as plain data."""
 
+from ._anomalies import label_scores, reason_statistics, row_reasons, threshold_for
 from ._diagnose import (
     DIAGNOSTICS_FILE,
     DiagnoseInput,
@@ -17,6 +18,10 @@ __all__ = [
     "DIAGNOSTICS_FILE",
     "DiagnoseInput",
     "best_importance",
+    "label_scores",
+    "reason_statistics",
+    "row_reasons",
+    "threshold_for",
     "diagnose",
     "learning_verdict",
     "normalised_error",

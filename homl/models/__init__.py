@@ -1,5 +1,6 @@
 """Model layer: the zoo of model families, their search spaces, and pipeline assembly."""
 
+from ._anomaly import AUTO_MEMBERS, AnomalyDetector
 from ._bagging import FoldBagged, bagged, fold_ensemble, takes_groups
 from ._build import (
     PREP_PREFIX,
@@ -15,6 +16,8 @@ from ._build import (
 )
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
+from ._detectors import DETECTORS, available_detectors
+from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import SEGMENT_METHODS, Segmenter
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._stacking import STACK_PREFIX, LayeredStack, OutOfFold, stack_columns, stack_features, with_stack_features
@@ -23,8 +26,16 @@ from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
+    "AUTO_MEMBERS",
+    "AnomalyDetector",
+    "DETECTORS",
+    "available_detectors",
     "SEGMENT_METHODS",
     "Segmenter",
+    "REDUCE_METHODS",
+    "Reducer",
+    "components_for_variance",
+    "explained_variance_curve",
     "PREP_PREFIX",
     "SPECS",
     "STACK_PREFIX",

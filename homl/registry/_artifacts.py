@@ -105,6 +105,8 @@ _DENIED_PREFIXES = (
     "xgboost.federated",
     "xgboost.testing",
 )
+#: PyOD's detectors that homl offers (plain fitted parameters; PyOD's other models are not trusted).
+_TRUSTED_PYOD_TYPES = frozenset({"pyod.models.ecod.ECOD", "pyod.models.copod.COPOD", "pyod.models.hbos.HBOS"})
 _TRUSTED_NUMPY_TYPES = frozenset({"numpy.dtype", "numpy.ndarray", "numpy.ma.core.MaskedArray"})
 _NUMPY_DTYPE_CLASS = re.compile(r"numpy\.dtypes\.\w+DType")
 _SCIPY_SPARSE_CLASS = re.compile(r"scipy\.sparse\._\w+\.\w+_(matrix|array)")
@@ -133,7 +135,7 @@ def is_trusted_type(name: str) -> bool:
         return name in _TRUSTED_NUMPY_TYPES or _NUMPY_DTYPE_CLASS.fullmatch(name) is not None
     if name.startswith("scipy.sparse."):
         return _SCIPY_SPARSE_CLASS.fullmatch(name) is not None
-    return name in _TRUSTED_STDLIB_TYPES
+    return name in _TRUSTED_STDLIB_TYPES or name in _TRUSTED_PYOD_TYPES
 
 
 def _looks_dangerous(name: str) -> bool:

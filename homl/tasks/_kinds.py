@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 KINDS: dict[str, str] = {
     "supervised": "homl.tasks._model:TabularModel",
     "segment": "homl.tasks.segment:SegmentModel",
+    "anomalies": "homl.tasks.anomalies:AnomalyModel",
+    "reduce": "homl.tasks.reduce:ReduceModel",
 }
 
 

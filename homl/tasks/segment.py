@@ -21,12 +21,13 @@ import pandas as pd
 
 from homl import data as hdata
 from homl._progress import Progress
-from homl.errors import ConfigError, DataError, ModelDirError
+from homl.errors import ConfigError, ModelDirError
 
 from ._image_segment import ImageSegmentResult, is_image, segment_image
 from ._kinds import ModelInfo
 from ._model import CheckedRows, check_output
 from ._resume import data_hash
+from ._unsupervised import distance_pipeline, read_rows
 
 #: The most segments "auto" tries.
 MAX_CLUSTERS = 10
@@ -194,11 +195,8 @@ def segment(
     clustered into ``k`` colours (8 if not given) and the image painted with
     them is written to ``output`` (a ``.png``; default: beside the image).
     """
-    from sklearn.pipeline import Pipeline
-
     from homl.evaluate import segment_diagnostics, segment_profiles
     from homl.models import SEGMENT_METHODS, Segmenter
-    from homl.prep import TablePreprocessor
 
     if is_image(data):
         output = output if output is not None else Path(str(data)).with_name(f"{Path(str(data)).stem}-segments.png")
@@ -212,29 +210,13 @@ def segment(
         raise ConfigError(f"max_clusters must be at least 2; got {max_clusters}")
     if output is not None:
         check_output(Path(output), overwrite)
-    progress.phase("reading the table")
-    notes: list[str] = []
-    frame = hdata.read_table(data, query=query, notes=notes)
-    name = _source_name(data)
-    if len(frame) < 2:
-        raise DataError(f"{name} has {len(frame)} row(s); segmenting needs at least 2")
+    rows = read_rows(data, query=query, what="segmenting", progress=progress)
+    frame, schema, X, name, notes = rows.frame, rows.schema, rows.features, rows.name, rows.notes
     if k is not None and k > len(frame):
         raise ConfigError(f"k={k} segments asked of {len(frame)} rows in {name}; ask for at most {len(frame)}")
-    schema = _features_schema(frame, name)
-    notes += schema.notes
-    X = hdata.coerce_frame(frame, schema)
-    missing = {c: int(n) for c, n in X.isna().sum().items() if n}
-    if missing:
-        listed = ", ".join(f"'{c}' ({n})" for c, n in missing.items())
-        notes.append(f"missing values imputed (median for numbers, a '(missing)' level for categories): {listed}")
-    for note in notes:
-        progress.note(note)
-    prep = TablePreprocessor(columns=schema.kinds(), scale=True, log_heavy_tails=True, categorical="onehot",
-                             geo=False, random_state=seed)
     segmenter = Segmenter(method=method, n_clusters=k if k is not None else "auto", max_clusters=max_clusters,
                           random_state=seed)
-    pipeline = Pipeline([("schema", hdata.SchemaCoercer(schema.to_dict())), ("prep", prep),
-                         ("segmenter", segmenter)])
+    pipeline = distance_pipeline(schema, ("segmenter", segmenter), seed)
     progress.phase("choosing the segmentation")
     pipeline.fit(frame)
     segmenter = pipeline[-1]
@@ -263,21 +245,3 @@ def segment(
     if output is not None:
         result.save(output, overwrite=overwrite)
     return result
-
-
-def _features_schema(frame: pd.DataFrame, name: str) -> hdata.Schema:
-    """The table's schema with free text left out (distances between texts are not meaningful here);
-    an error naming every dropped column when nothing is left to segment on."""
-    schema = hdata.infer_schema(frame)
-    texts = schema.names("text")
-    if texts:
-        schema = schema.without(texts, "free text, which segmentation by distance does not use")
-    if not schema.features:
-        reasons = "; ".join(f"'{c.name}': {c.reason or c.kind}" for c in schema.columns) or "no columns"
-        raise DataError(f"{name} has no column to segment on ({reasons}); "
-                        "segmentation needs numbers, categories, yes/no values or dates")
-    return schema
-
-
-def _source_name(data: Any) -> str:
-    return "the table" if isinstance(data, pd.DataFrame) else f"'{data}'"

@@ -107,9 +107,9 @@ def test_missing_values_are_imputed_and_said(mall) -> None:
     (pd.DataFrame({"x": [1.0]}), {}, r"has 1 row\(s\); segmenting needs at least 2"),
     (pd.DataFrame({"x": [1.0, 2.0, 3.0]}), {"k": 5}, r"k=5 segments asked of 3 rows"),
     (pd.DataFrame({"x": [1.0, 2.0, 3.0]}), {"method": "tarot"}, r"unknown segmentation method 'tarot'"),
-    (pd.DataFrame({"id": range(50)}), {}, r"no column to segment on \('id': a unique integer per row"),
+    (pd.DataFrame({"id": range(50)}), {}, r"no column for segmenting \('id': a unique integer per row"),
     (pd.DataFrame({"note": [f"free text number {i} about nothing in particular" for i in range(60)]}), {},
-     r"no column to segment on \('note': free text"),
+     r"no column for segmenting \('note': free text"),
     (pd.DataFrame({"x": [2.0] * 30, "y": [1.0, 2.0] * 15}), {}, None),
 ])
 def test_bad_input_gets_a_clear_error(table, options, message) -> None:
@@ -122,7 +122,7 @@ def test_bad_input_gets_a_clear_error(table, options, message) -> None:
 
 
 def test_identical_rows_are_refused() -> None:
-    with pytest.raises(homl.DataError, match=r"no column to segment on \('x': every value is 1.0; 'y': every value"):
+    with pytest.raises(homl.DataError, match=r"no column for segmenting \('x': every value is 1.0; 'y': every value"):
         homl.segment(pd.DataFrame({"x": [1.0] * 3, "y": [2.0] * 3}))
     with pytest.raises(ValueError, match="every row is the same"):
         homl.models.Segmenter().fit(np.ones((5, 2)))

@@ -1,0 +1,223 @@
+"""Dimensionality reduction of a table: read → prepare → reduce → one output row per input row.
+
+>>> import homl
+>>> result = homl.reduce("faces.csv", n_components=0.95)  # PCA keeping 95 % of the variance  # doctest: +SKIP
+>>> result.embedding.head()                                          # doctest: +SKIP
+>>> homl.reduce("digits.csv", method="tsne", color="label").report("tsne.html")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from homl import data as hdata
+from homl._atomic import write_text_atomic
+from homl._progress import Progress
+from homl.errors import ConfigError, ModelDirError
+
+from ._kinds import ModelInfo
+from ._model import CheckedRows, check_output
+from ._resume import data_hash
+from ._unsupervised import distance_pipeline, read_rows
+
+#: Methods whose cost grows with the square of the rows: fitted on a sample of this many rows
+#: (the others placed by ``transform``), or refused above ``MAX_EMBED_ROWS`` when they cannot place
+#: new rows (t-SNE, MDS).
+MANIFOLD_ROWS = 5_000
+MAX_EMBED_ROWS = 20_000
+QUADRATIC = ("kernel_pca", "lle", "isomap")
+FIT_ONLY = ("tsne", "mds")
+#: Rows drawn in the report's scatter plots.
+PLOT_ROWS = 3_000
+
+
+class ReduceModel(CheckedRows):
+    """A fitted reduction ``schema → preparation → Reducer``: ``predict_frame`` places new rows."""
+
+    kind: ClassVar[str] = "reduce"
+
+    def __init__(self, pipeline: Any, schema: hdata.Schema, metadata: dict[str, Any] | None = None,
+                 path: Path | None = None):
+        self.pipeline = pipeline
+        self.schema = schema
+        self.metadata = dict(metadata or {})
+        self.path = path
+
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+        X = self._checked(data, issues)
+        values = self.pipeline.transform(X)
+        return pd.DataFrame(values, index=X.index, columns=list(self.pipeline[-1].get_feature_names_out()))
+
+    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None) -> Path:
+        from homl.registry import write_model_dir
+
+        metadata = {**self.metadata, "schema": self.schema.to_dict()}
+        return write_model_dir(path, self.pipeline, metadata, kind=self.kind, files=files, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ReduceModel:
+        from homl.registry import read_model_dir
+
+        pipeline, metadata = read_model_dir(path, kind=cls.kind)
+        try:
+            schema = hdata.Schema.from_dict(metadata["schema"])
+        except (KeyError, TypeError) as error:
+            raise ModelDirError(f"{path}: metadata.json lacks the model's schema ({error})") from None
+        return cls(pipeline, schema, metadata, Path(path))
+
+    def info(self) -> ModelInfo:
+        meta = self.metadata
+        lines = [f"reduction: {meta.get('method_name')} to {meta.get('n_components')} columns "
+                 f"from {meta.get('n_prepared')} prepared ones"]
+        if meta.get("explained") is not None:
+            lines.append(f"variance kept: {meta['explained']:.1%}")
+        if meta.get("reconstruction_error") is not None:
+            lines.append(f"reconstruction error (mean squared, standardised units): {meta['reconstruction_error']:.4g}")
+        lines.append(f"trained {meta.get('created', '?')} on {meta.get('n_rows', '?')} rows, "
+                     f"data sha256 {meta.get('data_sha256', '?')[:16]}…")
+        return ModelInfo(kind=self.kind, summary=lines, schema=self.schema,
+                         versions=dict(meta.get("library_versions", {})))
+
+    def report(self) -> Any:
+        from homl.evaluate import DIAGNOSTICS_FILE
+        from homl.report.reduce import build_reduce_report
+
+        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
+        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
+        return build_reduce_report(self.metadata, diagnostics)
+
+
+@dataclass
+class ReduceResult:
+    """The reduced rows (same order and index as the input), the model and what the report draws."""
+
+    embedding: pd.DataFrame
+    model: ReduceModel
+    diagnostics: dict[str, Any] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def report(self, path: str | Path | None = None) -> Any:
+        from homl.report.reduce import build_reduce_report
+
+        report = build_reduce_report(self.model.metadata, self.diagnostics)
+        if path is not None:
+            report.write(path)
+        return report
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model directory (for methods that place new rows), with its report."""
+        from homl.evaluate import DIAGNOSTICS_FILE
+        from homl.report.model import REPORT_FILE
+
+        if self.model.metadata["method"] in FIT_ONLY:
+            raise ConfigError(f"{self.model.metadata['method_name']} places only the rows it was fitted on: there is "
+                              "no model to save; use pca, isomap or lle to place new rows later")
+        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
+            folder = Path(folder)
+            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
+            self.report(folder / REPORT_FILE)
+            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
+            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
+            return self.model.save(path, overwrite=overwrite, files=files)
+
+    def __repr__(self) -> str:
+        meta = self.model.metadata
+        return f"ReduceResult(method={meta['method']!r}, n_components={meta['n_components']}, rows={len(self.embedding)})"
+
+
+def reduce(
+    data: Any,
+    *,
+    n_components: int | float | str = 2,
+    method: str = "pca",
+    color: str | None = None,
+    output: str | Path | None = None,
+    model_output: str | Path | None = None,
+    overwrite: bool = False,
+    seed: int = 42,
+    query: str | None = None,
+    progress: Progress | None = None,
+) -> ReduceResult:
+    """Fewer columns for the rows of a table: one output row per input row, in input order.
+
+    ``n_components``: a number of columns, or with ``pca`` a share of the variance to keep
+    (0.95), or with a random projection "auto" (the Johnson-Lindenstrauss bound). ``method``:
+    one of :data:`homl.models.REDUCE_METHODS`. ``color`` names a column kept out of the
+    reduction and used to colour the report's plots (a label, a group). ``output`` writes the
+    reduced rows as CSV; ``model_output`` writes a model directory that places new rows
+    (``homl predict``), for every method but t-SNE and MDS.
+    """
+    from homl.models import REDUCE_METHODS, Reducer
+
+    progress = progress or Progress()
+    if method not in REDUCE_METHODS:
+        raise ConfigError(f"unknown reduction method {method!r}; expected one of {', '.join(REDUCE_METHODS)}")
+    if model_output is not None:
+        if method in FIT_ONLY:
+            raise ConfigError(f"{REDUCE_METHODS[method]} places only the rows it is fitted on: it makes no model "
+                              "to save; drop the model output or use pca, isomap or lle")
+        check_output(Path(model_output), overwrite)
+    if output is not None and Path(output).exists() and not overwrite:
+        raise ConfigError(f"output '{output}' exists; use overwrite to replace it")
+    rows = read_rows(data, query=query, what="dimensionality reduction", progress=progress, label=color)
+    frame = rows.frame.drop(columns=[color]) if color is not None else rows.frame
+    if method in FIT_ONLY and len(frame) > MAX_EMBED_ROWS:
+        raise ConfigError(f"{REDUCE_METHODS[method]} of {len(frame):,} rows would take hours: it costs the square of "
+                          f"the rows; sample at most {MAX_EMBED_ROWS:,} rows, or reduce with pca first")
+    reducer = Reducer(method=method, n_components=n_components, random_state=seed)
+    pipeline = distance_pipeline(rows.schema, ("reducer", reducer), seed)
+    progress.phase(f"reducing with {REDUCE_METHODS[method]}")
+    learn = frame
+    if method in QUADRATIC and len(frame) > MANIFOLD_ROWS:
+        learn = frame.sample(MANIFOLD_ROWS, random_state=seed)
+        rows.notes.append(f"{REDUCE_METHODS[method]} learned from {MANIFOLD_ROWS:,} sampled rows (its cost grows with "
+                          f"the square of the rows) and placed all {len(frame):,}")
+        progress.note(rows.notes[-1])
+    try:
+        if method in FIT_ONLY:
+            values = pipeline.fit_transform(frame)
+        else:
+            pipeline.fit(learn)
+            values = pipeline.transform(frame)
+    except ValueError as error:  # more components than columns or rows, a bound out of reach...
+        raise ConfigError(f"cannot reduce {rows.name} to {n_components!r} with {REDUCE_METHODS[method]}: {error}") from None
+    reducer = pipeline[-1]
+    names = list(reducer.get_feature_names_out())
+    embedding = pd.DataFrame(values, index=rows.frame.index, columns=names)
+    ratios = getattr(reducer, "explained_variance_ratio_", None)
+    error = getattr(reducer, "reconstruction_error_", None)
+    metadata = {
+        "method": method, "method_name": REDUCE_METHODS[method], "n_components": int(reducer.n_components_),
+        "n_prepared": int(reducer.n_features_in_), "explained": None if ratios is None else float(np.sum(ratios)),
+        "reconstruction_error": None if error is None else float(error), "color": color, "n_rows": len(frame),
+        "source": rows.name, "data_sha256": data_hash(rows.frame), "notes": rows.notes, "seed": seed,
+    }
+    colours = rows.frame[color] if color is not None else None
+    diagnostics = _diagnostics(embedding, colours, reducer, seed)
+    result = ReduceResult(embedding, ReduceModel(pipeline, rows.schema, metadata), diagnostics, rows.notes)
+    progress.end_phase()
+    if output is not None:
+        write_text_atomic(Path(output), embedding.to_csv(index=False))
+    if model_output is not None:
+        result.save(model_output, overwrite=overwrite)
+    return result
+
+
+def _diagnostics(embedding: pd.DataFrame, colours: pd.Series | None, reducer: Any, seed: int) -> dict[str, Any]:
+    from homl._json import to_json
+
+    shown = embedding if len(embedding) <= PLOT_ROWS else embedding.sample(PLOT_ROWS, random_state=seed)
+    points = {name: shown[name].round(6).tolist() for name in list(shown.columns)[:3]}
+    return to_json({
+        "points": points,
+        "colour": None if colours is None else colours.loc[shown.index].astype(str).tolist(),
+        "explained": getattr(reducer, "explained_variance_ratio_", None),
+        "search": getattr(reducer, "search_results_", None),
+    })

@@ -1,0 +1,88 @@
+"""Dimensionality reduction end to end: the Python call, the model directory of kind ``reduce``,
+the command line, the report, and bad input; on scikit-learn's bundled digits and generated data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from typer.testing import CliRunner
+
+import homl
+from homl.cli import app
+
+
+@pytest.fixture(scope="module")
+def digits() -> pd.DataFrame:
+    return load_digits(as_frame=True).frame.sample(600, random_state=0)
+
+
+def test_a_share_of_variance_keeps_the_fewest_components_reaching_it(digits, tmp_path) -> None:
+    result = homl.reduce(digits, n_components=0.9, color="target", output=tmp_path / "out.csv",
+                         model_output=tmp_path / "model")
+    meta = result.model.metadata
+    assert meta["explained"] >= 0.9 and meta["n_components"] < meta["n_prepared"]
+    assert list(result.embedding.index) == list(digits.index)  # one row a row, in order
+    written = pd.read_csv(tmp_path / "out.csv")
+    assert written.shape == (600, meta["n_components"]) and "target" not in written
+    loaded = homl.load(tmp_path / "model")
+    assert loaded.kind == "reduce"
+    np.testing.assert_allclose(loaded.predict_frame(digits).to_numpy(), result.embedding.to_numpy(), atol=1e-8)
+    assert loaded.info().summary[0].startswith(f"reduction: PCA to {meta['n_components']} columns")
+    report = loaded.report()
+    assert {"explained-variance", "reduced-2d", "reduced-3d"} <= set(report.figures)
+
+
+def test_tsne_separates_the_digits_but_saves_no_model(digits, tmp_path) -> None:
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    result = homl.reduce(digits, method="tsne", color="target")
+    assert list(result.embedding.columns) == ["tsne1", "tsne2"]
+    accuracy = cross_val_score(KNeighborsClassifier(5), result.embedding, digits["target"], cv=5).mean()
+    assert accuracy > 0.85
+    with pytest.raises(homl.ConfigError, match="places only the rows it was fitted on"):
+        result.save(tmp_path / "m")
+    with pytest.raises(homl.ConfigError, match="places only the rows it is fitted on"):
+        homl.reduce(digits, method="tsne", model_output=tmp_path / "m2")
+
+
+def test_random_projection_auto_takes_the_johnson_lindenstrauss_bound() -> None:
+    from sklearn.random_projection import johnson_lindenstrauss_min_dim
+
+    table = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 4000)))
+    table.columns = [f"c{i}" for i in table.columns]
+    result = homl.reduce(table, method="sparse_random_projection", n_components="auto")
+    assert result.model.metadata["n_components"] == johnson_lindenstrauss_min_dim(50, eps=0.1)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"n_components": 9}, r"cannot reduce the table to 9 with PCA"),
+    ({"n_components": 0.9, "method": "isomap"}, r"cannot reduce|share"),
+    ({"method": "umbrella"}, r"unknown reduction method 'umbrella'"),
+    ({"color": "nope"}, r"label column 'nope' is not in the table"),
+])
+def test_bad_input_gets_a_clear_error(options, message) -> None:
+    table = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 3)), columns=["a", "b", "c"])
+    with pytest.raises(homl.HomlError, match=message):
+        homl.reduce(table, **options)
+
+
+def test_command_line_reduces_writes_the_report_and_predicts(tmp_path) -> None:
+    frame = load_digits(as_frame=True).frame.head(300)
+    source = tmp_path / "digits.csv"
+    frame.to_csv(source, index=False)
+    runner = CliRunner()
+    output = tmp_path / "embedding.csv"
+    run = runner.invoke(app, ["reduce", str(source), "--to", "3", "--color", "target", "-o", str(output),
+                              "--model", str(tmp_path / "m")])
+    assert run.exit_code == 0, run.output
+    assert pd.read_csv(output).shape == (300, 3)
+    assert output.with_suffix(".html").exists() and (tmp_path / "figures" / "embedding-reduced-3d.png").exists()
+    run = runner.invoke(app, ["predict", str(tmp_path / "m"), str(source), "-o", str(tmp_path / "again.csv")])
+    assert run.exit_code == 0, run.output
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "again.csv").to_numpy(), pd.read_csv(output).to_numpy(),
+                               atol=1e-8)
+    bad = runner.invoke(app, ["reduce", str(source), "--to", "many"])
+    assert bad.exit_code != 0 and "--to must be" in str(bad.exception or bad.output)
