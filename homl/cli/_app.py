@@ -63,6 +63,7 @@ def fit(
     refit_full: Annotated[bool, typer.Option("--refit-full/--no-refit-full", help="Refit the final model on all rows.")] = True,
     bagging: Annotated[bool, typer.Option("--bag/--no-bag", help="Average the final model over fold copies when affordable.")] = True,
     query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    prep: Annotated[list[str] | None, typer.Option("--prep", help="A preparation option fixed for every model, NAME=VALUE (repeatable), e.g. cluster_features=8.")] = None,
     overwrite: Overwrite = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted search stored beside the output.")] = False,
     verbose: Verbose = False,
@@ -84,7 +85,7 @@ def fit(
         cv=cv, seed=seed, group_by=group_by, time_column=time_column, gap=gap,
         models=[m.strip() for m in models.split(",")] if models else None,
         tune=tune, ensemble=ensemble, refit_full=refit_full, bagging=bagging, output=output, overwrite=overwrite,
-        resume=resume, query=query, progress=progress,
+        resume=resume, query=query, progress=progress, prep=_settings(prep or []),
     ), verbose=verbose)
     out.print(leaderboard_table(result.leaderboard, result.metric, limit=12, width=out.width))
     if result.baseline_score is not None:
@@ -298,6 +299,27 @@ def report(
             webbrowser.open(path.resolve().as_uri())
         except Exception:  # no browser (a headless machine): the file is there all the same
             pass
+
+
+def _settings(pairs: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as a dict, values read as numbers or yes/no where they are."""
+    settings: dict[str, Any] = {}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        if not equals or not name.strip():
+            raise HomlError(f"--prep takes NAME=VALUE, e.g. cluster_features=8; got {pair!r}")
+        value: Any = text.strip()
+        if value.lower() in ("true", "yes", "false", "no"):
+            value = value.lower() in ("true", "yes")
+        else:
+            for kind in (int, float):
+                try:
+                    value = kind(value)
+                    break
+                except ValueError:
+                    continue
+        settings[name.strip()] = value
+    return settings
 
 
 def _stem(source: Any) -> str:

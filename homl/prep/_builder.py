@@ -78,6 +78,9 @@ class TablePreprocessor(Transformer):
     - ``geo_clusters``, ``geo_gamma``, ``geo_neighbors``: geographic features when a
       latitude/longitude pair exists (see ``GeoFeatures``); ``geo=False`` turns them off.
     - ``ratios``: add pairwise ratios of heavy-tailed count columns.
+    - ``cluster_features``: with k > 0, each row's distance to the centres of k k-means
+      clusters of the (imputed, standardised) numeric columns: clustering as preparation, the
+      book's chapter 9 (0, the default, adds none).
     - ``text_features``: TF-IDF vocabulary size for each free-text column.
     - ``target_type``: "continuous", "binary", "multiclass" or "auto", for the steps that
       learn from the target (target encoding, neighbour targets).
@@ -99,6 +102,7 @@ fitting, if it was one).
         "geo_gamma": [Interval(Real, 0, None, closed="neither")],
         "geo_neighbors": [Interval(Integral, 0, None, closed="left")],
         "ratios": ["boolean"],
+        "cluster_features": [Interval(Integral, 0, None, closed="left")],
         "date_values": ["boolean"],
         "text_features": [Interval(Integral, 1, None, closed="left")],
         "target_type": [StrOptions({"auto", "continuous", "binary", "multiclass"})],
@@ -121,6 +125,7 @@ fitting, if it was one).
         geo_gamma: float = 1.0,
         geo_neighbors: int = 0,
         ratios: bool = False,
+        cluster_features: int = 0,
         date_values: bool = False,
         text_features: int = 200,
         target_type: str = "auto",
@@ -136,6 +141,7 @@ fitting, if it was one).
         self.geo_gamma = geo_gamma
         self.geo_neighbors = geo_neighbors
         self.ratios = ratios
+        self.cluster_features = cluster_features
         self.date_values = date_values
         self.text_features = text_features
         self.target_type = target_type
@@ -230,6 +236,8 @@ fitting, if it was one).
             ratio_columns = heavy[:MAX_RATIO_COLUMNS]
             steps = [RatioFeatures(), SimpleImputer(strategy="median", keep_empty_features=True)]
             parts.append(("ratio", make_pipeline(*steps, *self._scaler()), ratio_columns))
+        if self.cluster_features and numeric:
+            parts.append(("cluster", self._cluster_steps(len(X)), numeric))
         pair = find_lat_lon(X, numeric) if self.geo else None
         if pair is not None:
             geo = GeoFeatures(
@@ -276,6 +284,16 @@ fitting, if it was one).
         encoded = make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
                                 TargetEncoder(target_type=self.target_type))
         return make_pipeline(encoded, *self._scaler())
+
+    def _cluster_steps(self, n_rows: int) -> Any:
+        from sklearn.cluster import KMeans
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        clusters = KMeans(min(self.cluster_features, n_rows), n_init=3, random_state=self.random_state)
+        steps = [SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(), clusters]
+        return make_pipeline(*steps, *self._scaler())
 
     def _scaler(self) -> list[Any]:
         from sklearn.preprocessing import StandardScaler

@@ -163,6 +163,7 @@ def fit(
     query: str | None = None,
     progress: Progress | None = None,
     report: bool | None = None,
+    prep: dict[str, Any] | None = None,
     **options: Any,
 ) -> FitResult:
     """Learn ``target`` from the other columns of ``source`` within ``time_limit`` seconds.
@@ -178,8 +179,12 @@ def fit(
     costs little of the budget (not with a time column).
     ``report`` (default: on when ``output`` is given) computes the diagnostics of the model
     report within the time limit and writes ``report.html`` and ``figures/`` into the output.
+    ``prep`` fixes preparation options for every model (parameters of
+    :class:`homl.prep.TablePreprocessor`, e.g. ``{"cluster_features": 8}`` for distances to
+    k-means centres as features); the search then leaves them as given.
     """
     _check_options(options, time_limit, cv, models)
+    fixed_prep = _fixed_prep(prep)
     report = output is not None if report is None else bool(report)
     budget = Budget(time_limit, report=report)
     splitting = SplitSettings(test, test_size, cv, seed, group_by, time_column, gap)
@@ -223,10 +228,12 @@ def fit(
     data_sha256 = data_hash(frame)
     workdir, storage = open_workdir(output, resume, {
         "data_sha256": data_sha256, "target": target, "task": task, "metric": metric_.name, "seed": seed,
-        "split": folds_how,
+        "split": folds_how, **({"prep": fixed_prep} if fixed_prep else {}),
     }, progress)
     context = _context(rows.X_train, schema, rows.y_train if task == "regression" else None)
-    build = _builder(task, schema, seed, _threads(len(rows.X_train), context["n_features"], progress), strategy.kind)
+    context["fixed_prep"] = fixed_prep
+    build = _builder(task, schema, seed, _threads(len(rows.X_train), context["n_features"], progress), strategy.kind,
+                     fixed_prep)
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
@@ -295,6 +302,7 @@ def fit(
                   "test_rows": len(rows.X_test)},
         "data_sha256": data_sha256,
         "time_limit": time_limit,
+        "prep": fixed_prep,
         "decision": None if decision is None else decision.to_dict(),
         "notes": list(progress.notes),
     }
@@ -545,15 +553,38 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
                           context["has_repeated_dates"])
     # A log-link family models the log of the mean itself, on the target as it is.
     target = {} if spec.log_link else context.get("target_space", {})
-    return {**space, **prep, **target}
+    fixed = context.get("fixed_prep", {})
+    return {name: values for name, values in {**space, **prep, **target}.items() if name not in fixed}
 
 
-def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, holdout: str):
+def _fixed_prep(prep: dict[str, Any] | None) -> dict[str, Any]:
+    """``prep`` as ``prep:``-prefixed parameters, checked before any work starts."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    from homl.prep import TablePreprocessor
+
+    if not prep:
+        return {}
+    settable = set(TablePreprocessor().get_params()) - {"columns", "target_type", "random_state"}
+    unknown = sorted(set(prep) - settable)
+    if unknown:
+        raise ConfigError(f"unknown preparation option(s) {', '.join(unknown)}; expected some of {', '.join(sorted(settable))}")
+    try:
+        TablePreprocessor(**prep)._validate_params()
+    except InvalidParameterError as error:
+        raise ConfigError(f"preparation option: {error}") from None
+    return {f"{zoo.PREP_PREFIX}{name}": value for name, value in prep.items()}
+
+
+def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, holdout: str,
+             fixed_prep: dict[str, Any] | None = None):
     """``build(spec, params, extra_columns=())``: the family's pipeline over the table's columns
-    and, for a second stacking layer, the first layer's prediction columns."""
+    and, for a second stacking layer, the first layer's prediction columns; ``fixed_prep`` wins
+    over the preparation options in ``params``."""
     def build(spec: zoo.ModelSpec, params: dict[str, Any], extra_columns: list[str] = ()) -> Any:
         columns = schema.with_numeric(list(extra_columns)) if extra_columns else schema
-        return zoo.build_pipeline(spec, task, columns, params, seed=seed, threads=threads, holdout=holdout)
+        return zoo.build_pipeline(spec, task, columns, {**params, **(fixed_prep or {})}, seed=seed, threads=threads,
+                                  holdout=holdout)
 
     return build
 

@@ -354,3 +354,12 @@ def test_killed_search_resumes_and_keeps_finished_trials(tmp_path: Path) -> None
     kept = _complete_trials(tmp_path / "m" / "study.db")
     assert len(kept) >= len(finished)
     assert finished <= kept, f"finished trials lost on resume: {sorted(finished - kept)}"
+
+
+def test_prep_option_takes_name_value_pairs() -> None:
+    from homl.cli._app import _settings
+
+    assert _settings(["cluster_features=8", "ratios=yes", "geo_gamma=0.5", "categorical=onehot"]) == {
+        "cluster_features": 8, "ratios": True, "geo_gamma": 0.5, "categorical": "onehot"}
+    with pytest.raises(homl.HomlError, match="--prep takes NAME=VALUE"):
+        _settings(["cluster_features"])

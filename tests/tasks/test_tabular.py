@@ -566,3 +566,24 @@ def test_a_small_table_is_cross_validated_on_folds_drawn_three_times_and_a_large
     for options in ({"time_limit": 60}, {"time_limit": 120, "models": ["linear"], "source": regression_frame(2500)}):
         once = quick_fit(options.pop("source", regression_frame(300)), "y", **options)
         assert once.metadata["cv"]["folds"] == 5 and "drawn" not in once.metadata["cv"]["strategy"], options
+
+
+def test_fixed_preparation_reaches_every_model_and_is_recorded() -> None:
+    from homl.tasks.tabular import _space
+
+    result = quick_fit(regression_frame(), "y", prep={"cluster_features": 3})
+    prepared = result.model.named_steps["prep"]
+    assert prepared.cluster_features == 3
+    assert sum(name.startswith("cluster__") for name in prepared.get_feature_names_out()) == 3
+    assert result.metadata["prep"] == {"prep:cluster_features": 3}
+    context = {"has_geo": True, "has_heavy": True, "has_categorical": True, "has_repeated_dates": False,
+               "fixed_prep": {"prep:categorical": "onehot"}}
+    space = _space("lightgbm", "regression", context)
+    assert "prep:categorical" not in space and "prep:geo_clusters" in space  # the search leaves it as given
+
+
+def test_unknown_or_bad_preparation_options_are_refused_before_any_work() -> None:
+    with pytest.raises(ConfigError, match=r"unknown preparation option\(s\) clusters; expected some of"):
+        quick_fit(regression_frame(), "y", prep={"clusters": 3})
+    with pytest.raises(ConfigError, match=r"'cluster_features' parameter of TablePreprocessor must be an int"):
+        quick_fit(regression_frame(), "y", prep={"cluster_features": -2})
