@@ -279,14 +279,17 @@ def _explain(candidates: list[dict[str, Any]], ranked: list[dict[str, Any]], met
     score = f"silhouette {silhouette:.3f}" if np.isfinite(silhouette) else "no silhouette (a single segment)"
     if method != "auto" and n_clusters != "auto":
         return f"{name} with {k} segments, as asked ({score})."
+    edge = ""
     if best["method"] == "gaussian_mixture" and len([c for c in candidates if c["method"] == "gaussian_mixture"]) > 1:
         why = f"its lowest BIC is at {k} components"
     elif best["method"] in TAKES_K and n_clusters == "auto":
         tried = [c["n_clusters"] for c in candidates if c["method"] == best["method"]]
         why = f"{k} segments had its best silhouette among {min(tried)} to {max(tried)}"
+        if k == max(tried) > min(tried):
+            edge = " That is the most segments tried: more may score better still (raise --max-k, or max_clusters in Python, to see)."
     else:
         why = f"it found {k} segment{'s' if k != 1 else ''} itself"
-    text = f"{name}: {why} ({score})."
+    text = f"{name}: {why} ({score}).{edge}"
     if method == "auto" and len(ranked) > 1 and np.isfinite(ranked[1]["silhouette"]):
         runner = ranked[1]
         text += (f" Next came {SEGMENT_METHODS[runner['method']]} with {runner['n_clusters']} segments "
