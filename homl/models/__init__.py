@@ -19,6 +19,7 @@ from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import SEGMENT_METHODS, Segmenter
+from ._semi import PROPAGATION_METHODS, ClusterLabelClassifier, propagate_labels, representative_rows
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._stacking import STACK_PREFIX, LayeredStack, OutOfFold, stack_columns, stack_features, with_stack_features
 from ._threshold import DecisionThreshold, labels_from_proba, with_threshold
@@ -32,6 +33,10 @@ __all__ = [
     "available_detectors",
     "SEGMENT_METHODS",
     "Segmenter",
+    "PROPAGATION_METHODS",
+    "ClusterLabelClassifier",
+    "propagate_labels",
+    "representative_rows",
     "REDUCE_METHODS",
     "Reducer",
     "components_for_variance",
