@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _markdown import markdown_table
 from scipy.stats import rankdata
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import StandardScaler
@@ -128,12 +129,6 @@ def _label(members: tuple[str, ...]) -> str:
     return " + ".join(members)
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)]
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -188,16 +183,16 @@ def report(board: pd.DataFrame, candidates: pd.DataFrame, seeds: int, names: lis
         f"{seeds} seeds. auto = mean of the standardised scores of {auto_members}; isolation_forest = "
         "scikit-learn's IsolationForest with its defaults. The credit-card sample keeps `Time` as a feature.\n\n"
         "## PR AUC (average precision)\n\n"
-        f"{_markdown(pr_table.reset_index())}\n\n"
+        f"{markdown_table(pr_table.reset_index())}\n\n"
         "## auto beside the isolation forest, and the share of rows flagged (contamination auto)\n\n"
-        f"{_markdown(versus)}\n\n"
+        f"{markdown_table(versus)}\n\n"
         "## ROC AUC\n\n"
-        f"{_markdown(roc_table.reset_index())}\n\n"
+        f"{markdown_table(roc_table.reset_index())}\n\n"
         "## Fit seconds (one fit, mean over seeds)\n\n"
         "The first set's PyOD figures include importing PyOD and compiling its numba code.\n\n"
-        f"{_markdown(fit.loc[pr_table.index].reset_index())}\n\n"
+        f"{markdown_table(fit.loc[pr_table.index].reset_index())}\n\n"
         "## Candidate defaults (PR AUC of the averaged scores; rank: averages ranks)\n\n"
-        f"{_markdown(alternatives)}\n"
+        f"{markdown_table(alternatives)}\n"
     )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _markdown import markdown_table
 
 import homl
 
@@ -67,12 +68,6 @@ def large(rows: int) -> dict:
     return {"rows": rows, "MiniBatchKMeans s": plain, "Segmenter s": ours, "ratio": ours / plain}
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row] for row in frame.itertuples(index=False)]
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--large-rows", type=int, default=1_000_000)
@@ -82,9 +77,9 @@ def main() -> None:
     timing = pd.DataFrame([large(args.large_rows)])
     text = ("# Segmentation against known groups\n\n"
             "Adjusted Rand index of homl's own choice (method and k) and of k-means given the true k.\n\n"
-            f"{_markdown(board)}\n\n"
+            f"{markdown_table(board)}\n\n"
             f"Mini-batch k-means on {args.large_rows:,} x 10 generated rows (5 groups):\n\n"
-            f"{_markdown(timing)}\n")
+            f"{markdown_table(timing)}\n")
     print(text)
     args.out.write_text(text, encoding="utf-8")
 

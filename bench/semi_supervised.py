@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from _markdown import markdown_table
 
 from homl.models import ClusterLabelClassifier, propagate_labels, representative_rows
 
@@ -69,12 +71,6 @@ def row(name: str, labels: np.ndarray, y: np.ndarray, score: Callable[[np.ndarra
             "book": BOOK.get(name, "-")}
 
 
-def _markdown(rows: list[dict[str, str]]) -> str:
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    return "\n".join(lines + ["| " + " | ".join(r[c] for c in columns) + " |" for r in rows])
-
-
 def main() -> None:
     from sklearn.datasets import load_digits
 
@@ -100,7 +96,7 @@ def main() -> None:
             "gives, tested on the other 397. Representative rows: the row closest to each centre of a "
             f"k-means with k=50 (seed {BOOK_SEED}, the book's); propagated labels spread from those 50 with "
             "`homl.models.propagate_labels`. The last column repeats the k-means steps over ten seeds.\n\n"
-            f"{_markdown(rows)}\n\n"
+            f"{markdown_table(pd.DataFrame(rows))}\n\n"
             f"`ClusterLabelClassifier(n_labels=50, share=0.99)` fitted on all 1,400 labels: test accuracy "
             f"{model.score(X_test, y_test):.3f}, trained on the same rows as the 99 % line: {same}.\n\n"
             f"Run time: {time.perf_counter() - start:.0f} s.\n")

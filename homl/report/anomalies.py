@@ -14,6 +14,7 @@ import pandas as pd
 
 from ._figures import BLUE, ORANGE, RED, WIDE, new_figure
 from ._html import Report, Section
+from ._preparation import preparation_section
 
 #: Section titles, in order.
 SECTIONS = ("Summary", "Scores and threshold", "Most anomalous rows", "Against the known label", "Preparation")
@@ -37,10 +38,7 @@ def build_anomaly_report(metadata: dict[str, Any], diagnostics: dict[str, Any] |
     _scores(report.section("Scores and threshold"), diag)
     _top(report.section("Most anomalous rows"), diag)
     _label(report.section("Against the known label"), metadata, diag)
-    preparation = report.section("Preparation")
-    preparation.text("Identifier columns are dropped, missing values imputed, heavy-tailed columns logged, "
-                     "categories one-hot encoded and every feature standardised before scoring.")
-    preparation.bullets(list(metadata.get("notes", [])))
+    preparation_section(report, metadata, "before scoring")
     return report
 
 

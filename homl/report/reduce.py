@@ -12,6 +12,7 @@ import pandas as pd
 
 from ._figures import BLUE, ORANGE, WIDE, new_figure
 from ._html import Report, Section
+from ._preparation import preparation_section
 
 #: Section titles, in order.
 SECTIONS = ("Summary", "Variance kept", "The rows, reduced", "Preparation")
@@ -35,10 +36,7 @@ def build_reduce_report(metadata: dict[str, Any], diagnostics: dict[str, Any] | 
     summary.cards(cards)
     _variance(report.section("Variance kept"), diag)
     _points(report.section("The rows, reduced"), diag, metadata.get("color"))
-    preparation = report.section("Preparation")
-    preparation.text("Identifier columns are dropped, missing values imputed, heavy-tailed columns logged, "
-                     "categories one-hot encoded and every feature standardised before the reduction.")
-    preparation.bullets(list(metadata.get("notes", [])))
+    preparation_section(report, metadata, "before the reduction")
     return report
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ._figures import BLUE, GREY, ORANGE, WIDE, new_figure
 from ._html import Report, Section
+from ._preparation import preparation_section
 
 #: Section titles, in order.
 SECTIONS = ("Summary", "Segment profiles", "Segment map", "Choosing the number of segments", "Preparation")
@@ -37,11 +38,7 @@ def build_segment_report(metadata: dict[str, Any], diagnostics: dict[str, Any] |
     _profiles(report.section("Segment profiles"), metadata.get("profiles", []))
     _map(report.section("Segment map"), diag)
     _choice(report.section("Choosing the number of segments"), diag)
-    preparation = report.section("Preparation")
-    preparation.text("Identifier columns are dropped, missing values imputed, heavy-tailed columns logged, "
-                     "categories one-hot encoded and every feature standardised, so each weighs alike in the "
-                     "distances.")
-    preparation.bullets(list(metadata.get("notes", [])))
+    preparation_section(report, metadata, "so that each weighs alike in the distances")
     return report
 
 

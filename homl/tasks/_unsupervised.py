@@ -1,16 +1,22 @@
-"""What the tasks without a target share: reading the table, the columns distances can use, and
-their preparation (identifiers dropped, missing values imputed, heavy tails logged, all scaled)."""
+"""What the tasks without a target share: reading the table, the columns distances can use, their
+preparation (identifiers dropped, missing values imputed, heavy tails logged, all scaled), and the
+model directory with its report."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import pandas as pd
 
 from homl import data as hdata
 from homl._progress import Progress
-from homl.errors import DataError, SchemaError
+from homl.errors import DataError, ModelDirError, SchemaError
+
+from ._model import CheckedRows
 
 
 @dataclass
@@ -71,3 +77,94 @@ def distance_pipeline(schema: hdata.Schema, last: tuple[str, Any], seed: int) ->
     prep = TablePreprocessor(columns=schema.kinds(), scale=True, log_heavy_tails=True, categorical="onehot",
                              geo=False, random_state=seed)
     return Pipeline([("schema", hdata.SchemaCoercer(schema.to_dict())), ("prep", prep), last])
+
+
+class UnsupervisedModel(CheckedRows):
+    """What the model kinds without a target share: ``schema → preparation → estimator``, its
+    metadata and tables, the model directory, and the report rebuilt from saved diagnostics.
+
+    A kind sets ``kind``, the names of the ``TABLES`` it keeps beside the model (``<name>.csv``),
+    and ``_build_report``; ``_check_metadata`` may refuse a directory that lacks what it needs.
+    """
+
+    kind: ClassVar[str]
+    TABLES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, pipeline: Any, schema: hdata.Schema, metadata: dict[str, Any] | None = None,
+                 tables: dict[str, pd.DataFrame] | None = None, path: Path | None = None):
+        self.pipeline = pipeline
+        self.schema = schema
+        self.metadata = dict(metadata or {})
+        self.tables = dict(tables or {})
+        #: The model directory it was loaded from, where its report's diagnostics are.
+        self.path = path
+
+    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None) -> Path:
+        """Write the model directory atomically (refuses to replace a model unless ``overwrite``)."""
+        from homl.registry import write_model_dir
+
+        metadata = {**self.metadata, "schema": self.schema.to_dict()}
+        return write_model_dir(path, self.pipeline, metadata, kind=self.kind, tables=self.tables or None,
+                               files=files, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Any:
+        """Read a model directory of this kind; only homl's trusted types are deserialised."""
+        from homl.registry import read_model_dir
+
+        pipeline, metadata = read_model_dir(path, kind=cls.kind)
+        try:
+            schema = hdata.Schema.from_dict(metadata["schema"])
+            cls._check_metadata(metadata)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ModelDirError(f"{path}: metadata.json lacks what a {cls.kind} model needs ({error})") from None
+        tables = {name: pd.read_csv(Path(path) / f"{name}.csv") for name in cls.TABLES
+                  if (Path(path) / f"{name}.csv").exists()}
+        return cls(pipeline, schema, metadata, tables, Path(path))
+
+    @classmethod
+    def _check_metadata(cls, metadata: dict[str, Any]) -> None:
+        """Raise KeyError, TypeError or ValueError when ``metadata`` lacks what the kind needs."""
+
+    def report(self) -> Any:
+        """The report, from the metadata and the diagnostics saved in the model directory."""
+        from homl.evaluate import DIAGNOSTICS_FILE
+
+        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
+        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
+        return self._build_report(self.metadata, diagnostics)
+
+    def _build_report(self, metadata: dict[str, Any], diagnostics: dict[str, Any] | None) -> Any:
+        raise NotImplementedError
+
+
+class UnsupervisedResult:
+    """What the results of the tasks without a target share: their ``model`` (an
+    :class:`UnsupervisedModel`) and the ``diagnostics`` its report is drawn from."""
+
+    model: UnsupervisedModel
+    diagnostics: dict[str, Any]
+
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+        """As the model's: one row of named columns per input row, in input order."""
+        return self.model.predict_frame(data, issues=issues)
+
+    def report(self, path: str | Path | None = None) -> Any:
+        """The report (:class:`homl.report.Report`); written to ``path`` when given."""
+        report = self.model._build_report(self.model.metadata, self.diagnostics)
+        if path is not None:
+            report.write(path)
+        return report
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model directory with ``diagnostics.json``, ``report.html`` and its figures."""
+        from homl.evaluate import DIAGNOSTICS_FILE
+        from homl.report.model import REPORT_FILE
+
+        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
+            folder = Path(folder)
+            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
+            self.report(folder / REPORT_FILE)
+            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
+            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
+            return self.model.save(path, overwrite=overwrite, files=files)

@@ -13,7 +13,6 @@ supervised classifier trained on the same label, so the user learns which framin
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,14 +20,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from homl import data as hdata
 from homl._progress import Progress
-from homl.errors import ConfigError, ModelDirError, TargetError
+from homl.errors import ConfigError, TargetError
 
 from ._kinds import ModelInfo
-from ._model import CheckedRows, check_output
+from ._model import check_output
 from ._resume import data_hash
-from ._unsupervised import distance_pipeline, read_rows
+from ._unsupervised import UnsupervisedModel, UnsupervisedResult, distance_pipeline, read_rows
 
 #: Rows listed as the most anomalous in the report.
 TOP_ROWS = 20
@@ -36,7 +34,7 @@ TOP_ROWS = 20
 SUPERVISED_FOLDS = 5
 
 
-class AnomalyModel(CheckedRows):
+class AnomalyModel(UnsupervisedModel):
     """A fitted detector: ``schema → preparation → AnomalyDetector``, with its threshold.
 
     ``predict_frame`` gives each row its ``anomaly_score`` (higher = more anomalous),
@@ -45,13 +43,7 @@ class AnomalyModel(CheckedRows):
     """
 
     kind: ClassVar[str] = "anomalies"
-
-    def __init__(self, pipeline: Any, schema: hdata.Schema, metadata: dict[str, Any] | None = None,
-                 path: Path | None = None):
-        self.pipeline = pipeline
-        self.schema = schema
-        self.metadata = dict(metadata or {})
-        self.path = path
+    TABLES = ("most_anomalous",)
 
     @property
     def threshold(self) -> float:
@@ -73,25 +65,11 @@ class AnomalyModel(CheckedRows):
         out["reason"] = row_reasons(X, self.metadata["reason_statistics"])
         return out
 
-    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None,
-             tables: dict[str, pd.DataFrame] | None = None) -> Path:
-        from homl.registry import write_model_dir
-
-        metadata = {**self.metadata, "schema": self.schema.to_dict()}
-        return write_model_dir(path, self.pipeline, metadata, kind=self.kind, tables=tables, files=files,
-                               overwrite=overwrite)
-
     @classmethod
-    def load(cls, path: str | Path) -> AnomalyModel:
-        from homl.registry import read_model_dir
-
-        pipeline, metadata = read_model_dir(path, kind=cls.kind)
-        try:
-            schema = hdata.Schema.from_dict(metadata["schema"])
-            float(metadata["threshold"])
-        except (KeyError, TypeError, ValueError) as error:
-            raise ModelDirError(f"{path}: metadata.json lacks the model's schema or threshold ({error})") from None
-        return cls(pipeline, schema, metadata, Path(path))
+    def _check_metadata(cls, metadata: dict[str, Any]) -> None:
+        float(metadata["threshold"])
+        if "numeric" not in metadata["reason_statistics"]:
+            raise KeyError("reason_statistics")
 
     def info(self) -> ModelInfo:
         meta = self.metadata
@@ -111,20 +89,17 @@ class AnomalyModel(CheckedRows):
         return ModelInfo(kind=self.kind, summary=lines, schema=self.schema,
                          versions=dict(meta.get("library_versions", {})))
 
-    def report(self) -> Any:
-        from homl.evaluate import DIAGNOSTICS_FILE
+    def _build_report(self, metadata: dict[str, Any], diagnostics: dict[str, Any] | None) -> Any:
         from homl.report.anomalies import build_anomaly_report
 
-        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
-        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
-        return build_anomaly_report(self.metadata, diagnostics)
+        return build_anomaly_report(metadata, diagnostics)
 
     def __repr__(self) -> str:
         return f"AnomalyModel(kind='anomalies', method={self.metadata.get('method')!r}, threshold={self.threshold:.4g})"
 
 
 @dataclass
-class AnomalyResult:
+class AnomalyResult(UnsupervisedResult):
     """What ``detect_anomalies`` found: the model, each training row's score and flag, and, with a
     label, how well the scores find the known anomalies."""
 
@@ -136,29 +111,6 @@ class AnomalyResult:
     supervised: dict[str, Any] | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict, repr=False)
     notes: list[str] = field(default_factory=list)
-
-    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
-        return self.model.predict_frame(data, issues=issues)
-
-    def report(self, path: str | Path | None = None) -> Any:
-        from homl.report.anomalies import build_anomaly_report
-
-        report = build_anomaly_report(self.model.metadata, self.diagnostics)
-        if path is not None:
-            report.write(path)
-        return report
-
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        from homl.evaluate import DIAGNOSTICS_FILE
-        from homl.report.model import REPORT_FILE
-
-        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
-            folder = Path(folder)
-            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
-            self.report(folder / REPORT_FILE)
-            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
-            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
-            return self.model.save(path, overwrite=overwrite, files=files, tables={"most_anomalous": self.top})
 
     def __repr__(self) -> str:
         meta = self.model.metadata
@@ -252,7 +204,7 @@ def detect_anomalies(
         "notes": rows.notes, "seed": seed,
     }
     diagnostics = _diagnostics(scores, threshold, evaluation, supervised, top)
-    model = AnomalyModel(pipeline, rows.schema, metadata)
+    model = AnomalyModel(pipeline, rows.schema, metadata, {"most_anomalous": top})
     result = AnomalyResult(model, scores, flagged.astype(int), top, evaluation, supervised, diagnostics, rows.notes)
     progress.end_phase()
     if output is not None:

@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,15 +15,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from homl import data as hdata
 from homl._atomic import write_text_atomic
 from homl._progress import Progress
-from homl.errors import ConfigError, ModelDirError
+from homl.errors import ConfigError
 
 from ._kinds import ModelInfo
-from ._model import CheckedRows, check_output
+from ._model import check_output
 from ._resume import data_hash
-from ._unsupervised import distance_pipeline, read_rows
+from ._unsupervised import UnsupervisedModel, UnsupervisedResult, distance_pipeline, read_rows
 
 #: Methods whose cost grows with the square of the rows: fitted on a sample of this many rows
 #: (the others placed by ``transform``), or refused above ``MAX_EMBED_ROWS`` when they cannot place
@@ -38,39 +35,15 @@ FIT_ONLY = ("tsne", "mds")
 PLOT_ROWS = 3_000
 
 
-class ReduceModel(CheckedRows):
+class ReduceModel(UnsupervisedModel):
     """A fitted reduction ``schema → preparation → Reducer``: ``predict_frame`` places new rows."""
 
     kind: ClassVar[str] = "reduce"
-
-    def __init__(self, pipeline: Any, schema: hdata.Schema, metadata: dict[str, Any] | None = None,
-                 path: Path | None = None):
-        self.pipeline = pipeline
-        self.schema = schema
-        self.metadata = dict(metadata or {})
-        self.path = path
 
     def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
         X = self._checked(data, issues)
         values = self.pipeline.transform(X)
         return pd.DataFrame(values, index=X.index, columns=list(self.pipeline[-1].get_feature_names_out()))
-
-    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None) -> Path:
-        from homl.registry import write_model_dir
-
-        metadata = {**self.metadata, "schema": self.schema.to_dict()}
-        return write_model_dir(path, self.pipeline, metadata, kind=self.kind, files=files, overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path: str | Path) -> ReduceModel:
-        from homl.registry import read_model_dir
-
-        pipeline, metadata = read_model_dir(path, kind=cls.kind)
-        try:
-            schema = hdata.Schema.from_dict(metadata["schema"])
-        except (KeyError, TypeError) as error:
-            raise ModelDirError(f"{path}: metadata.json lacks the model's schema ({error})") from None
-        return cls(pipeline, schema, metadata, Path(path))
 
     def info(self) -> ModelInfo:
         meta = self.metadata
@@ -85,17 +58,14 @@ class ReduceModel(CheckedRows):
         return ModelInfo(kind=self.kind, summary=lines, schema=self.schema,
                          versions=dict(meta.get("library_versions", {})))
 
-    def report(self) -> Any:
-        from homl.evaluate import DIAGNOSTICS_FILE
+    def _build_report(self, metadata: dict[str, Any], diagnostics: dict[str, Any] | None) -> Any:
         from homl.report.reduce import build_reduce_report
 
-        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
-        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
-        return build_reduce_report(self.metadata, diagnostics)
+        return build_reduce_report(metadata, diagnostics)
 
 
 @dataclass
-class ReduceResult:
+class ReduceResult(UnsupervisedResult):
     """The reduced rows (same order and index as the input), the model and what the report draws."""
 
     embedding: pd.DataFrame
@@ -103,29 +73,12 @@ class ReduceResult:
     diagnostics: dict[str, Any] = field(repr=False)
     notes: list[str] = field(default_factory=list)
 
-    def report(self, path: str | Path | None = None) -> Any:
-        from homl.report.reduce import build_reduce_report
-
-        report = build_reduce_report(self.model.metadata, self.diagnostics)
-        if path is not None:
-            report.write(path)
-        return report
-
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (for methods that place new rows), with its report."""
-        from homl.evaluate import DIAGNOSTICS_FILE
-        from homl.report.model import REPORT_FILE
-
         if self.model.metadata["method"] in FIT_ONLY:
             raise ConfigError(f"{self.model.metadata['method_name']} places only the rows it was fitted on: there is "
                               "no model to save; use pca, isomap or lle to place new rows later")
-        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
-            folder = Path(folder)
-            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
-            self.report(folder / REPORT_FILE)
-            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
-            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
-            return self.model.save(path, overwrite=overwrite, files=files)
+        return super().save(path, overwrite=overwrite)
 
     def __repr__(self) -> str:
         meta = self.model.metadata

@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,21 +17,20 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from homl import data as hdata
 from homl._progress import Progress
-from homl.errors import ConfigError, ModelDirError
+from homl.errors import ConfigError
 
 from ._image_segment import ImageSegmentResult, is_image, segment_image
 from ._kinds import ModelInfo
-from ._model import CheckedRows, check_output
+from ._model import check_output
 from ._resume import data_hash
-from ._unsupervised import distance_pipeline, read_rows
+from ._unsupervised import UnsupervisedModel, UnsupervisedResult, distance_pipeline, read_rows
 
 #: The most segments "auto" tries.
 MAX_CLUSTERS = 10
 
 
-class SegmentModel(CheckedRows):
+class SegmentModel(UnsupervisedModel):
     """A fitted segmentation: ``schema → preparation → Segmenter``, with what it found.
 
     ``predict_frame`` gives each row its ``segment`` (numbered from the largest, -1 for rows
@@ -42,14 +39,12 @@ class SegmentModel(CheckedRows):
     """
 
     kind: ClassVar[str] = "segment"
+    TABLES = ("candidates",)
 
-    def __init__(self, pipeline: Any, schema: hdata.Schema, metadata: dict[str, Any] | None = None,
-                 candidates: pd.DataFrame | None = None, path: Path | None = None):
-        self.pipeline = pipeline
-        self.schema = schema
-        self.metadata = dict(metadata or {})
-        self.candidates = candidates
-        self.path = path
+    @property
+    def candidates(self) -> pd.DataFrame | None:
+        """Every method and number of segments tried, with their scores."""
+        return self.tables.get("candidates")
 
     @property
     def segmenter(self) -> Any:
@@ -78,27 +73,6 @@ class SegmentModel(CheckedRows):
             out["probability"] = chosen
         return out
 
-    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None) -> Path:
-        """Write the model directory atomically (refuses to replace a model unless ``overwrite``)."""
-        from homl.registry import write_model_dir
-
-        metadata = {**self.metadata, "schema": self.schema.to_dict()}
-        tables = {"candidates": self.candidates} if self.candidates is not None else None
-        return write_model_dir(path, self.pipeline, metadata, kind=self.kind, tables=tables, files=files,
-                               overwrite=overwrite)
-
-    @classmethod
-    def load(cls, path: str | Path) -> SegmentModel:
-        from homl.registry import read_model_dir
-
-        pipeline, metadata = read_model_dir(path, kind=cls.kind)
-        try:
-            schema = hdata.Schema.from_dict(metadata["schema"])
-        except (KeyError, TypeError) as error:
-            raise ModelDirError(f"{path}: metadata.json lacks the model's schema ({error})") from None
-        board = Path(path) / "candidates.csv"
-        return cls(pipeline, schema, metadata, pd.read_csv(board) if board.exists() else None, Path(path))
-
     def info(self) -> ModelInfo:
         meta = self.metadata
         lines = [f"segments: {meta.get('n_clusters')} by {meta.get('method_name', meta.get('method'))}",
@@ -109,13 +83,10 @@ class SegmentModel(CheckedRows):
         return ModelInfo(kind=self.kind, summary=lines, schema=self.schema, leaderboard=self.candidates,
                          metric="silhouette", versions=dict(meta.get("library_versions", {})))
 
-    def report(self) -> Any:
-        from homl.evaluate import DIAGNOSTICS_FILE
+    def _build_report(self, metadata: dict[str, Any], diagnostics: dict[str, Any] | None) -> Any:
         from homl.report.segments import build_segment_report
 
-        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
-        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
-        return build_segment_report(self.metadata, diagnostics)
+        return build_segment_report(metadata, diagnostics)
 
     def __repr__(self) -> str:
         return (f"SegmentModel(kind='segment', method={self.metadata.get('method')!r}, "
@@ -123,7 +94,7 @@ class SegmentModel(CheckedRows):
 
 
 @dataclass
-class SegmentResult:
+class SegmentResult(UnsupervisedResult):
     """What ``segment`` found: the model, each training row's segment, the tries and the profiles."""
 
     model: SegmentModel
@@ -139,31 +110,6 @@ class SegmentResult:
 
     def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         return self.model.predict(data, issues=issues)
-
-    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
-        return self.model.predict_frame(data, issues=issues)
-
-    def report(self, path: str | Path | None = None) -> Any:
-        """The segmentation report (:class:`homl.report.Report`); written to ``path`` when given."""
-        from homl.report.segments import build_segment_report
-
-        report = build_segment_report(self.model.metadata, self.diagnostics)
-        if path is not None:
-            report.write(path)
-        return report
-
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the model directory with its report and the data behind it."""
-        from homl.evaluate import DIAGNOSTICS_FILE
-        from homl.report.model import REPORT_FILE
-
-        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
-            folder = Path(folder)
-            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
-            self.report(folder / REPORT_FILE)
-            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
-            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
-            return self.model.save(path, overwrite=overwrite, files=files)
 
     def __repr__(self) -> str:
         meta = self.model.metadata
@@ -237,7 +183,8 @@ def segment(
         "data_sha256": data_hash(frame), "notes": notes, "seed": seed,
         "trained": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    result = SegmentResult(SegmentModel(pipeline, schema, metadata, candidates), labels, candidates, profiles,
+    result = SegmentResult(SegmentModel(pipeline, schema, metadata, {"candidates": candidates}), labels, candidates,
+                           profiles,
                            diagnostics, notes)
     for profile in profiles:
         progress.note(profile["description"])
