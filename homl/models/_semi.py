@@ -7,8 +7,8 @@ With only a few labels to spend, label the rows that stand for many others:
 - :func:`propagate_labels` gives every row the label of the labelled row of its cluster
   ("cluster"), or of scikit-learn's ``LabelSpreading`` / ``LabelPropagation`` on a k-nearest
   neighbours graph ("spreading", "propagation"); with ``share`` < 1 only the share of each
-  cluster's rows closest to its centre is labelled (the book, 3rd edition, keeps the 99 % closest), the rest are
-  left unlabelled, their labels being the likeliest to be wrong;
+  cluster's rows closest to its centre is labelled (the book, 3rd edition, keeps the 99 %
+  closest), the rest are left unlabelled, their labels being the likeliest to be wrong;
 - :class:`ClusterLabelClassifier` does both inside ``fit`` and trains a classifier on the rows
   labelled this way. Its ``y`` marks unlabelled rows with -1, as scikit-learn's
   ``SelfTrainingClassifier`` does.
