@@ -173,7 +173,7 @@ def anomalies(
 def reduce(
     source: Annotated[str, typer.Argument(help="Table whose rows to reduce: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
     to: Annotated[str, typer.Option("--to", help="Columns to keep (2), a share of variance with pca (0.95), or auto with a random projection.")] = "2",
-    method: Annotated[str, typer.Option(help="pca, randomized_pca, incremental_pca, gaussian_random_projection, sparse_random_projection, kernel_pca, lle, isomap, mds or tsne.")] = "pca",
+    method: Annotated[str, typer.Option(help="pca, randomized_pca, incremental_pca, gaussian_random_projection, sparse_random_projection, kernel_pca, lle, isomap, mds, tsne or umap.")] = "pca",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV of the reduced rows (default: <table name>-<method>.csv); its report beside it.")] = None,
     color: Annotated[str | None, typer.Option("--color", help="Column kept out of the reduction that colours the plots.")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Also save a model directory that places new rows (homl predict).")] = None,

@@ -9,7 +9,8 @@ matrix of numbers already prepared (imputed and scaled by the task layer):
   ``gaussian_random_projection`` and ``sparse_random_projection``;
 - ``kernel_pca`` maps back through a learned pre-image; with ``kernel="auto"`` its kernel and
   gamma are chosen by reconstruction error on a sample of at most ``KERNEL_SEARCH_ROWS`` rows;
-- manifold learning: ``lle`` and ``isomap`` place new rows from their nearest training rows,
+- manifold learning: ``lle``, ``isomap`` and ``umap`` (from the optional umap-learn package)
+  place new rows from their nearest training rows,
   while ``mds`` and ``tsne`` only place the rows they are fitted on: their ``transform`` raises,
   and ``fit_transform`` gives the training rows' embedding (kept in ``embedding_``).
 
@@ -48,6 +49,7 @@ REDUCE_METHODS: dict[str, str] = {
     "isomap": "Isomap",
     "mds": "MDS",
     "tsne": "t-SNE",
+    "umap": "UMAP",
 }
 PCA_KINDS = ("pca", "randomized_pca", "incremental_pca")
 PROJECTIONS = ("gaussian_random_projection", "sparse_random_projection")
@@ -60,7 +62,7 @@ WITHIN_COLUMNS = (*PCA_KINDS, *PROJECTIONS, "lle")
 #: Output column names: the prefix, then 1, 2...
 PREFIXES = {"pca": "pca", "randomized_pca": "pca", "incremental_pca": "pca", "gaussian_random_projection": "grp",
             "sparse_random_projection": "srp", "kernel_pca": "kpca", "lle": "lle", "isomap": "isomap", "mds": "mds",
-            "tsne": "tsne"}
+            "tsne": "tsne", "umap": "umap"}
 #: Kernels ``kernel="auto"`` compares, each (but cosine) at ``GAMMA_SCALES`` times 1 / columns.
 KERNELS = ("rbf", "poly", "sigmoid", "cosine")
 GAMMA_SCALES = (0.1, 1.0, 10.0)
@@ -142,7 +144,7 @@ class Reducer(TransformerMixin, Estimator):
                 self.search_results_ = _kernel_search(X, self.n_components_, self.random_state)
                 best = next(r for r in self.search_results_ if r["chosen"])
                 self.kernel_, self.gamma_ = best["kernel"], best["gamma"]
-        if self.method in ("lle", "isomap"):
+        if self.method in ("lle", "isomap", "umap"):
             self.n_neighbors_ = min(self.n_neighbors, n_rows - 1)
         if self.method == "tsne":
             self.perplexity_ = self._perplexity_for(n_rows)
@@ -215,6 +217,8 @@ class Reducer(TransformerMixin, Estimator):
             return manifold.Isomap(n_neighbors=self.n_neighbors_, n_components=d)
         if method == "mds":
             return manifold.MDS(d, init="classical_mds", random_state=seed)
+        if method == "umap":
+            return _umap(d, self.n_neighbors_, seed)
         # Barnes-Hut t-SNE handles at most 3 components; the exact method any number.
         return manifold.TSNE(d, perplexity=self.perplexity_, init="pca", random_state=seed,
                              method="barnes_hut" if d <= 3 else "exact")
@@ -269,6 +273,16 @@ class Reducer(TransformerMixin, Estimator):
         _check_feature_names_in(self, input_features, generate_names=False)
         prefix = PREFIXES[self.method]
         return np.asarray([f"{prefix}{i}" for i in range(1, self.n_components_ + 1)], dtype=object)
+
+
+def _umap(n_components: int, n_neighbors: int, seed: Any) -> Any:
+    """UMAP from ``umap-learn``, an optional dependency (the ``umap`` extra)."""
+    try:
+        from umap import UMAP
+    except ImportError:
+        raise ConfigError("method 'umap' needs the umap-learn package: pip install umap-learn "
+                          "(or homl[umap])") from None
+    return UMAP(n_components=n_components, n_neighbors=max(2, n_neighbors), random_state=seed)
 
 
 def components_for_variance(X: Any, share: float) -> int:

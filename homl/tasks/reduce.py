@@ -31,6 +31,9 @@ MANIFOLD_ROWS = 5_000
 MAX_EMBED_ROWS = 20_000
 QUADRATIC = ("kernel_pca", "lle", "isomap")
 FIT_ONLY = ("tsne", "mds")
+#: Methods that place new rows in this process but whose fitted state cannot be saved safely
+#: (UMAP holds compiled functions and generators that skops does not write).
+UNSAVED = ("umap",)
 #: Rows drawn in the report's scatter plots.
 PLOT_ROWS = 3_000
 
@@ -75,9 +78,13 @@ class ReduceResult(UnsupervisedResult):
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (for methods that place new rows), with its report."""
-        if self.model.metadata["method"] in FIT_ONLY:
-            raise ConfigError(f"{self.model.metadata['method_name']} places only the rows it was fitted on: there is "
-                              "no model to save; use pca, isomap or lle to place new rows later")
+        method, name = self.model.metadata["method"], self.model.metadata["method_name"]
+        if method in FIT_ONLY:
+            raise ConfigError(f"{name} places only the rows it was fitted on: there is no model to save; use pca, "
+                              "isomap or lle to place new rows later")
+        if method in UNSAVED:
+            raise ConfigError(f"a fitted {name} cannot be saved safely (it holds compiled code); use pca, isomap or "
+                              "lle to place new rows later")
         return super().save(path, overwrite=overwrite)
 
     def __repr__(self) -> str:
@@ -116,6 +123,9 @@ def reduce(
         if method in FIT_ONLY:
             raise ConfigError(f"{REDUCE_METHODS[method]} places only the rows it is fitted on: it makes no model "
                               "to save; drop the model output or use pca, isomap or lle")
+        if method in UNSAVED:
+            raise ConfigError(f"a fitted {REDUCE_METHODS[method]} cannot be saved safely (it holds compiled code); "
+                              "drop the model output, or use pca, isomap or lle to place new rows later")
         check_output(Path(model_output), overwrite)
     if output is not None and Path(output).exists() and not overwrite:
         raise ConfigError(f"output '{output}' exists; use overwrite to replace it")

@@ -177,7 +177,7 @@ def test_bad_input_is_refused_with_a_message_that_says_why():
     with pytest.raises(InvalidParameterError, match="'n_components' parameter of Reducer must be"):
         Reducer(n_components=1.5).fit(X)
     with pytest.raises(InvalidParameterError, match="'method' parameter of Reducer must be a str among"):
-        Reducer("umap").fit(X)
+        Reducer("hologram").fit(X)
     with pytest.raises(ConfigError, match=r"n_components=0.9 \(a share of variance\) works with method='pca' only"):
         Reducer("isomap", n_components=0.9).fit(X)
     with pytest.raises(ConfigError, match="n_components='auto' .* is for the random projections"):

@@ -86,3 +86,20 @@ def test_command_line_reduces_writes_the_report_and_predicts(tmp_path) -> None:
                                atol=1e-8)
     bad = runner.invoke(app, ["reduce", str(source), "--to", "many"])
     assert bad.exit_code != 0 and "--to must be" in str(bad.exception or bad.output)
+
+
+def test_umap_embeds_the_digits_and_is_not_saved(digits, tmp_path) -> None:
+    pytest.importorskip("umap", reason="umap-learn is optional: pip install umap-learn (homl[umap])")
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    result = homl.reduce(digits, method="umap", color="target")
+    assert list(result.embedding.columns) == ["umap1", "umap2"]
+    accuracy = cross_val_score(KNeighborsClassifier(5), result.embedding, digits["target"], cv=5).mean()
+    assert accuracy > 0.85
+    placed = result.model.predict_frame(digits.head(20))  # new rows are placed in this process
+    assert placed.shape == (20, 2)
+    with pytest.raises(homl.ConfigError, match="cannot be saved safely"):
+        result.save(tmp_path / "m")
+    with pytest.raises(homl.ConfigError, match="cannot be saved safely"):
+        homl.reduce(digits, method="umap", model_output=tmp_path / "m2")
