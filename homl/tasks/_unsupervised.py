@@ -30,9 +30,11 @@ class Rows:
     notes: list[str] = field(default_factory=list)
 
 
-def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, label: str | None = None) -> Rows:
+def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, label: str | None = None,
+              role: str = "label") -> Rows:
     """The table at ``data`` for ``what`` ("segmenting", "anomaly detection"...); a ``label`` column
-    must be there and is left out of the features. The notes of what was done go to ``progress``."""
+    (named in errors by its ``role``) must be there and is left out of the features. The notes of
+    what was done go to ``progress``."""
     progress.phase("reading the table")
     notes: list[str] = []
     frame = hdata.read_table(data, query=query, notes=notes)
@@ -40,7 +42,7 @@ def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, la
     if len(frame) < 2:
         raise DataError(f"{name} has {len(frame)} row(s); {what} needs at least 2")
     if label is not None and label not in frame.columns:
-        raise SchemaError(f"label column '{label}' is not in {name}; its columns are "
+        raise SchemaError(f"{role} column '{label}' is not in {name}; its columns are "
                           f"{', '.join(map(str, frame.columns))}")
     schema = _distance_schema(frame.drop(columns=[label] if label is not None else []), name, what)
     notes += schema.notes

@@ -112,7 +112,7 @@ def reduce(
     one of :data:`homl.models.REDUCE_METHODS`. ``color`` names a column kept out of the
     reduction and used to colour the report's plots (a label, a group). ``output`` writes the
     reduced rows as CSV; ``model_output`` writes a model directory that places new rows
-    (``homl predict``), for every method but t-SNE and MDS.
+    (``homl predict``), for every method but t-SNE, MDS and UMAP.
     """
     from homl.models import REDUCE_METHODS, Reducer
 
@@ -129,7 +129,8 @@ def reduce(
         check_output(Path(model_output), overwrite)
     if output is not None and Path(output).exists() and not overwrite:
         raise ConfigError(f"output '{output}' exists; use overwrite to replace it")
-    rows = read_rows(data, query=query, what="dimensionality reduction", progress=progress, label=color)
+    rows = read_rows(data, query=query, what="dimensionality reduction", progress=progress, label=color,
+                     role="colour")
     frame = rows.frame.drop(columns=[color]) if color is not None else rows.frame
     if method in FIT_ONLY and len(frame) > MAX_EMBED_ROWS:
         raise ConfigError(f"{REDUCE_METHODS[method]} of {len(frame):,} rows would take hours: it costs the square of "

@@ -61,7 +61,7 @@ def test_random_projection_auto_takes_the_johnson_lindenstrauss_bound() -> None:
     ({"n_components": 9}, r"cannot reduce the table to 9 with PCA"),
     ({"n_components": 0.9, "method": "isomap"}, r"cannot reduce|share"),
     ({"method": "umbrella"}, r"unknown reduction method 'umbrella'"),
-    ({"color": "nope"}, r"label column 'nope' is not in the table"),
+    ({"color": "nope"}, r"colour column 'nope' is not in the table"),
 ])
 def test_bad_input_gets_a_clear_error(options, message) -> None:
     table = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 3)), columns=["a", "b", "c"])
