@@ -16,13 +16,12 @@ import pandas as pd
 
 from homl._json import to_json
 from homl.data import Schema
+from homl.models import NOISE_SEGMENT as NOISE
 
 #: Attributes named in each segment's description.
 PROFILE_ATTRIBUTES = 3
 #: Rows drawn on the segment map and in the silhouette diagram.
 MAP_ROWS = 3000
-#: Label of rows a density method leaves out of every segment.
-NOISE = -1
 
 
 def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, schema: Schema) -> list[dict[str, Any]]:

@@ -17,7 +17,9 @@ from ._build import (
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
+from ._reduce import FIT_ONLY as EMBED_ONLY_METHODS
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
+from ._segment import NOISE as NOISE_SEGMENT
 from ._segment import SEGMENT_METHODS, Segmenter
 from ._semi import PROPAGATION_METHODS, ClusterLabelClassifier, propagate_labels, representative_rows
 from ._space import Choice, FloatRange, IntRange, Space, sample
@@ -32,12 +34,14 @@ __all__ = [
     "DETECTORS",
     "available_detectors",
     "SEGMENT_METHODS",
+    "NOISE_SEGMENT",
     "Segmenter",
     "PROPAGATION_METHODS",
     "ClusterLabelClassifier",
     "propagate_labels",
     "representative_rows",
     "REDUCE_METHODS",
+    "EMBED_ONLY_METHODS",
     "Reducer",
     "components_for_variance",
     "explained_variance_curve",

@@ -21,13 +21,20 @@ from ._model import CheckedRows
 
 @dataclass
 class Rows:
-    """A table read for a task without a target: the rows, their schema and typed features."""
+    """A table read for a task without a target: the rows as read, their schema and typed
+    features, and the column ``label`` kept out of the features (when one was named)."""
 
     frame: pd.DataFrame
     schema: hdata.Schema
     features: pd.DataFrame
     name: str
     notes: list[str] = field(default_factory=list)
+    label: str | None = None
+
+    @property
+    def unlabelled(self) -> pd.DataFrame:
+        """The rows without the ``label`` column: what the pipeline learns from."""
+        return self.frame if self.label is None else self.frame.drop(columns=[self.label])
 
 
 def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, label: str | None = None,
@@ -53,7 +60,7 @@ def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, la
         notes.append(f"missing values imputed (median for numbers, a '(missing)' level for categories): {listed}")
     for note in notes:
         progress.note(note)
-    return Rows(frame, schema, features, name, notes)
+    return Rows(frame, schema, features, name, notes, label)
 
 
 def _distance_schema(frame: pd.DataFrame, name: str, what: str) -> hdata.Schema:

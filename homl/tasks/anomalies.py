@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from homl import data as hdata
 from homl._progress import Progress
 from homl.errors import ConfigError, TargetError
 
@@ -161,16 +162,14 @@ def detect_anomalies(
         check_output(Path(output), overwrite)
     rows = read_rows(data, query=query, what="anomaly detection", progress=progress, label=label)
     labels = _labels(rows.frame[label], rows.name) if label is not None else None
-    if label is not None:
-        rows.frame = rows.frame.drop(columns=[label])
+    table = rows.unlabelled
     detector = AnomalyDetector(method=method, contamination=contamination, random_state=seed)
     pipeline = distance_pipeline(rows.schema, ("detector", detector), seed)
     progress.phase("scoring the rows")
-    pipeline.fit(rows.frame)
-    detector = pipeline[-1]
-    prepared = pipeline[:-1].transform(rows.frame)
+    prepared = pipeline[:-1].fit_transform(table)  # the pipeline's own fit, one preparation pass
+    detector = pipeline[-1].fit(prepared)
     scores = detector.anomaly_score(prepared)
-    flagged_by_detector = detector.predict(prepared) == -1
+    flagged_by_detector = scores > detector.threshold_  # as ``predict`` flags them
     threshold = float(scores[flagged_by_detector].min()) if flagged_by_detector.any() else float(np.inf)
     rule = (f"the expected share of anomalies, {contamination:.1%}" if not isinstance(contamination, str)
             else "the share of anomalies estimated from the scores")
@@ -185,7 +184,7 @@ def detect_anomalies(
     progress.note(f"{int(flagged.sum()):,} of {len(scores):,} rows flagged as anomalies (threshold from {rule})")
     statistics = reason_statistics(rows.features, rows.schema)
     order = np.argsort(-scores, kind="stable")[:TOP_ROWS]
-    top = rows.frame.iloc[order].copy()
+    top = table.iloc[order].copy()
     top.insert(0, "anomaly_score", scores[order])
     top.insert(0, "row", order + 1)
     top["reason"] = row_reasons(rows.features.iloc[order], statistics)
@@ -195,12 +194,12 @@ def detect_anomalies(
         progress.note(f"against '{label}': PR AUC {evaluation['pr_auc']:.3f}, ROC AUC {evaluation['roc_auc']:.3f}")
         if compare_supervised:
             progress.phase("comparing with a supervised classifier")
-            supervised = _supervised(rows, labels, seed)
+            supervised = _supervised(table, rows.schema, labels, seed)
     metadata = {
         "method": method, "method_name": _detector_name(detector.method_),
         "threshold": threshold, "threshold_rule": rule, "flagged": int(flagged.sum()), "n_rows": len(scores),
         "label": label, "evaluation": _without_curve(evaluation), "supervised": supervised,
-        "reason_statistics": statistics, "source": rows.name, "data_sha256": data_hash(rows.frame),
+        "reason_statistics": statistics, "source": rows.name, "data_sha256": data_hash(table),
         "notes": rows.notes, "seed": seed,
     }
     diagnostics = _diagnostics(scores, threshold, evaluation, supervised, top)
@@ -243,7 +242,7 @@ def _anomaly_level(values: pd.Series) -> Any:
     return counts.index[-1]
 
 
-def _supervised(rows: Any, labels: np.ndarray, seed: int) -> dict[str, Any] | None:
+def _supervised(table: pd.DataFrame, schema: hdata.Schema, labels: np.ndarray, seed: int) -> dict[str, Any] | None:
     """A class-weighted LightGBM on the label, cross-validated: the supervised framing's PR AUC."""
     from sklearn.metrics import average_precision_score, roc_auc_score
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -253,10 +252,10 @@ def _supervised(rows: Any, labels: np.ndarray, seed: int) -> dict[str, Any] | No
     folds = min(SUPERVISED_FOLDS, int(labels.sum()), int((1 - labels).sum()))
     if folds < 2:
         return None
-    threads = threads_for(len(rows.frame), rows.frame.shape[1])
-    pipeline = build_pipeline(get_spec("lightgbm"), "binary", rows.schema, {"class_weight": "balanced"}, seed=seed,
+    threads = threads_for(len(table), table.shape[1])
+    pipeline = build_pipeline(get_spec("lightgbm"), "binary", schema, {"class_weight": "balanced"}, seed=seed,
                               threads=threads)
-    proba = cross_val_predict(pipeline, rows.frame, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
+    proba = cross_val_predict(pipeline, table, labels, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
                               method="predict_proba")[:, 1]
     return {"model": "LightGBM (class-weighted)", "folds": folds,
             "pr_auc": float(average_precision_score(labels, proba)), "roc_auc": float(roc_auc_score(labels, proba))}

@@ -18,6 +18,7 @@ import pandas as pd
 from homl._atomic import write_text_atomic
 from homl._progress import Progress
 from homl.errors import ConfigError
+from homl.models import EMBED_ONLY_METHODS as FIT_ONLY
 
 from ._kinds import ModelInfo
 from ._model import check_output
@@ -30,7 +31,6 @@ from ._unsupervised import UnsupervisedModel, UnsupervisedResult, distance_pipel
 MANIFOLD_ROWS = 5_000
 MAX_EMBED_ROWS = 20_000
 QUADRATIC = ("kernel_pca", "lle", "isomap")
-FIT_ONLY = ("tsne", "mds")
 #: Methods that place new rows in this process but whose fitted state cannot be saved safely
 #: (UMAP holds compiled functions and generators that skops does not write).
 UNSAVED = ("umap",)
@@ -131,7 +131,7 @@ def reduce(
         raise ConfigError(f"output '{output}' exists; use overwrite to replace it")
     rows = read_rows(data, query=query, what="dimensionality reduction", progress=progress, label=color,
                      role="colour")
-    frame = rows.frame.drop(columns=[color]) if color is not None else rows.frame
+    frame = rows.unlabelled
     if method in FIT_ONLY and len(frame) > MAX_EMBED_ROWS:
         raise ConfigError(f"{REDUCE_METHODS[method]} of {len(frame):,} rows would take hours: it costs the square of "
                           f"the rows; sample at most {MAX_EMBED_ROWS:,} rows, or reduce with pca first")

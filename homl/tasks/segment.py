@@ -164,13 +164,12 @@ def segment(
                           random_state=seed)
     pipeline = distance_pipeline(schema, ("segmenter", segmenter), seed)
     progress.phase("choosing the segmentation")
-    pipeline.fit(frame)
-    segmenter = pipeline[-1]
+    prepared = pipeline[:-1].fit_transform(frame)  # the pipeline's own fit, one preparation pass
+    segmenter = pipeline[-1].fit(prepared)
     labels = segmenter.labels_
     progress.note(segmenter.choice_)
     progress.phase("profiling the segments")
     profiles = segment_profiles(X, labels, schema)
-    prepared = pipeline[:-1].transform(frame)
     diagnostics = segment_diagnostics(prepared, labels, segmenter, profiles, seed=seed)
     candidates = pd.DataFrame(segmenter.candidates_)
     best = candidates[(candidates["method"] == segmenter.method_)]
