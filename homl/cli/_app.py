@@ -177,6 +177,7 @@ def reduce(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV of the reduced rows (default: <table name>-<method>.csv); its report beside it.")] = None,
     color: Annotated[str | None, typer.Option("--color", help="Column kept out of the reduction that colours the plots.")] = None,
     model: Annotated[Path | None, typer.Option("--model", help="Also save a model directory that places new rows (homl predict).")] = None,
+    chunk_rows: Annotated[int | None, typer.Option("--chunk-rows", min=2, help="Read SOURCE this many rows at a time (a file larger than memory); with --method incremental_pca.")] = None,
     seed: Seed = 42,
     query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
     overwrite: Overwrite = False,
@@ -194,7 +195,7 @@ def reduce(
     output = output or Path(f"{_stem(source)}-{method}.csv")
     result = run_training(lambda progress: homl.reduce(
         source, n_components=target, method=method, color=color, output=output, model_output=model,
-        overwrite=overwrite, seed=seed, query=query, progress=progress,
+        overwrite=overwrite, seed=seed, query=query, chunk_rows=chunk_rows, progress=progress,
     ), verbose=verbose)
     report = result.report()
     report.write(output.with_suffix(".html"), prefix=f"{output.stem}-")  # figures of several reports side by side

@@ -1,5 +1,6 @@
 """Data layer: read tables, infer their schema, frame the task, split off a test set and say how to split the rest."""
 
+from ._chunks import read_chunks
 from ._coerce import SchemaCoercer, coerce_frame
 from ._examples import EXAMPLES, example_path, example_target
 from ._readers import read_table
@@ -35,6 +36,7 @@ __all__ = [
     "example_path",
     "example_target",
     "infer_schema",
+    "read_chunks",
     "read_table",
     "split_train_test",
     "stratification_labels",

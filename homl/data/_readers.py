@@ -241,20 +241,33 @@ def _read_file(f: _File) -> pd.DataFrame:
             raise f.error(f"cannot be read as Parquet ({e}); expected a valid Parquet file") from e
     if f.kind == "excel":
         return _read_excel(f)
+    encoding, text = _sniffed_text(f)
+    if f.kind == "json":
+        return _read_json(f, encoding)
+    layout, skipped = _csv_layout(f, text)
+    return _read_csv(f, encoding, layout, skipped)
+
+
+def _sniffed_text(f: _File) -> tuple[str, str]:
+    """The text encoding and the sample's whole lines, refusing a file of whitespace."""
     encoding = _encoding(f)
     text = f.head.decode(encoding, errors="replace")
     if f.truncated:  # the sample may end mid-line: drop the partial last line
         text = text[: text.rfind("\n") + 1] or text
     if not text.strip():
         raise f.error("is empty (only whitespace); expected a header row and data rows")
-    if f.kind == "json":
-        return _read_json(f, encoding)
+    return encoding, text
+
+
+def _csv_layout(f: _File, text: str) -> tuple[dict[str, Any], list[int]]:
+    """pandas' options for delimited text (delimiter, names, rows to skip), and the ragged
+    leading lines skipped."""
     _refuse_binary(f, text)
     delimiter = _delimiter(f, text)
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row][:1000]
     _check_duplicates(rows[0], f.name)
     layout, skipped = _header_fit(f, rows)
-    return _read_csv(f, encoding, {"sep": delimiter, **layout}, skipped)
+    return {"sep": delimiter, **layout}, skipped
 
 
 def _encoding(f: _File) -> str:

@@ -2,9 +2,11 @@
 
 A segment's profile names the attributes that differ most from the whole population: a
 numeric column by its segment median against the population's ("income 1.6x the median"),
-a category by how over-represented its most typical level is ("Gender = Female: 70 %
-against 56 % overall"). Columns are ranked by how far the segment's mean lies from the
-population's, in population standard deviations, or for categories by the gap in share.
+a category or a yes/no column by how over-represented its most typical level is
+("Gender = Female: 70 % against 56 % overall", "Student = yes: 100 % against 10 % overall").
+Columns are ranked by how far the segment's mean lies from the population's, in population
+standard deviations, or for categories by the gap in share; differences below
+``MIN_DIFFERENCE`` go unsaid.
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from homl.models import NOISE_SEGMENT as NOISE
 
 #: Attributes named in each segment's description.
 PROFILE_ATTRIBUTES = 3
+#: Smallest difference worth naming, in standard deviations (a category's gap in share counts twice).
+MIN_DIFFERENCE = 0.1
 #: Rows drawn on the segment map and in the silhouette diagram.
 MAP_ROWS = 3000
 
 
 def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, schema: Schema) -> list[dict[str, Any]]:
     """One dict a segment (noise last): its number, size, share, description and top attributes."""
-    numeric = [c for c in schema.names("numeric", "boolean") if c in frame]
+    numeric = [c for c in schema.names("numeric") if c in frame]
     categorical = [c for c in schema.names("categorical") if c in frame]
+    yes_no = [c for c in schema.names("boolean") if c in frame]
     values = frame[numeric].apply(pd.to_numeric, errors="coerce").astype(float) if numeric else pd.DataFrame()
     means, stds, medians = values.mean(), values.std(ddof=0), values.median()
     profiles = []
@@ -44,13 +49,13 @@ def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, schema: Schema) ->
             if np.isfinite(distance):
                 differences.append((abs(distance), column, _numeric_phrase(column, inside.median(), medians[column],
                                                                           distance)))
-        for column in categorical:
-            found = _typical_level(frame[column], rows)
+        for column in categorical + yes_no:
+            found = _typical_level(_as_yes_no(frame[column]) if column in yes_no else frame[column], rows)
             if found is not None:
                 gap, phrase = found
                 differences.append((gap * 2, column, phrase))  # a 50-point gap weighs as one standard deviation
         differences.sort(key=lambda d: -d[0])
-        top = differences[:PROFILE_ATTRIBUTES]
+        top = [d for d in differences[:PROFILE_ATTRIBUTES] if d[0] >= MIN_DIFFERENCE]
         name = "noise (no segment)" if segment == NOISE else f"segment {segment}"
         share = rows.mean()
         traits = ", ".join(phrase for _, _, phrase in top) or "like the population"
@@ -63,10 +68,17 @@ def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, schema: Schema) ->
 
 
 def _numeric_phrase(column: str, inside: float, overall: float, distance: float) -> str:
-    if overall > 0 and inside >= 0 and np.isfinite(inside):
+    # a ratio of medians that reads 1.0x says nothing: the shift in the mean is told instead
+    if overall > 0 and inside >= 0 and np.isfinite(inside) and f"{inside / overall:.1f}" != "1.0":
         return f"{column} {inside / overall:.1f}x the median"
     direction = "above" if distance > 0 else "below"
     return f"{column} {abs(distance):.1f} sd {direction} the mean"
+
+
+def _as_yes_no(values: pd.Series) -> pd.Series:
+    """A yes/no column, read as 1/0 or True/False, spelled "yes" and "no"."""
+    numbers = pd.to_numeric(values.astype("object").replace({True: 1, False: 0}), errors="coerce")
+    return numbers.map({1: "yes", 0: "no"}).rename(values.name)
 
 
 def _typical_level(values: pd.Series, rows: np.ndarray) -> tuple[float, str] | None:

@@ -38,14 +38,14 @@ class Rows:
 
 
 def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, label: str | None = None,
-              role: str = "label") -> Rows:
+              role: str = "label", name: str | None = None) -> Rows:
     """The table at ``data`` for ``what`` ("segmenting", "anomaly detection"...); a ``label`` column
     (named in errors by its ``role``) must be there and is left out of the features. The notes of
-    what was done go to ``progress``."""
+    what was done go to ``progress``; ``name`` names the table in messages (default: its path)."""
     progress.phase("reading the table")
     notes: list[str] = []
     frame = hdata.read_table(data, query=query, notes=notes)
-    name = "the table" if isinstance(data, pd.DataFrame) else f"'{data}'"
+    name = name or ("the table" if isinstance(data, pd.DataFrame) else f"'{data}'")
     if len(frame) < 2:
         raise DataError(f"{name} has {len(frame)} row(s); {what} needs at least 2")
     if label is not None and label not in frame.columns:

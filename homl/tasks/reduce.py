@@ -22,8 +22,9 @@ from homl.models import EMBED_ONLY_METHODS as FIT_ONLY
 
 from ._kinds import ModelInfo
 from ._model import check_output
+from ._reduce_chunks import reduce_in_chunks
 from ._resume import data_hash
-from ._unsupervised import UnsupervisedModel, UnsupervisedResult, distance_pipeline, read_rows
+from ._unsupervised import Rows, UnsupervisedModel, UnsupervisedResult, distance_pipeline, read_rows
 
 #: Methods whose cost grows with the square of the rows: fitted on a sample of this many rows
 #: (the others placed by ``transform``), or refused above ``MAX_EMBED_ROWS`` when they cannot place
@@ -78,13 +79,7 @@ class ReduceResult(UnsupervisedResult):
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory (for methods that place new rows), with its report."""
-        method, name = self.model.metadata["method"], self.model.metadata["method_name"]
-        if method in FIT_ONLY:
-            raise ConfigError(f"{name} places only the rows it was fitted on: there is no model to save; use pca, "
-                              "isomap or lle to place new rows later")
-        if method in UNSAVED:
-            raise ConfigError(f"a fitted {name} cannot be saved safely (it holds compiled code); use pca, isomap or "
-                              "lle to place new rows later")
+        _check_savable(self.model.metadata["method"])
         return super().save(path, overwrite=overwrite)
 
     def __repr__(self) -> str:
@@ -103,6 +98,7 @@ def reduce(
     overwrite: bool = False,
     seed: int = 42,
     query: str | None = None,
+    chunk_rows: int | None = None,
     progress: Progress | None = None,
 ) -> ReduceResult:
     """Fewer columns for the rows of a table: one output row per input row, in input order.
@@ -112,23 +108,70 @@ def reduce(
     one of :data:`homl.models.REDUCE_METHODS`. ``color`` names a column kept out of the
     reduction and used to colour the report's plots (a label, a group). ``output`` writes the
     reduced rows as CSV; ``model_output`` writes a model directory that places new rows
-    (``homl predict``), for every method but t-SNE, MDS and UMAP.
+    (``homl predict``), for every method but t-SNE, MDS and UMAP. ``chunk_rows`` reads the table
+    that many rows at a time, for a file larger than memory: with ``incremental_pca`` only.
     """
-    from homl.models import REDUCE_METHODS, Reducer
+    from homl.models import REDUCE_METHODS
 
     progress = progress or Progress()
     if method not in REDUCE_METHODS:
         raise ConfigError(f"unknown reduction method {method!r}; expected one of {', '.join(REDUCE_METHODS)}")
     if model_output is not None:
-        if method in FIT_ONLY:
-            raise ConfigError(f"{REDUCE_METHODS[method]} places only the rows it is fitted on: it makes no model "
-                              "to save; drop the model output or use pca, isomap or lle")
-        if method in UNSAVED:
-            raise ConfigError(f"a fitted {REDUCE_METHODS[method]} cannot be saved safely (it holds compiled code); "
-                              "drop the model output, or use pca, isomap or lle to place new rows later")
+        _check_savable(method)
         check_output(Path(model_output), overwrite)
     if output is not None and Path(output).exists() and not overwrite:
         raise ConfigError(f"output '{output}' exists; use overwrite to replace it")
+    if chunk_rows is not None:
+        if method != "incremental_pca":
+            raise ConfigError(f"reading in chunks needs method incremental_pca, the one method that learns chunk by "
+                              f"chunk; got {method!r}")
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 2:
+            raise ConfigError(f"chunk_rows must be a whole number of rows, at least 2; got {chunk_rows!r}")
+        chunked = reduce_in_chunks(data, n_components=n_components, chunk_rows=chunk_rows, color=color, seed=seed,
+                                   query=query, progress=progress)
+        rows, pipeline, embedding, colours = chunked.first, chunked.pipeline, chunked.embedding, chunked.colours
+        n_rows, fingerprint = chunked.n_rows, chunked.data_sha256
+    else:
+        rows, pipeline, embedding = _reduce_whole(data, n_components, method, color, seed, query, progress)
+        colours = rows.frame[color] if color is not None else None
+        n_rows, fingerprint = len(rows.frame), data_hash(rows.frame)
+    reducer = pipeline[-1]
+    ratios = getattr(reducer, "explained_variance_ratio_", None)
+    error = getattr(reducer, "reconstruction_error_", None)
+    metadata = {
+        "method": method, "method_name": REDUCE_METHODS[method], "n_components": int(reducer.n_components_),
+        "n_prepared": int(reducer.n_features_in_), "explained": None if ratios is None else float(np.sum(ratios)),
+        "reconstruction_error": None if error is None else float(error), "color": color, "n_rows": n_rows,
+        "source": rows.name, "data_sha256": fingerprint, "notes": rows.notes, "seed": seed,
+    }
+    diagnostics = _diagnostics(embedding, colours, reducer, seed)
+    result = ReduceResult(embedding, ReduceModel(pipeline, rows.schema, metadata), diagnostics, rows.notes)
+    progress.end_phase()
+    if output is not None:
+        write_text_atomic(Path(output), embedding.to_csv(index=False))
+    if model_output is not None:
+        result.save(model_output, overwrite=overwrite)
+    return result
+
+
+def _check_savable(method: str) -> None:
+    """Refuse to save a model of a method that places only its own rows or holds compiled code."""
+    from homl.models import REDUCE_METHODS
+
+    name = REDUCE_METHODS[method]
+    if method in FIT_ONLY:
+        raise ConfigError(f"{name} places only the rows it is fitted on: it makes no model to save; drop the model "
+                          "output, or use pca, isomap or lle to place new rows later")
+    if method in UNSAVED:
+        raise ConfigError(f"a fitted {name} cannot be saved safely (it holds compiled code); drop the model output, "
+                          "or use pca, isomap or lle to place new rows later")
+
+
+def _reduce_whole(data: Any, n_components: int | float | str, method: str, color: str | None, seed: int,
+                  query: str | None, progress: Progress) -> tuple[Rows, Any, pd.DataFrame]:
+    """Read the whole table, fit the reduction (on a sample for the quadratic methods) and reduce every row."""
+    from homl.models import REDUCE_METHODS, Reducer
+
     rows = read_rows(data, query=query, what="dimensionality reduction", progress=progress, label=color,
                      role="colour")
     frame = rows.unlabelled
@@ -152,26 +195,8 @@ def reduce(
             values = pipeline.transform(frame)
     except ValueError as error:  # more components than columns or rows, a bound out of reach...
         raise ConfigError(f"cannot reduce {rows.name} to {n_components!r} with {REDUCE_METHODS[method]}: {error}") from None
-    reducer = pipeline[-1]
-    names = list(reducer.get_feature_names_out())
-    embedding = pd.DataFrame(values, index=rows.frame.index, columns=names)
-    ratios = getattr(reducer, "explained_variance_ratio_", None)
-    error = getattr(reducer, "reconstruction_error_", None)
-    metadata = {
-        "method": method, "method_name": REDUCE_METHODS[method], "n_components": int(reducer.n_components_),
-        "n_prepared": int(reducer.n_features_in_), "explained": None if ratios is None else float(np.sum(ratios)),
-        "reconstruction_error": None if error is None else float(error), "color": color, "n_rows": len(frame),
-        "source": rows.name, "data_sha256": data_hash(rows.frame), "notes": rows.notes, "seed": seed,
-    }
-    colours = rows.frame[color] if color is not None else None
-    diagnostics = _diagnostics(embedding, colours, reducer, seed)
-    result = ReduceResult(embedding, ReduceModel(pipeline, rows.schema, metadata), diagnostics, rows.notes)
-    progress.end_phase()
-    if output is not None:
-        write_text_atomic(Path(output), embedding.to_csv(index=False))
-    if model_output is not None:
-        result.save(model_output, overwrite=overwrite)
-    return result
+    names = list(pipeline[-1].get_feature_names_out())
+    return rows, pipeline, pd.DataFrame(values, index=rows.frame.index, columns=names)
 
 
 def _diagnostics(embedding: pd.DataFrame, colours: pd.Series | None, reducer: Any, seed: int) -> dict[str, Any]:

@@ -119,14 +119,25 @@ def test_bad_options_are_refused_naming_the_option(params, message):
         AnomalyDetector(**params).fit(np.ones((5, 2)))
 
 
-def test_without_pyod_its_detectors_say_how_to_install_it_and_auto_still_runs(monkeypatch):
+def test_without_pyod_its_detectors_say_how_to_install_it_and_auto_runs_the_forest_alone(monkeypatch):
     monkeypatch.setattr(_detectors, "_installed", lambda package: False)
     names = available_detectors()
-    assert {"ecod", "copod", "hbos"}.isdisjoint(names) and set(AUTO_MEMBERS) <= set(names)
+    assert {"ecod", "copod", "hbos"}.isdisjoint(names)
     X, y = planted()
     with pytest.raises(ConfigError, match="pip install pyod"):
         AnomalyDetector(method="hbos").fit(X)
-    assert roc_auc_score(y, AnomalyDetector().fit(X).anomaly_score(X)) > 0.9
+    detector = AnomalyDetector().fit(X)
+    assert detector.method_ == ("isolation_forest",)
+    assert roc_auc_score(y, detector.anomaly_score(X)) > 0.9
+
+
+def test_auto_averages_the_forest_and_hbos_where_pyod_is_installed():
+    pytest.importorskip("pyod", reason="PyOD is optional: pip install pyod (homl[anomaly])")
+    X, y = planted()
+    detector = AnomalyDetector().fit(X)
+    assert detector.method_ == AUTO_MEMBERS == ("isolation_forest", "hbos")
+    alone = {name: AnomalyDetector(method=name).fit(X).anomaly_score(X) for name in AUTO_MEMBERS}
+    assert np.corrcoef(detector.anomaly_score(X), alone["isolation_forest"] + alone["hbos"])[0, 1] > 0.99
 
 
 def test_pyod_detectors_are_registered_with_their_package():

@@ -42,7 +42,7 @@ def test_tsne_separates_the_digits_but_saves_no_model(digits, tmp_path) -> None:
     assert list(result.embedding.columns) == ["tsne1", "tsne2"]
     accuracy = cross_val_score(KNeighborsClassifier(5), result.embedding, digits["target"], cv=5).mean()
     assert accuracy > 0.85
-    with pytest.raises(homl.ConfigError, match="places only the rows it was fitted on"):
+    with pytest.raises(homl.ConfigError, match="places only the rows it is fitted on"):
         result.save(tmp_path / "m")
     with pytest.raises(homl.ConfigError, match="places only the rows it is fitted on"):
         homl.reduce(digits, method="tsne", model_output=tmp_path / "m2")
@@ -103,3 +103,52 @@ def test_umap_embeds_the_digits_and_is_not_saved(digits, tmp_path) -> None:
         result.save(tmp_path / "m")
     with pytest.raises(homl.ConfigError, match="cannot be saved safely"):
         homl.reduce(digits, method="umap", model_output=tmp_path / "m2")
+
+
+@pytest.fixture
+def low_rank_file(tmp_path):
+    """3,000 rows of 10 columns driven by 3 hidden factors, and a group column to colour by."""
+    rng = np.random.default_rng(1)
+    factors = rng.normal(size=(3000, 3))
+    values = factors @ rng.normal(size=(3, 10)) + 0.05 * rng.normal(size=(3000, 10))
+    frame = pd.DataFrame(values, columns=[f"x{i}" for i in range(10)]).assign(group=np.where(factors[:, 0] > 0, "a", "b"))
+    path = tmp_path / "wide.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_incremental_pca_learns_a_file_chunk_by_chunk_and_finds_what_pca_finds(low_rank_file, tmp_path) -> None:
+    chunked = homl.reduce(low_rank_file, method="incremental_pca", n_components=0.95, chunk_rows=700, color="group",
+                          model_output=tmp_path / "m")
+    whole = homl.reduce(low_rank_file, method="pca", n_components=0.95, color="group")
+    meta = chunked.model.metadata
+    assert meta["n_components"] == whole.model.metadata["n_components"] == 3
+    assert meta["n_rows"] == len(chunked.embedding) == 3000
+    assert meta["data_sha256"] == whole.model.metadata["data_sha256"]
+    for column in chunked.embedding:  # the same components, up to sign, row for row
+        assert abs(np.corrcoef(chunked.embedding[column], whole.embedding[column])[0, 1]) > 0.999
+    assert any("read in chunks of 700 rows" in note for note in chunked.notes)
+    assert chunked.diagnostics["colour"] == pd.read_csv(low_rank_file)["group"].tolist()  # each row its colour
+    placed = homl.load(tmp_path / "m").predict_frame(low_rank_file)
+    np.testing.assert_allclose(placed.to_numpy(), chunked.embedding.to_numpy(), atol=1e-8)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"method": "pca"}, r"reading in chunks needs method incremental_pca"),
+    ({"n_components": "auto"}, r"incremental PCA needs a number of components"),
+    ({"n_components": 20}, r"cannot reduce '.*wide.csv' chunk by chunk to 20"),
+    ({"chunk_rows": 1}, r"chunk_rows must be a whole number of rows, at least 2"),
+    ({"chunk_rows": 3, "n_components": 5}, r"chunks of 3 rows cannot teach 5 components"),
+])
+def test_chunked_reduction_refuses_what_it_cannot_do(low_rank_file, options, message) -> None:
+    options = {"method": "incremental_pca", "chunk_rows": 500, **options}
+    with pytest.raises(homl.ConfigError, match=message):
+        homl.reduce(low_rank_file, **options)
+
+
+def test_command_line_reduces_a_file_in_chunks(low_rank_file, tmp_path) -> None:
+    output = tmp_path / "out.csv"
+    run = CliRunner().invoke(app, ["reduce", str(low_rank_file), "--method", "incremental_pca", "--chunk-rows", "400",
+                                   "--color", "group", "-o", str(output)])
+    assert run.exit_code == 0, run.output
+    assert pd.read_csv(output).shape == (3000, 2) and "3,000 rows reduced from 10 to 2 columns" in run.output
