@@ -7,4 +7,8 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
+# PyTorch's CPU build first (the neural networks run on Keras over PyTorch): a plain `torch`
+# requirement resolved by pip would pull a CUDA build of several GB.
+TORCH=${TORCH:-torch==2.13.0}
+.venv/bin/python -m pip install --quiet "$TORCH"
 .venv/bin/python -m pip install --quiet -e ".[dev]"

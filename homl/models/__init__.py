@@ -17,6 +17,7 @@ from ._build import (
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
+from ._neural import MLPClassifier, MLPRegressor, network_summary, training_device
 from ._reduce import FIT_ONLY as EMBED_ONLY_METHODS
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import NOISE as NOISE_SEGMENT
@@ -31,6 +32,10 @@ from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, 
 __all__ = [
     "AUTO_MEMBERS",
     "AnomalyDetector",
+    "MLPClassifier",
+    "MLPRegressor",
+    "network_summary",
+    "training_device",
     "DETECTORS",
     "available_detectors",
     "SEGMENT_METHODS",

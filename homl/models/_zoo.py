@@ -52,6 +52,8 @@ class ModelSpec:
     #: Fits a model of the log of the mean (a Poisson loss): offered only for a regression
     #: target that is skewed and never negative (counts, prices, sizes; see ``suits_log_link``).
     log_link: bool = False
+    #: Tried only when named (``--models mlp,lightgbm``), never in the default short-list.
+    on_request: bool = False
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -147,6 +149,12 @@ def _svm(task: str, seed: int) -> Any:
         return SVR()
     # Probabilities by a cross-fitted sigmoid on the decision function (Platt scaling).
     return CalibratedClassifierCV(SVC(random_state=seed), cv=3, ensemble=False)
+
+
+def _mlp(task: str, seed: int) -> Any:
+    from ._neural import MLPClassifier, MLPRegressor
+
+    return MLPRegressor(random_state=seed) if task == REGRESSION else MLPClassifier(random_state=seed)
 
 
 def _tree(task: str, seed: int) -> Any:
@@ -349,6 +357,14 @@ SPECS: tuple[ModelSpec, ...] = (
               space={"n_estimators": IntRange(50, 400, log=True), "learning_rate": FloatRange(0.01, 2.0, log=True)}),
     ModelSpec("svm", "kernel SVM (RBF)", _svm, prep=_LINEAR, extrapolates=True, scale_target=True, max_rows=4000,
               space={"C": FloatRange(0.1, 1000.0, log=True), "gamma": FloatRange(1e-4, 1.0, log=True)}),
+    ModelSpec("mlp", "multilayer perceptron (Keras)", _mlp, prep=_LINEAR, extrapolates=True, requires=("keras", "homl[deep]"),
+              on_request=True,
+              space={"n_hidden": IntRange(1, 4), "n_neurons": IntRange(32, 512, log=True),
+                     "learning_rate": FloatRange(1e-4, 1e-2, log=True),
+                     "optimizer": Choice(("adam", "nadam", "adamw", "rmsprop", "nesterov")),
+                     "dropout": Choice((0.0, 0.1, 0.2, 0.3)), "batch_size": Choice((32, 64, 128, 256))},
+              seeds=({"n_hidden": 2, "n_neurons": 512, "learning_rate": 5e-4, "optimizer": "adam", "dropout": 0.0,
+                      "batch_size": 64},)),
 )
 
 _BY_NAME = {spec.name: spec for spec in SPECS}
@@ -362,7 +378,8 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def candidates_for(task: str, names: list[str] | None = None) -> list[ModelSpec]:
-    """The installed families that can learn ``task`` (only ``names``, in that order, if given).
+    """The installed families that can learn ``task`` (only ``names``, in that order, if given;
+    without names, the families tried only on request are left out).
 
     A family named explicitly must be installed and fit the task; otherwise families whose
     optional dependency is missing are left out (see :func:`missing_families`).
@@ -374,12 +391,13 @@ def candidates_for(task: str, names: list[str] | None = None) -> list[ModelSpec]
     absent = [s for s in specs if not s.installed]
     if names and absent:
         raise ConfigError(f"model family {absent[0].name} needs {absent[0].requires[0]}: pip install '{absent[0].requires[1]}'")
-    return [s for s in specs if s.supports(task) and s.installed]
+    return [s for s in specs if s.supports(task) and s.installed and (names or not s.on_request)]
 
 
 def missing_families() -> list[str]:
     """Sentences naming the families left out because their optional dependency is missing."""
-    return [f"{s.label} left out: pip install '{s.requires[1]}' to add it" for s in SPECS if not s.installed]
+    return [f"{s.label} left out: pip install '{s.requires[1]}' to add it" for s in SPECS
+            if not s.installed and not s.on_request]
 
 
 def prep_space(spec: ModelSpec, has_geo: bool, has_heavy: bool, has_categorical: bool,

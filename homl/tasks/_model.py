@@ -13,6 +13,7 @@ import pandas as pd
 from homl.data import Schema, coerce_frame, read_table
 from homl.errors import ModelDirError, SchemaError
 from homl.metrics import TestScore
+from homl.models import network_summary
 
 from ._kinds import ModelInfo
 
@@ -136,6 +137,9 @@ class TabularModel(CheckedRows):
         if meta.get("baseline_test_score"):
             lines.append(f"baseline test score: {TestScore(**meta['baseline_test_score'])}")
         lines.append(f"trained {meta.get('created', '?')} on data sha256 {meta.get('data_sha256', '?')[:16]}…")
+        network = network_summary(self.pipeline)
+        if network is not None:
+            lines.append(network)
         return ModelInfo(kind=self.kind, summary=lines, schema=self.schema, leaderboard=self.leaderboard,
                          metric=meta.get("metric", ""), versions=dict(meta.get("library_versions", {})))
 

@@ -95,9 +95,14 @@ def _easy_table(task: str, n: int = 200, seed: int = 0) -> tuple[pd.DataFrame, n
     return frame, pd.qcut(signal, 3, labels=["low", "mid", "high"]).astype(str).to_numpy()
 
 
-def _assert_same(actual: np.ndarray, expected: np.ndarray, task: str) -> None:
+#: Families that compute in float32: a row's prediction alone and among others agree to about 1e-7
+#: (the matrix kernels differ with the batch's size), not to the last digit.
+SINGLE_PRECISION = {"mlp"}
+
+
+def _assert_same(actual: np.ndarray, expected: np.ndarray, task: str, family: str = "") -> None:
     if task == "regression":  # parallel tree averaging may sum in another order
-        np.testing.assert_allclose(actual, expected, rtol=1e-12)
+        np.testing.assert_allclose(actual, expected, rtol=1e-6 if family in SINGLE_PRECISION else 1e-12)
     else:
         np.testing.assert_array_equal(actual, expected)
 
@@ -119,7 +124,7 @@ def test_family_learns_an_easy_table_and_predicts_any_reasonable_input(spec, tas
 
     # The same seed gives the same model.
     again = build_pipeline(spec, task, schema, seed=7).fit(X[train], y[train])
-    _assert_same(again.predict(new), prediction, task)
+    _assert_same(again.predict(new), prediction, task, spec.name)
 
     # Well above the dummy baseline: the signal is strong and almost noiseless.
     dummy = (DummyRegressor() if task == "regression" else DummyClassifier()).fit(X[train], y[train])
@@ -127,11 +132,11 @@ def test_family_learns_an_easy_table_and_predicts_any_reasonable_input(spec, tas
     assert score >= (0.5 if task == "regression" else baseline + 0.2), (score, baseline)
 
     # Columns are found by name, in whatever order they come.
-    _assert_same(pipeline.predict(new[list(reversed(new.columns))]), prediction, task)
+    _assert_same(pipeline.predict(new[list(reversed(new.columns))]), prediction, task, spec.name)
     # One row predicts as it does among others.
     single = pipeline.predict(new.iloc[[3]])
     assert single.shape == (1,)
-    _assert_same(single, prediction[3:4], task)
+    _assert_same(single, prediction[3:4], task, spec.name)
     # A column missing in every row is imputed, not an error.
     blank = pipeline.predict(new.assign(x=np.nan))
     assert blank.shape == prediction.shape
