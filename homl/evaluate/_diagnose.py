@@ -23,6 +23,7 @@ from homl._json import to_json
 from homl.data import Schema, SplitStrategy
 from homl.errors import ConfigError
 from homl.metrics import Metric
+from homl.models import network_history
 from homl.select import cost_ratio, fit_pipeline, predict_output, size_defaults
 
 from ._budget import OutOfTime
@@ -102,6 +103,7 @@ def diagnose(inp: DiagnoseInput, deadline: float) -> dict[str, Any]:
     out["test"], out["out_of_range"] = _test_predictions(inp, classes)
     out["data"] = _data_facts(inp)
     out["tuning"] = inp.tuning if inp.tuning is not None else tuning_history(inp)
+    out["epochs"] = _cheap(out, "epochs", lambda: network_history(inp.model))
     started = time.monotonic()
     out["own_importance"] = _cheap(out, "own importance", lambda: own_importance(inp.model, inp.X_test, inp.seed))
     out["seconds"]["own importance"] = round(time.monotonic() - started, 2)

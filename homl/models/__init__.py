@@ -17,7 +17,15 @@ from ._build import (
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
-from ._neural import MLPClassifier, MLPRegressor, network_summary, training_device
+from ._neural import (
+    LearningRateSearch,
+    MLPClassifier,
+    MLPRegressor,
+    find_learning_rate,
+    network_history,
+    network_summary,
+    training_device,
+)
 from ._reduce import FIT_ONLY as EMBED_ONLY_METHODS
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import NOISE as NOISE_SEGMENT
@@ -32,8 +40,11 @@ from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, 
 __all__ = [
     "AUTO_MEMBERS",
     "AnomalyDetector",
+    "LearningRateSearch",
     "MLPClassifier",
+    "find_learning_rate",
     "MLPRegressor",
+    "network_history",
     "network_summary",
     "training_device",
     "DETECTORS",

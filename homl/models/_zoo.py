@@ -361,9 +361,11 @@ SPECS: tuple[ModelSpec, ...] = (
               on_request=True,
               space={"n_hidden": IntRange(1, 4), "n_neurons": IntRange(32, 512, log=True),
                      "learning_rate": FloatRange(1e-4, 1e-2, log=True),
+                     "lr_schedule": Choice(("constant", "1cycle", "plateau", "exponential")),
                      "optimizer": Choice(("adam", "nadam", "adamw", "rmsprop", "nesterov")),
                      "dropout": Choice((0.0, 0.1, 0.2, 0.3)), "batch_size": Choice((32, 64, 128, 256))},
-              seeds=({"n_hidden": 2, "n_neurons": 512, "learning_rate": 5e-4, "optimizer": "adam", "dropout": 0.0,
+              seeds=({"n_hidden": 2, "n_neurons": 512, "learning_rate": 5e-4, "lr_schedule": "constant",
+                      "optimizer": "adam", "dropout": 0.0,
                       "batch_size": 64},)),
 )
 

@@ -52,6 +52,19 @@ def learning_curve(curve: dict[str, Any], metric: str) -> Figure:
     return fig
 
 
+def epoch_curves(epochs: dict[str, Any]) -> Figure:
+    """A network's training and validation loss per epoch, the epoch whose weights were kept marked."""
+    fig, ax = _figure()
+    numbers = np.arange(1, len(epochs["loss"]) + 1)
+    ax.plot(numbers, epochs["loss"], label="training loss")
+    if epochs.get("val_loss"):
+        ax.plot(numbers, epochs["val_loss"], label="validation loss (held-out rows)")
+    ax.axvline(epochs["best_epoch"], color="grey", linestyle=":", label=f"weights kept: epoch {epochs['best_epoch']}")
+    ax.set(xlabel="epoch", ylabel="loss", yscale="log" if min(epochs["loss"]) > 0 else "linear")
+    ax.legend()
+    return fig
+
+
 def validation_curve(curve: dict[str, Any], metric: str) -> Figure:
     fig, ax = _figure()
     points = pd.DataFrame(curve["points"])

@@ -134,6 +134,11 @@ def _leaderboard(section: Section, board: pd.DataFrame | None, metric: Any) -> N
 def _learning(section: Section, diag: dict[str, Any], metric: Any, metadata: dict[str, Any]) -> None:
     from . import _model_figures as figs
 
+    epochs = diag.get("epochs")
+    if epochs and epochs.get("loss"):
+        section.heading("The network, epoch by epoch")
+        section.figure(figs.epoch_curves(epochs), "epoch-curves",
+                       "Training and validation loss of the neural network per epoch (its final fit)")
     curve = diag.get("learning_curve")
     if not curve:
         section.note("Learning curves were not computed (see Assumptions and limits).")

@@ -3,9 +3,14 @@ effect, saving, and the family in ``homl fit``. Skipped where the deep extra is 
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import signal
+import subprocess
 import sys
+import textwrap
+import time
 
 import numpy as np
 import pandas as pd
@@ -18,7 +23,14 @@ pytest.importorskip("keras", reason="the neural networks need the deep extra: pi
 
 import homl  # noqa: E402
 from homl.errors import ConfigError  # noqa: E402
-from homl.models import MLPClassifier, MLPRegressor, candidates_for, network_summary  # noqa: E402
+from homl.models import (  # noqa: E402
+    MLPClassifier,
+    MLPRegressor,
+    candidates_for,
+    find_learning_rate,
+    network_summary,
+)
+from homl.models._neural import scheduled_rate  # noqa: E402
 
 _SMALL = {"n_hidden": 1, "n_neurons": 32, "epochs": 30, "learning_rate": 0.01, "random_state": 0}
 _FLOAT32 = ("a float32 network: a batch and its subset go through different matrix kernels, so predictions "
@@ -76,6 +88,85 @@ def test_warm_start_and_partial_fit_go_on_training() -> None:
     assert classifier.score(X, labels) > 0.9
 
 
+@pytest.mark.parametrize("schedule", ["exponential", "power", "piecewise", "1cycle"])
+def test_a_schedule_sets_the_rates_it_promises(schedule) -> None:
+    X, y = _noisy_regression(100)
+    model = MLPRegressor(**{**_SMALL, "epochs": 12, "early_stopping": False, "lr_schedule": schedule}).fit(X, y)
+    promised = [scheduled_rate(schedule, 0.01, epoch, 12) for epoch in range(12)]
+    np.testing.assert_allclose(model.history_["learning_rate"], promised, rtol=1e-5)
+    assert promised[0] != promised[-1]  # the rate does move
+    if schedule == "1cycle":  # up, then down below where it started
+        assert max(promised) == pytest.approx(0.01, rel=0.1) and promised[-1] < promised[0] < max(promised)
+
+
+def test_the_plateau_schedule_halves_the_rate_when_the_held_out_loss_stalls() -> None:
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(200, 5)), rng.normal(size=200)  # nothing to learn: the held-out loss soon stalls
+    model = MLPRegressor(**{**_SMALL, "lr_schedule": "plateau", "patience": 6}).fit(X, y)
+    rates = model.history_["learning_rate"]
+    assert rates[0] == pytest.approx(0.01) and min(rates) <= 0.005 + 1e-9
+    assert all(later <= earlier for earlier, later in zip(rates, rates[1:]))
+
+
+def test_the_learning_rate_finder_suggests_a_rate_below_the_divergence_point() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 5))
+    y = X[:, 0] - 2 * X[:, 1] + rng.normal(scale=0.1, size=2000)
+    estimator = MLPRegressor(random_state=0)
+    search = find_learning_rate(estimator, X, y)
+    assert search.diverged_at is not None and 1e-6 < search.suggested < search.diverged_at / 5
+    assert search.losses[-1] > 4 * min(search.losses) and len(search.rates) == len(search.losses) > 20
+    assert not hasattr(estimator, "model_") and estimator.learning_rate == 5e-4  # a copy was probed
+    assert MLPRegressor(**{**_SMALL, "learning_rate": search.suggested}).fit(X, y).score(X, y) > 0.9
+
+
+def test_mc_dropout_gives_a_spread_around_the_prediction() -> None:
+    X, y = _noisy_regression()
+    model = MLPRegressor(**{**_SMALL, "dropout": 0.3}).fit(X, y)
+    mean, std = model.predict(X[:50], return_std=True)
+    assert mean.shape == std.shape == (50,) and (std > 0).all()
+    assert np.corrcoef(mean, model.predict(X[:50]))[0, 1] > 0.95
+    classifier = MLPClassifier(**{**_SMALL, "dropout": 0.3}).fit(X, X[:, 0] > 0)
+    proba, spread = classifier.predict_proba(X[:50], return_std=True)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert spread.shape == proba.shape and (spread > 0).any()
+    with pytest.raises(ValueError, match="needs dropout > 0"):
+        MLPRegressor(**_SMALL).fit(X, y).predict(X, return_std=True)
+
+
+def test_a_training_killed_mid_way_resumes_from_its_last_checkpoint(tmp_path) -> None:
+    folder, data = tmp_path / "checkpoints", tmp_path / "data.npz"
+    X, y = _noisy_regression(2000)
+    np.savez(data, X=X, y=y)
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(f"""
+        import numpy as np
+        from homl.models import MLPRegressor
+        data = np.load({str(data)!r})
+        MLPRegressor(n_hidden=1, n_neurons=16, epochs=100_000, early_stopping=False, random_state=0,
+                     checkpoint_dir={str(folder)!r}).fit(data["X"], data["y"])
+    """))
+    training = subprocess.Popen([sys.executable, str(script)])
+    state = folder / "checkpoint.json"
+    deadline = time.monotonic() + 180
+    while training.poll() is None and time.monotonic() < deadline:
+        if state.exists() and json.loads(state.read_text())["epoch"] >= 3:
+            break
+        time.sleep(0.1)
+    training.send_signal(signal.SIGKILL)  # kill -9: no handler runs, files may be mid-write
+    training.wait()
+    done = json.loads(state.read_text())["epoch"]
+    assert done >= 3
+    resumed = MLPRegressor(n_hidden=1, n_neurons=16, epochs=done + 2, early_stopping=False, random_state=0,
+                           checkpoint_dir=folder).fit(X, y)
+    assert resumed.initial_epoch_ == done and resumed.n_epochs_ == done + 2
+    assert len(resumed.history_["loss"]) == done + 2
+    assert resumed.history_["loss"][-1] < resumed.history_["loss"][0]
+    other = MLPRegressor(n_hidden=2, n_neurons=16, epochs=5, checkpoint_dir=folder)
+    with pytest.raises(ConfigError, match="checkpoint in .* is of another network"):
+        other.fit(X, y)
+
+
 def test_probabilities_follow_the_sorted_classes_and_sum_to_one() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4))
@@ -130,3 +221,4 @@ def test_the_mlp_family_joins_homl_fit_only_when_asked_and_is_saved(tmp_path) ->
     np.testing.assert_allclose(loaded.predict(frame.head(20)), result.model.predict(frame.head(20)), rtol=1e-6)
     assert network_summary(loaded.pipeline).startswith("network: 2 hidden layers of 512 relu units")
     assert any(line.startswith("network: ") for line in loaded.info().summary)
+    assert "epoch-curves" in loaded.report().figures  # loss per epoch in the model report
