@@ -13,6 +13,7 @@ from homl.data import Schema, SchemaCoercer
 from homl.errors import ConfigError
 from homl.prep import TablePreprocessor
 
+from ._neural import _MLP
 from ._wrappers import ClippedOutput, EarlyStopping, RowCap
 from ._zoo import REGRESSION, ModelSpec, _cores
 
@@ -76,6 +77,8 @@ def stopped_rounds(model: Any) -> int | None:
     """
     if isinstance(model, EarlyStopping):
         return getattr(model, "rounds_", None)
+    if isinstance(model, _MLP):  # a network's rounds are its epochs, chosen on held-out rows
+        return getattr(model, "best_epoch_", None) if model.early_stopping else None
     if isinstance(model, Pipeline):
         return stopped_rounds(model.steps[-1][1])
     for name in ("estimator_", "regressor_"):
@@ -87,11 +90,17 @@ def stopped_rounds(model: Any) -> int | None:
 
 def with_rounds(pipeline: Any, rounds: int | None) -> Any:
     """``pipeline`` with its early-stopping booster set to grow ``rounds`` trees on every row
-    (see :class:`EarlyStopping`); unchanged when ``rounds`` is None or it holds no such booster."""
+    (see :class:`EarlyStopping`), or its early-stopping network to train ``rounds`` epochs on
+    every row; unchanged when ``rounds`` is None or it holds neither."""
     if rounds is None:
         return pipeline
-    keys = [key for key, value in pipeline.get_params(deep=True).items() if isinstance(value, EarlyStopping)]
-    return pipeline.set_params(**{f"{key}__rounds": int(rounds) for key in keys}) if keys else pipeline
+    params = pipeline.get_params(deep=True)
+    boosters = [key for key, value in params.items() if isinstance(value, EarlyStopping)]
+    networks = [key for key, value in params.items() if isinstance(value, _MLP) and value.early_stopping]
+    settings = {f"{key}__rounds": int(rounds) for key in boosters}
+    for key in networks:  # every row learns, for the epochs the held-out rows chose
+        settings.update({f"{key}__epochs": int(rounds), f"{key}__early_stopping": False})
+    return pipeline.set_params(**settings) if settings else pipeline
 
 
 def target_space(y: np.ndarray) -> dict[str, Any]:

@@ -210,6 +210,7 @@ class _MLP(Estimator):
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.patience,
                                                            restore_best_weights=True))
         callbacks += self._schedule_callbacks(keras, epochs, monitor="val_loss" if validation is not None else "loss")
+        callbacks.append(_time_limit_callback(keras))
         if self.checkpoint_dir is not None and epochs > 1:
             so_far = {name: list(values) for name, values in self.history_.items()}
             network = self._architecture(X.shape[1])
@@ -350,6 +351,26 @@ class _MLP(Estimator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = self.random_state is None
         return tags
+
+
+def _time_limit_callback(keras: Any) -> Any:
+    """A callback that stops training when the next epoch would end past the fit deadline in
+    force (see :mod:`homl._deadline`); early stopping then restores the best epoch's weights."""
+    import time
+
+    from homl._deadline import seconds_left
+
+    class TimeLimit(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            self.started, self.done = time.monotonic(), 0
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            self.done += 1
+            left = seconds_left()
+            if left is not None and left < (time.monotonic() - self.started) / self.done:
+                self.model.stop_training = True
+
+    return TimeLimit()
 
 
 def _checkpoint_callback(keras: Any, folder: Path, history: dict[str, list[float]], network: dict[str, Any]) -> Any:

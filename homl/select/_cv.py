@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from homl._deadline import fit_deadline
 from homl.data import SplitStrategy
 from homl.metrics import Metric
 from homl.models import fit_pipeline, predict_output, stopped_rounds
@@ -167,7 +168,7 @@ def cross_validate(
                     f"{left_folds} fold(s) left at about {expected:.1f} s each, {left:.1f} s of budget left"
                 )
         start = time.monotonic()
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), fit_deadline(deadline):
             warnings.simplefilter("ignore")
             model = folds.fit(pipeline, train)
             predicted = predict_output(model, folds.X.iloc[valid], folds.classes)
@@ -230,6 +231,11 @@ def _probe(pipeline: Any, folds: Folds, deadline: float) -> float | None:
     n_rows = int(np.mean([len(t) for t, _ in folds.splits]))
     if n_rows < PROBE_MIN_ROWS:
         return None
+    with fit_deadline(deadline):
+        return _probe_fits(pipeline, folds, deadline, train, n_rows)
+
+
+def _probe_fits(pipeline: Any, folds: Folds, deadline: float, train: np.ndarray, n_rows: int) -> float:
     small = _timed_fit(pipeline, folds, train[: max(300, n_rows // 10)])
     estimate = small[1] * n_rows / small[0]
     if time.monotonic() + estimate * len(folds.splits) <= deadline:

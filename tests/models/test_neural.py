@@ -167,6 +167,30 @@ def test_a_training_killed_mid_way_resumes_from_its_last_checkpoint(tmp_path) ->
         other.fit(X, y)
 
 
+def test_a_fit_deadline_stops_the_epochs_and_keeps_the_best_weights() -> None:
+    from homl._deadline import fit_deadline
+
+    X, y = _noisy_regression(2000)
+    start = time.monotonic()
+    with fit_deadline(start + 2.0):
+        model = MLPRegressor(**{**_SMALL, "epochs": 100_000, "patience": 100_000}).fit(X, y)
+    assert time.monotonic() - start < 10 and 1 <= model.n_epochs_ < 100_000
+    assert model.best_epoch_ == int(np.argmin(model.history_["val_loss"])) + 1
+
+
+def test_the_refit_trains_for_the_epochs_the_held_out_rows_chose() -> None:
+    from sklearn.pipeline import make_pipeline
+
+    from homl.models import stopped_rounds, with_rounds
+
+    X, y = _noisy_regression()
+    fitted = make_pipeline(MLPRegressor(**{**_SMALL, "learning_rate": 0.05})).fit(X, y)
+    best = fitted[-1].best_epoch_
+    assert stopped_rounds(fitted) == best < 30
+    refit = with_rounds(make_pipeline(MLPRegressor(**_SMALL)), best).fit(X, y)[-1]
+    assert refit.epochs == refit.n_epochs_ == best and not refit.early_stopping
+
+
 def test_probabilities_follow_the_sorted_classes_and_sum_to_one() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 4))
