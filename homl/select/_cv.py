@@ -136,6 +136,7 @@ def cross_validate(
     all_folds_by: float | None = None,
     fold_estimate: float | None = None,
     on_fold: Callable[[int, float], None] | None = None,
+    shared_until: float | None = None,
 ) -> Evaluation:
     """Fit and score ``pipeline`` on every fold; raise ``OutOfTime`` if it cannot finish in time.
 
@@ -145,6 +146,10 @@ def cross_validate(
     fold, not one fold short of the end); an estimate from a timing probe, which runs high,
     is not held against ``all_folds_by`` until a fold has been timed. ``on_fold(i, running_mean_loss)`` is called
     after each fold (searches prune with it).
+
+    Folds that must run whatever the time (a fallback) take ``shared_until`` instead: nothing is
+    raised, and each fold is told the end of its even share of the time left (see
+    :mod:`homl._deadline`), which a network heeds by stopping its epochs.
     """
     total, seen = np.zeros_like(folds.empty_oof()), np.zeros(len(folds.y))  # repeated folds: a mean per row
     probed = deadline is not None and fold_estimate is None
@@ -168,7 +173,10 @@ def cross_validate(
                     f"{left_folds} fold(s) left at about {expected:.1f} s each, {left:.1f} s of budget left"
                 )
         start = time.monotonic()
-        with warnings.catch_warnings(), fit_deadline(deadline):
+        fold_end = deadline
+        if shared_until is not None:
+            fold_end = start + max(shared_until - start, 0.0) / (len(folds.splits) - i)
+        with warnings.catch_warnings(), fit_deadline(fold_end):
             warnings.simplefilter("ignore")
             model = folds.fit(pipeline, train)
             predicted = predict_output(model, folds.X.iloc[valid], folds.classes)

@@ -251,7 +251,7 @@ def fit(
         specs, lambda spec: build(spec, {}), folds, deadline=budget.shortlist_end(tune),
         anchor_deadline=budget.anchor_end(tune),
         progress=progress, done=load_shortlist(workdir) if resume else {}, on_result=on_result,
-    ) or [_fallback(specs, build, folds, progress)]
+    ) or [_fallback(specs, build, folds, progress, budget.fit_end - 0.2 * budget.time_limit)]
     ranked = sorted(evaluations, key=lambda e: metric_.loss(e.mean))
 
     # 6. Fine-tune the best few families (preparation options included).
@@ -603,11 +603,12 @@ def _for_target(specs: list[zoo.ModelSpec], rows: TrainTest, task: str, named: b
     return [s for s in specs if not s.log_link]
 
 
-def _fallback(specs, build, folds, progress: Progress) -> select.Evaluation:
-    """When the budget allowed no family at all, cross-validate the cheapest one regardless."""
+def _fallback(specs, build, folds, progress: Progress, until: float) -> select.Evaluation:
+    """When the budget allowed no family at all, cross-validate the cheapest one regardless, its
+    folds sharing the time to ``until`` (a network trains the epochs that fit in its share)."""
     cheap = [s for s in specs if s.name in ("linear", "decision_tree")] or specs[:1]
     progress.note(f"the budget was too small for the short-list; using {cheap[0].label}")
-    return select.cross_validate(cheap[0].name, build(cheap[0], {}), folds)
+    return select.cross_validate(cheap[0].name, build(cheap[0], {}), folds, shared_until=until)
 
 
 def _unique(evaluations: list[select.Evaluation]) -> list[select.Evaluation]:

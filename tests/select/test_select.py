@@ -56,6 +56,27 @@ def test_a_model_whose_folds_cannot_all_fit_its_share_stops_after_the_first(monk
     assert _Slow.fits == 1  # the first fold measured the cost; no second fold was started
 
 
+
+class _TimeAware(_Slow):
+    """A slow ridge that notes the seconds its fit was told it had (see homl._deadline)."""
+
+    told: list = []
+
+    def fit(self, X, y, sample_weight=None):
+        from homl._deadline import seconds_left
+
+        type(self).told.append(seconds_left())
+        return super().fit(X, y, sample_weight)
+
+
+def test_folds_that_must_run_share_the_time_left_and_are_never_stopped(monkeypatch):
+    monkeypatch.setattr(_TimeAware, "told", [])
+    started = time.monotonic()
+    evaluation = cross_validate("slow", _TimeAware(0.3), _folds(), shared_until=started + 0.5)
+    assert len(evaluation.fold_scores) == 4  # the last folds run past the time, none is dropped
+    first, *_, last = _TimeAware.told
+    assert 0.1 < first <= 0.125 and last <= 0.0  # a quarter of the 0.5 s; nothing left for the last
+
 def _candidate(name, folds, noise, seed):
     rng = np.random.default_rng(seed)
     oof = folds.y + rng.normal(0, noise, len(folds.y))
