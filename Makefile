@@ -16,4 +16,4 @@ test-slow: setup  # exit code 5 means no test is marked slow yet
 	.venv/bin/python -m pytest -m slow -q || [ $$? -eq 5 ]
 
 lint: setup
-	.venv/bin/ruff check homl tests bench
+	.venv/bin/ruff check homl tests bench examples

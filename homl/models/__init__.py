@@ -17,15 +17,10 @@ from ._build import (
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
-from ._neural import (
-    LearningRateSearch,
-    MLPClassifier,
-    MLPRegressor,
-    find_learning_rate,
-    network_history,
-    network_summary,
-    training_device,
-)
+from ._keras import KerasModel, network_history, network_summary, save_network, training_device
+from ._keras_user import KerasClassifier, KerasEstimator, KerasRegressor, register, reuse_layers
+from ._neural import LearningRateSearch, MLPClassifier, MLPRegressor, find_learning_rate
+from ._onnx_network import export_network_onnx
 from ._reduce import FIT_ONLY as EMBED_ONLY_METHODS
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import NOISE as NOISE_SEGMENT
@@ -33,6 +28,7 @@ from ._segment import SEGMENT_METHODS, Segmenter
 from ._semi import PROPAGATION_METHODS, ClusterLabelClassifier, propagate_labels, representative_rows
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._stacking import STACK_PREFIX, LayeredStack, OutOfFold, stack_columns, stack_features, with_stack_features
+from ._stream import table_stream
 from ._threshold import DecisionThreshold, labels_from_proba, with_threshold
 from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
@@ -41,11 +37,20 @@ __all__ = [
     "AUTO_MEMBERS",
     "AnomalyDetector",
     "LearningRateSearch",
+    "KerasModel",
+    "KerasEstimator",
+    "KerasRegressor",
+    "KerasClassifier",
+    "register",
+    "reuse_layers",
+    "export_network_onnx",
+    "table_stream",
     "MLPClassifier",
     "find_learning_rate",
     "MLPRegressor",
     "network_history",
     "network_summary",
+    "save_network",
     "training_device",
     "DETECTORS",
     "available_detectors",

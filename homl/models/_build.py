@@ -13,7 +13,7 @@ from homl.data import Schema, SchemaCoercer
 from homl.errors import ConfigError
 from homl.prep import TablePreprocessor
 
-from ._neural import _MLP
+from ._keras import KerasModel
 from ._wrappers import ClippedOutput, EarlyStopping, RowCap
 from ._zoo import REGRESSION, ModelSpec, _cores
 
@@ -77,7 +77,7 @@ def stopped_rounds(model: Any) -> int | None:
     """
     if isinstance(model, EarlyStopping):
         return getattr(model, "rounds_", None)
-    if isinstance(model, _MLP):  # a network's rounds are its epochs, chosen on held-out rows
+    if isinstance(model, KerasModel):  # a network's rounds are its epochs, chosen on held-out rows
         return getattr(model, "best_epoch_", None) if model.early_stopping else None
     if isinstance(model, Pipeline):
         return stopped_rounds(model.steps[-1][1])
@@ -96,7 +96,7 @@ def with_rounds(pipeline: Any, rounds: int | None) -> Any:
         return pipeline
     params = pipeline.get_params(deep=True)
     boosters = [key for key, value in params.items() if isinstance(value, EarlyStopping)]
-    networks = [key for key, value in params.items() if isinstance(value, _MLP) and value.early_stopping]
+    networks = [key for key, value in params.items() if isinstance(value, KerasModel) and value.early_stopping]
     settings = {f"{key}__rounds": int(rounds) for key in boosters}
     for key in networks:  # every row learns, for the epochs the held-out rows chose
         settings.update({f"{key}__epochs": int(rounds), f"{key}__early_stopping": False})

@@ -40,7 +40,7 @@ class ModelSpec:
     scale_target: bool = False
     #: Module of an optional dependency the family needs, and the extra that installs it.
     requires: tuple[str, str] | None = None
-    #: Splits on categories itself, given columns of pandas' category dtype
+    #: Splits on categories itself (or embeds them), given columns of pandas' category dtype
     #: (``prep:categorical="native"`` is then one of its search options).
     native_categories: bool = False
     #: A linear or kernel model, whose regression predictions can run far past any target it
@@ -358,7 +358,7 @@ SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("svm", "kernel SVM (RBF)", _svm, prep=_LINEAR, extrapolates=True, scale_target=True, max_rows=4000,
               space={"C": FloatRange(0.1, 1000.0, log=True), "gamma": FloatRange(1e-4, 1.0, log=True)}),
     ModelSpec("mlp", "multilayer perceptron (Keras)", _mlp, prep=_LINEAR, extrapolates=True, requires=("keras", "homl[deep]"),
-              on_request=True,
+              on_request=True, native_categories=True,  # "native" categories: the network embeds them
               space={"n_hidden": IntRange(1, 4), "n_neurons": IntRange(32, 512, log=True),
                      "learning_rate": FloatRange(1e-4, 1e-2, log=True),
                      "lr_schedule": Choice(("constant", "1cycle", "plateau", "exponential")),

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from homl._deadline import fit_deadline
+from homl._deadline import fit_deadline, watching_epochs
 from homl.data import SplitStrategy
 from homl.metrics import Metric
 from homl.models import fit_pipeline, predict_output, stopped_rounds
@@ -137,6 +137,7 @@ def cross_validate(
     fold_estimate: float | None = None,
     on_fold: Callable[[int, float], None] | None = None,
     shared_until: float | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> Evaluation:
     """Fit and score ``pipeline`` on every fold; raise ``OutOfTime`` if it cannot finish in time.
 
@@ -145,7 +146,8 @@ def cross_validate(
     folds left by ``all_folds_by`` (so a model too slow for its share stops after its first
     fold, not one fold short of the end); an estimate from a timing probe, which runs high,
     is not held against ``all_folds_by`` until a fold has been timed. ``on_fold(i, running_mean_loss)`` is called
-    after each fold (searches prune with it).
+    after each fold (searches prune with it), and ``on_epoch(epoch, held_out_loss)`` after each
+    epoch of a network's training in the first fold (so a search prunes a network by its first epochs).
 
     Folds that must run whatever the time (a fallback) take ``shared_until`` instead: nothing is
     raised, and each fold is told the end of its even share of the time left (see
@@ -176,7 +178,7 @@ def cross_validate(
         fold_end = deadline
         if shared_until is not None:
             fold_end = start + max(shared_until - start, 0.0) / (len(folds.splits) - i)
-        with warnings.catch_warnings(), fit_deadline(fold_end):
+        with warnings.catch_warnings(), fit_deadline(fold_end), watching_epochs(on_epoch if i == 0 else None):
             warnings.simplefilter("ignore")
             model = folds.fit(pipeline, train)
             predicted = predict_output(model, folds.X.iloc[valid], folds.classes)

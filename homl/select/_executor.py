@@ -25,7 +25,8 @@ class Job:
 
     ``tag`` is the caller's own (the family, the trial) and comes back with the outcome.
     ``on_fold`` is called after each fold with the running mean loss; it raises :class:`Pruned`
-    to stop a job that cannot beat the others (the search's pruner).
+    to stop a job that cannot beat the others (the search's pruner); ``on_epoch`` likewise after
+    each epoch of a network's training in the first fold.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Job:
     all_folds_by: float | None = None
     fold_estimate: float | None = None
     on_fold: Callable[[int, float], None] | None = None
+    on_epoch: Callable[[int, float], None] | None = None
     tag: Any = None
 
 
@@ -68,6 +70,7 @@ def run_job(job: Job, folds: Folds) -> Outcome:
         evaluation = cross_validate(
             job.name, job.pipeline, folds, params=job.params, deadline=job.deadline,
             all_folds_by=job.all_folds_by, fold_estimate=job.fold_estimate, on_fold=job.on_fold,
+            on_epoch=job.on_epoch,
         )
     except OutOfTime as reason:
         return Outcome(job, out_of_time=reason)

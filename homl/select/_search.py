@@ -22,6 +22,9 @@ from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned
 
 #: A family leaves the search after this many trials in a row too slow for the time left.
 MAX_MISSES = 3
+#: Where the steps of a trial's epochs start, apart from its folds' steps (0, 1, ...): the
+#: pruner compares a trial's held-out loss after epoch e with other trials' after epoch e.
+EPOCH_STEPS = 10_000
 #: Parameters that scale fit time (trees, boosting rounds).
 _SIZE_PARAMS = ("n_estimators", "max_iter")
 
@@ -184,6 +187,12 @@ class Search:
             if trial.should_prune():
                 raise Pruned()
 
+        def report_epoch(epoch: int, loss: float) -> None:  # a network's first fold, epoch by epoch
+            # Optuna judges a trial by its best report, so a network is pruned by its epochs, not its folds
+            trial.report(loss, EPOCH_STEPS + epoch)
+            if trial.should_prune():
+                raise Pruned()
+
         estimate = self.default_time[name] * cost_ratio(params, self.size_defaults[name])
         try:
             pipeline = self.build(spec, params)
@@ -192,7 +201,7 @@ class Search:
             self.progress.note(f"{name}: trial {trial.number} failed ({type(error).__name__}: {error})")
             return None
         return Job(name, pipeline, params=params, deadline=deadline, all_folds_by=deadline,
-                   fold_estimate=estimate, on_fold=report, tag=(name, trial))
+                   fold_estimate=estimate, on_fold=report, on_epoch=report_epoch, tag=(name, trial))
 
     def _record(self, outcome: Outcome) -> None:
         """Tell the study how the trial went; drop a family after too many trials too slow to finish."""

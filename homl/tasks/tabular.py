@@ -49,6 +49,9 @@ SECOND_LAYER = ("linear", "ridge")
 #: optimism swamps the score (diabetes, 353 rows: 13% better than the best model in
 #: cross-validation, 3% worse on the test set).
 LAYERED_MIN_ROWS = 2000
+#: A model directory's copy of its neural network, when it has one, for Keras itself (homl reads
+#: the network saved inside ``model.skops``).
+NETWORK_FILE = "network.keras"
 
 
 @dataclass
@@ -94,6 +97,9 @@ class FitResult:
         with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
             if self.diagnostics is not None:
                 files.update(self._report_files(Path(folder)))
+            network = Path(folder) / NETWORK_FILE
+            if zoo.save_network(self.model, network):  # the network alone, for Keras itself
+                files[NETWORK_FILE] = network
             return self.tabular.save(path, overwrite=overwrite, files=files or None, tables=tables)
 
     def report(self, path: str | Path | None = None) -> Any:

@@ -30,7 +30,7 @@ from homl.models import (  # noqa: E402
     find_learning_rate,
     network_summary,
 )
-from homl.models._neural import scheduled_rate  # noqa: E402
+from homl.models._keras import scheduled_rate  # noqa: E402
 
 _SMALL = {"n_hidden": 1, "n_neurons": 32, "epochs": 30, "learning_rate": 0.01, "random_state": 0}
 _FLOAT32 = ("a float32 network: a batch and its subset go through different matrix kernels, so predictions "
@@ -219,11 +219,17 @@ def test_pickled_model_predicts_the_same_and_code_in_its_config_is_refused() -> 
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X))
     import keras
 
+    from homl.models._keras import save_archive
+
     state = model.__getstate__()
     carrier = keras.Sequential([keras.Input((5,)), keras.layers.Lambda(lambda t: t * 2), keras.layers.Dense(1)])
-    state["_keras_config"], state["_keras_weights"] = carrier.to_json(), carrier.get_weights()
-    with pytest.raises(ValueError, match="safe_mode"):
+    state["_keras_archive"] = save_archive(carrier)
+    with pytest.raises(ConfigError, match="carries code"):
         MLPRegressor().__setstate__(state)
+    legacy = {**state, "_keras_config": carrier.to_json(), "_keras_weights": carrier.get_weights()}
+    del legacy["_keras_archive"]  # the form of the first saved networks is refused alike
+    with pytest.raises(ConfigError, match="carries code"):
+        MLPRegressor().__setstate__(legacy)
 
 
 def test_without_keras_a_fit_says_how_to_install_it(monkeypatch) -> None:
@@ -244,5 +250,146 @@ def test_the_mlp_family_joins_homl_fit_only_when_asked_and_is_saved(tmp_path) ->
     loaded = homl.load(tmp_path / "m")
     np.testing.assert_allclose(loaded.predict(frame.head(20)), result.model.predict(frame.head(20)), rtol=1e-6)
     assert network_summary(loaded.pipeline).startswith("network: 2 hidden layers of 512 relu units")
+    import keras
+
+    from homl.models._keras import find_network
+
+    copy = keras.saving.load_model(tmp_path / "m" / "network.keras", safe_mode=True)  # Keras reads it alone
+    for mine, theirs in zip(copy.get_weights(), find_network(loaded.pipeline).model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
     assert any(line.startswith("network: ") for line in loaded.info().summary)
     assert "epoch-curves" in loaded.report().figures  # loss per epoch in the model report
+
+
+def _first_kernel(model) -> np.ndarray:
+    return np.asarray(model.model_.layers[0].get_weights()[0])
+
+
+def test_gradient_clipping_bounds_each_step() -> None:
+    X, y = _noisy_regression(200)
+    y = y * 1000  # a large error, and so large gradients
+    one_step = {"n_hidden": 1, "n_neurons": 8, "optimizer": "sgd", "learning_rate": 0.1, "epochs": 1,
+                "batch_size": 200, "early_stopping": False, "random_state": 0}
+    start = MLPRegressor(**{**one_step, "learning_rate": 1e-30}).fit(X, y)
+    clipped = MLPRegressor(**one_step, clipnorm=0.01).fit(X, y)
+    free = MLPRegressor(**one_step).fit(X, y)
+    step = np.linalg.norm(_first_kernel(clipped) - _first_kernel(start))
+    assert step <= 0.1 * 0.01 * 1.001  # the rate times the clipped gradient's norm
+    assert np.linalg.norm(_first_kernel(free) - _first_kernel(start)) > 10 * step
+
+
+def test_an_l1_penalty_drives_weights_to_zero_and_max_norm_caps_each_unit() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 20))
+    y = X[:, 0] + rng.normal(scale=0.1, size=400)  # 19 of the 20 columns are noise
+    settings = {"n_hidden": 1, "n_neurons": 16, "epochs": 40, "learning_rate": 0.01, "early_stopping": False,
+                "random_state": 0}
+    plain, sparse = MLPRegressor(**settings).fit(X, y), MLPRegressor(**settings, l1=0.01).fit(X, y)
+    small = [np.mean(np.abs(_first_kernel(m)) < 1e-2) for m in (plain, sparse)]
+    assert small[1] > 0.5 > small[0] + 0.2
+    capped = MLPRegressor(**settings, max_norm=0.5).fit(X, y)
+    norms = np.linalg.norm(_first_kernel(capped), axis=0)  # each unit's incoming weights
+    assert norms.max() <= 0.5 + 1e-5 and np.linalg.norm(_first_kernel(plain), axis=0).max() > 0.5
+
+
+def test_mixed_precision_computes_in_16_bits_and_keeps_32_bit_weights() -> None:
+    X, y = _noisy_regression()
+    model = MLPRegressor(**_SMALL, mixed_precision=True).fit(X, y)
+    hidden, output = model.model_.layers[0], model.model_.layers[-1]
+    assert hidden.compute_dtype == "bfloat16" and hidden.variable_dtype == "float32"  # no GPU here: bfloat16
+    assert output.compute_dtype == "float32" and model.score(X, y) > 0.6
+    import keras
+
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+
+
+def test_tensorboard_logs_each_epochs_losses(tmp_path) -> None:
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    X, y = _noisy_regression()
+    model = MLPRegressor(**{**_SMALL, "epochs": 6, "patience": 100}, tensorboard_dir=tmp_path).fit(X, y)
+    [events] = list(tmp_path.glob("run-*/events.out.tfevents.*"))
+    data, logged = events.read_bytes(), {}
+    while data:  # TFRecord: length, its checksum, the record, its checksum
+        (length,) = struct.unpack("<Q", data[:8])
+        event = event_pb2.Event.FromString(data[12:12 + length])
+        data = data[12 + length + 4:]
+        for value in event.summary.value:
+            logged.setdefault(value.tag, []).append((event.step, value.simple_value))
+    assert [step for step, _ in logged["epoch/loss"]] == list(range(1, 7))
+    np.testing.assert_allclose([v for _, v in logged["epoch/val_loss"]], model.history_["val_loss"], rtol=1e-5)
+
+
+def test_a_search_can_stop_a_network_by_its_first_epochs() -> None:
+    from homl.data import SplitStrategy
+    from homl.metrics import get_metric
+    from homl.select import cross_validate, make_folds
+    from homl.select._executor import Pruned
+
+    X, y = _noisy_regression(300)
+    folds = make_folds(pd.DataFrame(X), y, "regression", get_metric("rmse", "regression"), SplitStrategy(n_folds=3))
+    seen: list[tuple[int, float]] = []
+
+    def watcher(epoch: int, loss: float) -> None:
+        seen.append((epoch, loss))
+        if epoch == 3:
+            raise Pruned()
+
+    with pytest.raises(Pruned):
+        cross_validate("mlp", MLPRegressor(**_SMALL), folds, on_epoch=watcher)
+    assert [epoch for epoch, _ in seen] == [1, 2, 3] and all(loss > 0 for _, loss in seen)
+    seen.clear()
+    cross_validate("mlp", MLPRegressor(**{**_SMALL, "epochs": 4}), folds,
+                   on_epoch=lambda epoch, loss: seen.append((epoch, loss)))
+    assert [epoch for epoch, _ in seen] == [1, 2, 3, 4]  # the first fold only
+
+
+def test_a_network_trains_on_a_file_streamed_block_by_block(tmp_path) -> None:
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(3000, 4)), columns=list("abcd"))
+    frame["y"] = 2 * frame.a - frame.b + rng.normal(scale=0.1, size=3000)
+    frame["kind"] = np.where(frame.a + frame.c > 0, "high", "low")
+    path = tmp_path / "rows.csv"
+    frame.to_csv(path, index=False)
+    features = frame[list("abcd")]
+    scaler = StandardScaler().fit(features)  # a preparation fitted on a sample, as on a file too large to read
+
+    def prepare(rows):
+        return scaler.transform(rows[list("abcd")])
+
+    regressor = MLPRegressor(**{**_SMALL, "epochs": 8}).fit_stream(path, "y", transform=prepare, block_rows=700,
+                                                                     validation=frame.tail(300))
+    assert regressor.score(features, frame.y) > 0.9 and regressor.n_features_in_ == 4
+    assert len(regressor.history_["val_loss"]) == regressor.n_epochs_
+    classifier = MLPClassifier(**{**_SMALL, "epochs": 5}).fit_stream(path, "kind", transform=prepare, block_rows=700)
+    assert list(classifier.classes_) == ["high", "low"] and classifier.score(features, frame.kind) > 0.9
+    with pytest.raises(ConfigError, match="no target column 'nope'"):
+        MLPRegressor(**_SMALL).fit_stream(path, "nope", transform=prepare)
+
+
+def test_category_columns_are_embedded_when_the_preparation_keeps_them_as_categories() -> None:
+    from sklearn.pipeline import make_pipeline
+
+    from homl.prep import TablePreprocessor
+
+    rng = np.random.default_rng(0)
+    levels = [f"shop{i}" for i in range(60)]
+    offsets = dict(zip(levels, rng.normal(scale=3.0, size=60), strict=True))
+    frame = pd.DataFrame({"x": rng.normal(size=3000), "shop": rng.choice(levels, 3000)})
+    y = frame.shop.map(offsets).to_numpy() + frame.x.to_numpy() + rng.normal(scale=0.1, size=3000)
+    model = make_pipeline(TablePreprocessor(categorical="native"),
+                          MLPRegressor(**{**_SMALL, "epochs": 60, "patience": 5}))
+    model.fit(frame[:2400], y[:2400])
+    network = model[-1]
+    [embedding] = [layer for layer in network.model_.layers if "embedding" in layer.name]
+    levels_seen = network.category_levels_[0]
+    assert embedding.input_dim == levels_seen + 1 and embedding.output_dim == round(1.6 * levels_seen**0.56)
+    assert model.score(frame[2400:], y[2400:]) > 0.95  # each shop's offset learnt through its embedding
+    unseen = pd.DataFrame({"x": [0.0], "shop": ["a shop never seen"]})
+    assert np.isfinite(model.predict(unseen)).all() and "embeddings of 1 category column" in network.summary()
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(loaded.predict(frame[:50]), model.predict(frame[:50]), rtol=1e-6)
