@@ -64,6 +64,7 @@ def fit(
     bagging: Annotated[bool, typer.Option("--bag/--no-bag", help="Average the final model over fold copies when affordable.")] = True,
     query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
     prep: Annotated[list[str] | None, typer.Option("--prep", help="A preparation option fixed for every model, NAME=VALUE (repeatable), e.g. cluster_features=8.")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="The most epochs a neural network trains (with --models mlp).")] = None,
     overwrite: Overwrite = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted search stored beside the output.")] = False,
     verbose: Verbose = False,
@@ -85,7 +86,7 @@ def fit(
         cv=cv, seed=seed, group_by=group_by, time_column=time_column, gap=gap,
         models=[m.strip() for m in models.split(",")] if models else None,
         tune=tune, ensemble=ensemble, refit_full=refit_full, bagging=bagging, output=output, overwrite=overwrite,
-        resume=resume, query=query, progress=progress, prep=_settings(prep or []),
+        resume=resume, query=query, progress=progress, prep=_settings(prep or []), epochs=epochs,
     ), verbose=verbose)
     out.print(leaderboard_table(result.leaderboard, result.metric, limit=12, width=out.width))
     if result.baseline_score is not None:

@@ -12,6 +12,7 @@ from ._build import (
     target_space,
     threads_for,
     tunable_space,
+    with_epochs,
     with_rounds,
 )
 from ._calls import fit_pipeline, predict_output
@@ -105,6 +106,7 @@ __all__ = [
     "target_space",
     "threads_for",
     "tunable_space",
+    "with_epochs",
     "with_rounds",
     "with_stack_features",
     "with_threshold",

@@ -88,6 +88,15 @@ def stopped_rounds(model: Any) -> int | None:
     return None
 
 
+def with_epochs(pipeline: Any, epochs: int | None) -> Any:
+    """``pipeline`` with every network in it training for at most ``epochs`` epochs (unchanged
+    when ``epochs`` is None or it holds no network)."""
+    if epochs is None:
+        return pipeline
+    keys = [key for key, value in pipeline.get_params(deep=True).items() if isinstance(value, KerasModel)]
+    return pipeline.set_params(**{f"{key}__epochs": int(epochs) for key in keys}) if keys else pipeline
+
+
 def with_rounds(pipeline: Any, rounds: int | None) -> Any:
     """``pipeline`` with its early-stopping booster set to grow ``rounds`` trees on every row
     (see :class:`EarlyStopping`), or its early-stopping network to train ``rounds`` epochs on

@@ -134,6 +134,11 @@ class KerasModel(Estimator):
     _parameter_constraints = dict(TRAINING_CONSTRAINTS)
     _input_check = {"dtype": np.float32}
 
+    def _store_training(self, arguments: dict[str, Any]) -> None:
+        """Keep the training parameters among a subclass's ``__init__`` arguments, under their names."""
+        for name in TRAINING_CONSTRAINTS:
+            setattr(self, name, arguments[name])
+
     # -------------------------------------------------------------- what a subclass sets
 
     def _build(self, keras: Any, n_features: int) -> Any:
@@ -370,6 +375,9 @@ class KerasModel(Estimator):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())  # a copy: the live estimator keeps its model
+        for folder in ("checkpoint_dir", "tensorboard_dir"):  # a path object is not plain data
+            if state.get(folder) is not None:
+                state[folder] = os.fspath(state[folder])
         model = state.pop("model_", None)
         if model is not None:
             state["_keras_archive"] = save_archive(model)

@@ -98,7 +98,7 @@ class KerasEstimator(KerasModel):
 
     _parameter_constraints = {
         "model": [callable, str],
-        "loss": [None, str, object],
+        "loss": [None, str, dict, object],
         "metrics": [None, list, tuple],
         "inputs": [None, list, tuple],
         "loss_weights": [None, list, tuple],
@@ -123,21 +123,7 @@ class KerasEstimator(KerasModel):
         self.loss_weights = loss_weights
         self.unfreeze_after = unfreeze_after
         self.fine_tune_rate = fine_tune_rate
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.clipnorm = clipnorm
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.warm_start = warm_start
-        self.mixed_precision = mixed_precision
-        self.checkpoint_dir = checkpoint_dir
-        self.tensorboard_dir = tensorboard_dir
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_training(locals())
 
     # -------------------------------------------------------------- the network
 
@@ -158,7 +144,7 @@ class KerasEstimator(KerasModel):
 
     def _compile_options(self, model: Any) -> dict[str, Any]:
         n_outputs = len(model.outputs) if getattr(model, "outputs", None) else 1
-        loss = self._loss(model) if self.loss is None else self.loss
+        loss = self._loss(model) if self.loss is None else _live(self.loss)
         options = {"loss": [loss] * n_outputs if n_outputs > 1 and not isinstance(loss, (list, tuple)) else loss}
         if self.loss_weights is not None:
             if len(self.loss_weights) != n_outputs:
@@ -166,7 +152,8 @@ class KerasEstimator(KerasModel):
                                   "outputs, and each needs one")
             options["loss_weights"] = list(self.loss_weights)
         if self.metrics is not None:
-            options["metrics"] = list(self.metrics) if n_outputs == 1 else [list(self.metrics)] * n_outputs
+            metrics = [_live(metric) for metric in self.metrics]
+            options["metrics"] = metrics if n_outputs == 1 else [metrics] * n_outputs
         return options
 
     def _network_inputs(self, X: np.ndarray) -> Any:
@@ -217,6 +204,11 @@ class KerasEstimator(KerasModel):
         if callable(state.get("model")) and "_keras_archive" in state:
             # the building function is code: a saved estimator keeps the model's configuration instead
             state["model"] = json.dumps(json.loads(self.model_.to_json()))
+        # Keras objects (a custom loss, metrics) are kept as their configurations: plain data
+        if state.get("loss") is not None and not isinstance(state["loss"], (str, dict)):
+            state["loss"] = _configuration(state["loss"])
+        if state.get("metrics") is not None:
+            state["metrics"] = [m if isinstance(m, (str, dict)) else _configuration(m) for m in state["metrics"]]
         return state
 
     def summary(self) -> str:
@@ -229,6 +221,18 @@ class KerasEstimator(KerasModel):
         return (f"network: Keras {type(self.model_).__name__} '{self.model_.name}' of {len(self.model_.layers)} layers, "
                 f"{weights:,} weights; {self.optimizer} at {self.learning_rate:g}; "
                 f"{self.n_epochs_} epochs{stopped}{frozen}; trained on {self.device_}")
+
+
+def _configuration(piece: Any) -> dict[str, Any]:
+    """A Keras object (loss, metric) as its configuration, plain data that skops saves safely."""
+    return import_keras().saving.serialize_keras_object(piece)
+
+
+def _live(piece: Any) -> Any:
+    """A loss or metric as Keras takes it: a saved configuration becomes the object again (safe mode)."""
+    if isinstance(piece, dict):
+        return import_keras().saving.deserialize_keras_object(piece, safe_mode=True)
+    return piece
 
 
 class KerasRegressor(RegressionTarget, RegressorMixin, KerasEstimator):

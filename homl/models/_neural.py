@@ -74,21 +74,7 @@ class _MLP(KerasModel):
         self.l1 = l1
         self.l2 = l2
         self.max_norm = max_norm
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_schedule = lr_schedule
-        self.clipnorm = clipnorm
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.warm_start = warm_start
-        self.mixed_precision = mixed_precision
-        self.checkpoint_dir = checkpoint_dir
-        self.tensorboard_dir = tensorboard_dir
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_training(locals())
 
     def _output_layer(self) -> tuple[int, str | None]:
         """Units of the output layer and its activation."""

@@ -170,6 +170,7 @@ def fit(
     progress: Progress | None = None,
     report: bool | None = None,
     prep: dict[str, Any] | None = None,
+    epochs: int | None = None,
     **options: Any,
 ) -> FitResult:
     """Learn ``target`` from the other columns of ``source`` within ``time_limit`` seconds.
@@ -187,9 +188,12 @@ def fit(
     report within the time limit and writes ``report.html`` and ``figures/`` into the output.
     ``prep`` fixes preparation options for every model (parameters of
     :class:`homl.prep.TablePreprocessor`, e.g. ``{"cluster_features": 8}`` for distances to
-    k-means centres as features); the search then leaves them as given.
+    k-means centres as features); the search then leaves them as given. ``epochs`` caps the
+    epochs of the neural families (``models=["mlp"]``); each still stops early on held-out rows.
     """
     _check_options(options, time_limit, cv, models)
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
+        raise ConfigError(f"epochs={epochs!r}: the most epochs a network trains is a whole number, at least 1")
     fixed_prep = _fixed_prep(prep)
     report = output is not None if report is None else bool(report)
     budget = Budget(time_limit, report=report)
@@ -239,7 +243,7 @@ def fit(
     context = _context(rows.X_train, schema, rows.y_train if task == "regression" else None)
     context["fixed_prep"] = fixed_prep
     build = _builder(task, schema, seed, _threads(len(rows.X_train), context["n_features"], progress), strategy.kind,
-                     fixed_prep)
+                     fixed_prep, epochs)
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
@@ -583,14 +587,15 @@ def _fixed_prep(prep: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, holdout: str,
-             fixed_prep: dict[str, Any] | None = None):
+             fixed_prep: dict[str, Any] | None = None, epochs: int | None = None):
     """``build(spec, params, extra_columns=())``: the family's pipeline over the table's columns
     and, for a second stacking layer, the first layer's prediction columns; ``fixed_prep`` wins
-    over the preparation options in ``params``."""
+    over the preparation options in ``params``, and a network trains at most ``epochs`` epochs."""
     def build(spec: zoo.ModelSpec, params: dict[str, Any], extra_columns: list[str] = ()) -> Any:
         columns = schema.with_numeric(list(extra_columns)) if extra_columns else schema
-        return zoo.build_pipeline(spec, task, columns, {**params, **(fixed_prep or {})}, seed=seed, threads=threads,
-                                  holdout=holdout)
+        pipeline = zoo.build_pipeline(spec, task, columns, {**params, **(fixed_prep or {})}, seed=seed,
+                                      threads=threads, holdout=holdout)
+        return zoo.with_epochs(pipeline, epochs)
 
     return build
 

@@ -224,3 +224,19 @@ def test_the_custom_training_step_example_trains_through_homl_and_saves():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(50, 6))
     np.testing.assert_allclose(pickle.loads(pickle.dumps(model)).predict(X), model.predict(X), rtol=1e-6)
+
+
+def test_a_saved_user_model_holds_only_types_homl_trusts():
+    import skops.io
+
+    from homl.registry import is_trusted_type
+
+    X, y = _table(100)
+    model = KerasRegressor(_residual, loss=_HuberLoss(threshold=2.0), metrics=["mae", keras.metrics.RootMeanSquaredError()],
+                           **{**_FAST, "epochs": 2}).fit(X, y)
+    data = skops.io.dumps(model)
+    assert all(is_trusted_type(name) for name in skops.io.get_untrusted_types(data=data))
+    loaded = skops.io.loads(data, trusted=skops.io.get_untrusted_types(data=data))
+    np.testing.assert_allclose(loaded.predict(X), model.predict(X), rtol=1e-6)
+    refitted = clone(loaded).fit(X, y)  # from the saved configuration, loss and metrics
+    assert isinstance(refitted.model_.loss, _HuberLoss) and "root_mean_squared_error" in refitted.history_

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -393,3 +394,24 @@ def test_category_columns_are_embedded_when_the_preparation_keeps_them_as_catego
     assert np.isfinite(model.predict(unseen)).all() and "embeddings of 1 category column" in network.summary()
     loaded = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(loaded.predict(frame[:50]), model.predict(frame[:50]), rtol=1e-6)
+
+
+def test_homl_fit_caps_a_networks_epochs_and_names_it_in_info(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from homl.cli import app
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = frame.a - frame.b + rng.normal(scale=0.1, size=300)
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    model_dir = tmp_path / "m"
+    run = CliRunner().invoke(app, ["fit", str(tmp_path / "rows.csv"), "--target", "y", "--models", "mlp",
+                                   "--epochs", "3", "--time-limit", "20", "--cv", "3", "-o", str(model_dir)])
+    assert run.exit_code == 0, run.output
+    info = CliRunner().invoke(app, ["info", str(model_dir)])
+    assert info.exit_code == 0 and "network: " in info.output  # the search may have chosen its layers
+    epochs = int(re.search(r"(\d+)\s+epochs", info.output).group(1))
+    assert 1 <= epochs <= 3
+    with pytest.raises(ConfigError, match="epochs=0"):
+        homl.fit(frame, "y", models=["mlp"], epochs=0)
