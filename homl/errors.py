@@ -28,3 +28,7 @@ class ModelDirError(HomlError):
 
 class ConfigError(HomlError):
     """An option has a value homl cannot use (unknown metric, bad budget...)."""
+
+
+class RegistryError(HomlError):
+    """The model registry cannot be opened, or has no such model, version or alias, or refuses a write."""

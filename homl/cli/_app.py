@@ -17,6 +17,7 @@ from homl import HomlError, __version__, write_text_atomic
 
 from ._flags import as_flags
 from ._options import Output, Overwrite, Seed, TimeLimit, Verbose, run_training, setup_logging
+from ._registry import registry_app
 from ._render import console, frame_table, leaderboard_table, out, schema_table
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(registry_app, name="registry")
 
 
 def _show_version(value: bool) -> None:

@@ -16,8 +16,15 @@ from homl.registry._modeldir import (
     read_model_dir,
     write_model_dir,
 )
+from homl.registry._versions import PRODUCTION, REGISTRY_ENV, ModelVersion, Registry, default_url, directory_sha256
 
 __all__ = [
+    "PRODUCTION",
+    "REGISTRY_ENV",
+    "ModelVersion",
+    "Registry",
+    "default_url",
+    "directory_sha256",
     "DEFAULT_KIND",
     "FORMATS",
     "FORMAT_VERSION",
