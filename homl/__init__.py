@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from homl.report.explore import explore
     from homl.tasks import ModelKind, load
     from homl.tasks.anomalies import AnomalyModel, AnomalyResult, detect_anomalies
+    from homl.tasks.batch import BatchResult, predict_batch
     from homl.tasks.reduce import ReduceModel, ReduceResult, reduce
     from homl.tasks.segment import SegmentModel, SegmentResult, segment
     from homl.tasks.tabular import FitResult, TabularModel, fit
@@ -46,6 +47,8 @@ _LAZY = {
     "SegmentResult": "homl.tasks.segment",
     "SegmentModel": "homl.tasks.segment",
     "load": "homl.tasks",
+    "predict_batch": "homl.tasks.batch",
+    "BatchResult": "homl.tasks.batch",
     "FitResult": "homl.tasks.tabular",
     "ModelKind": "homl.tasks",
     "Progress": "homl._progress",
@@ -69,6 +72,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AnomalyModel",
     "AnomalyResult",
+    "BatchResult",
     "ConfigError",
     "DataError",
     "FitResult",
@@ -88,6 +92,7 @@ __all__ = [
     "explore",
     "fit",
     "load",
+    "predict_batch",
     "reduce",
     "segment",
     "write_text_atomic",

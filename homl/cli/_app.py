@@ -234,6 +234,26 @@ def predict(
     console.print(f"{len(frame):,} predictions written to {output}")
 
 
+@app.command("predict-batch")
+def predict_batch(
+    model: Annotated[str, typer.Argument(help="A model directory, or a registered model: NAME, NAME@VERSION or NAME@ALIAS.")],
+    source: Annotated[str, typer.Argument(help="CSV or Parquet file of new rows, of any size.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet or CSV file to write.")],
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows predicted at a time.")] = 100_000,
+    registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Predict every row of SOURCE chunk by chunk, in constant memory; run it again to resume."""
+    import homl
+
+    setup_logging(verbose)
+    with console.status("predicting...") as status:
+        done = homl.predict_batch(model, source, output, chunk_rows=chunk_rows, registry=registry,
+                                  on_chunk=lambda chunk, rows: status.update(f"chunk {chunk}: {rows:,} rows"))
+    resumed = f" ({done.resumed_chunks} chunks from an earlier run)" if done.resumed_chunks else ""
+    console.print(f"{done.rows:,} predictions of {done.model} written to {output} in {done.chunks} chunks{resumed}")
+
+
 @app.command()
 def info(
     model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit` or `homl segment`.")],
@@ -303,6 +323,25 @@ def report(
             webbrowser.open(path.resolve().as_uri())
         except Exception:  # no browser (a headless machine): the file is there all the same
             pass
+
+
+@app.command()
+def serve(
+    names: Annotated[list[str] | None, typer.Argument(help="Registered models to serve (default: all of them).")] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs API keys or --insecure.")] = "127.0.0.1",
+    api_key_hash: Annotated[list[str] | None, typer.Option("--api-key-hash", help="SHA-256 of an accepted API key (repeatable; or HOML_API_KEY_HASHES).")] = None,
+    insecure: Annotated[bool, typer.Option(help="Serve off loopback without API keys.")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between checks of the registry for newly promoted versions.")] = 5.0,
+    registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
+) -> None:
+    """Serve the promoted version of registered models over REST until stopped (Ctrl-C)."""
+    from homl.serve import serve as run_server
+
+    out.print(f"serving {', '.join(names) if names else 'every registered model'} on http://{host}:{port} "
+              f"(docs at /docs, metrics at /metrics)", markup=False)
+    run_server(names or None, registry=registry, host=host, port=port, api_key_hashes=api_key_hash,
+               insecure=insecure, poll_seconds=poll)
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:

@@ -1,0 +1,86 @@
+"""The models a server answers with: each registered name's promoted version, swapped in place.
+
+``ModelPool.refresh`` asks the registry which version each name's ``production`` alias (else
+its newest version) points to and loads any that changed, beside the one serving; the swap is
+one assignment, so a request in flight finishes on the version it started with and the next
+one gets the new version. A version is loaded through ``homl.load`` (checked files, trusted types
+only), and its request model is built from its schema.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from homl.registry import ModelVersion, Registry
+
+from ._schema import request_model
+
+logger = logging.getLogger("homl")
+
+
+@dataclass
+class ServedModel:
+    """One loaded version: the model, its registry record and its request body's model."""
+
+    name: str
+    record: ModelVersion
+    model: Any
+    request: type[BaseModel]
+    requested: dict[int | str, Any] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return self.record.version
+
+
+class ModelPool:
+    """The served versions of ``names`` (every registered model when None), from ``registry``."""
+
+    def __init__(self, registry: Registry, names: list[str] | None = None):
+        self.registry = registry
+        self.names = list(names) if names else registry.names()
+        self._served: dict[str, ServedModel] = {}
+        self._pinned: dict[tuple[str, int], ServedModel] = {}
+        self._lock = threading.Lock()
+        self.refresh()
+
+    def refresh(self) -> list[str]:
+        """Load the versions now promoted that are not served yet; the names swapped."""
+        swapped = []
+        for name in self.names:
+            record = self.registry.get(name)
+            current = self._served.get(name)
+            if current is None or current.record.version != record.version:
+                self._served[name] = self._load(name, record)  # one assignment: in-flight requests keep theirs
+                swapped.append(name)
+                if current is not None:
+                    logger.info("%s: now serving version %s (was %s)", name, record.version, current.version)
+        return swapped
+
+    def get(self, name: str, version: int | None = None) -> ServedModel | None:
+        """The served version of ``name``, or its version ``version`` (loaded on first use); None if unknown."""
+        if name not in self.names:
+            return None
+        if version is None:
+            return self._served[name]
+        if self._served[name].version == version:
+            return self._served[name]
+        with self._lock:
+            key = (name, version)
+            if key not in self._pinned:
+                self._pinned[key] = self._load(name, self.registry.get(name, version))
+            return self._pinned[key]
+
+    def served(self) -> list[ServedModel]:
+        return [self._served[name] for name in self.names]
+
+    def _load(self, name: str, record: ModelVersion) -> ServedModel:
+        import homl
+
+        model = homl.load(self.registry.path(name, record.version))
+        return ServedModel(name, record, model, request_model(name, model.schema))

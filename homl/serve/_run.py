@@ -1,0 +1,54 @@
+"""Run the server with uvicorn: ``serve(["housing"], port=8080)``, as ``homl serve`` does."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+
+from homl.errors import ConfigError
+from homl.registry import Registry
+
+from ._app import create_app
+from ._pool import ModelPool
+
+#: Addresses only this machine reaches, where the server may run without API keys.
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+#: The environment variable with the SHA-256 hashes of the accepted API keys, comma-separated.
+KEYS_ENV = "HOML_API_KEY_HASHES"
+
+
+def hash_key(key: str) -> str:
+    """The SHA-256 of an API key, as the server keeps it (``homl serve --api-key-hash``)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def serve(names: list[str] | None = None, *, registry: str | None = None, host: str = "127.0.0.1", port: int = 8080,
+          api_key_hashes: list[str] | None = None, insecure: bool = False, poll_seconds: float = 5.0) -> None:
+    """Serve the promoted version of each of ``names`` (every registered model when None) until stopped.
+
+    Off the loopback address, API keys are required unless ``insecure``: their SHA-256 hashes,
+    from ``api_key_hashes`` or the ``HOML_API_KEY_HASHES`` variable.
+    """
+    import uvicorn
+
+    hashes = list(api_key_hashes or []) + [h for h in os.environ.get(KEYS_ENV, "").split(",") if h.strip()]
+    for value in hashes:
+        if len(value.strip()) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value.strip()):
+            raise ConfigError(f"API key hash {value[:12]!r}...: expected 64 hexadecimal characters (hash a key "
+                              "with: python -c \"import homl.serve; print(homl.serve.hash_key('KEY'))\")")
+    if not _loopback(host) and not hashes and not insecure:
+        raise ConfigError(f"serving on {host} reaches other machines: give API key hashes (--api-key-hash) or "
+                          "--insecure to serve without keys")
+    pool = ModelPool(Registry(registry), names)
+    app = create_app(pool, api_key_hashes={h.strip() for h in hashes} or None, poll_seconds=poll_seconds)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _loopback(host: str) -> bool:
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,244 @@
+"""The REST server on the bundled housing and titanic models: the three dialects, metadata,
+errors that name the row and field (never a 5xx), API keys, metrics, hot swap under load, and a
+real uvicorn process on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="the server needs the serve extra: pip install 'homl[serve]'")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+import homl  # noqa: E402
+from homl.data import example_path, example_target  # noqa: E402
+from homl.errors import ConfigError  # noqa: E402
+from homl.registry import Registry  # noqa: E402
+from homl.serve import ModelPool, create_app, hash_key, serve  # noqa: E402
+
+
+def _fit(name: str, folder, seed: int = 0):
+    frame = homl.data.read_table(example_path(name))
+    frame = frame.sample(min(len(frame), 1500), random_state=seed)
+    result = homl.fit(frame, example_target(name), time_limit=15, models=["lightgbm"], tune=False, ensemble=False,
+                      bagging=False, report=False, cv=3, seed=seed)
+    result.save(folder)
+    return frame.drop(columns=[example_target(name)])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("serve")
+    registry = Registry(f"sqlite:///{folder / 'registry.db'}")
+    rows = {}
+    for name in ("housing", "titanic"):
+        rows[name] = _fit(name, folder / name)
+        registry.add(folder / name, name)
+    _fit("housing", folder / "housing-2", seed=1)
+    return registry, rows, folder
+
+
+def _records(frame, n=3):
+    return json.loads(frame.head(n).to_json(orient="records"))
+
+
+def _columns(frame, n=3):
+    return {name: [row[name] for row in _records(frame, n)] for name in frame.columns}
+
+
+@pytest.fixture
+def client(served):
+    registry, _, _ = served
+    return TestClient(create_app(ModelPool(registry), poll_seconds=None))
+
+
+def test_predictions_in_the_three_dialects_agree_with_the_model(client, served):
+    registry, rows, _ = served
+    housing = homl.load(registry.path("housing"))
+    expected = housing.predict(rows["housing"].head(3))
+    mine = client.post("/v1/models/housing/predict", json={"instances": _records(rows["housing"])})
+    assert mine.status_code == 200 and mine.json()["version"] == 1
+    np.testing.assert_allclose(mine.json()["predictions"], expected, rtol=1e-9)
+    tf = client.post("/v1/models/housing:predict", json={"instances": _records(rows["housing"])}).json()
+    np.testing.assert_allclose(tf["predictions"], expected, rtol=1e-9)
+    columns = _columns(rows["housing"])
+    columnar = client.post("/v1/models/housing:predict", json={"inputs": columns}).json()
+    np.testing.assert_allclose(columnar["predictions"], expected, rtol=1e-9)
+    v2 = client.post("/v2/models/housing/infer", json={"inputs": [
+        {"name": k, "shape": [3], "datatype": "BYTES", "data": v} for k, v in columns.items()]})
+    assert v2.status_code == 200, v2.text
+    np.testing.assert_allclose(v2.json()["outputs"][0]["data"], expected, rtol=1e-9)
+
+
+def test_a_classifier_answers_with_probabilities(client, served):
+    _, rows, _ = served
+    answer = client.post("/v1/models/titanic/predict", json={"instances": _records(rows["titanic"], 5)}).json()
+    assert len(answer["predictions"]) == 5 and len(answer["probabilities"]) == 5
+    assert all(abs(sum(p.values()) - 1) < 1e-9 for p in answer["probabilities"])
+    infer = client.post("/v2/models/titanic/infer", json={"inputs": [
+        {"name": k, "shape": [5], "datatype": "BYTES", "data": v}
+        for k, v in _columns(rows["titanic"], 5).items()]}).json()
+    assert [o["name"] for o in infer["outputs"]][:1] == ["predictions"] and len(infer["outputs"]) == 3
+
+
+def test_metadata_openapi_and_health(client):
+    described = client.get("/v1/models/housing").json()
+    assert described["version"] == 1 and described["kind"] == "supervised"
+    ocean = next(f for f in described["features"] if f["name"] == "ocean_proximity")
+    assert "INLAND" in ocean["categories"]
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    instance = schemas["HousingInstance"]
+    assert "median_income" in instance["required"] and instance["additionalProperties"] is False
+    assert "INLAND" in instance["properties"]["ocean_proximity"]["x-categories"]
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json()["models"] == {"housing": 1, "titanic": 1}
+    assert client.get("/v2/models/titanic").json()["name"] == "titanic"
+
+
+def test_bad_rows_are_refused_naming_the_row_and_the_field(client, served):
+    _, rows, _ = served
+    good = _records(rows["housing"], 1)[0]
+    bad = {**good, "median_income": "high", "colour": "red"}
+    del bad["population"]
+    answer = client.post("/v1/models/housing/predict", json={"instances": [good, bad]})
+    assert answer.status_code == 422
+    problems = {(p["row"], p["field"]) for p in answer.json()["detail"]}
+    assert problems == {(1, "median_income"), (1, "colour"), (1, "population")}
+    nan = json.dumps({"instances": [good]}).replace(str(good["median_income"]), "NaN", 1)
+    refused = client.post("/v1/models/housing/predict", content=nan, headers={"content-type": "application/json"})
+    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "median_income"
+    assert client.post("/v1/models/nope/predict", json={"instances": [good]}).status_code == 404
+    assert client.post("/v1/models/housing/predict", content=b"a,b\n1,2", headers={"content-type": "text/csv"}
+                       ).status_code == 415
+    assert client.post("/v1/models/housing/predict", json={"instances": []}).status_code == 422
+
+
+def test_a_body_over_the_limit_is_refused(served):
+    registry, _, _ = served
+    small = TestClient(create_app(ModelPool(registry, ["housing"]), max_body_bytes=1000, poll_seconds=None))
+    answer = small.post("/v1/models/housing/predict", content=b"{" + b" " * 5000 + b"}",
+                        headers={"content-type": "application/json"})
+    assert answer.status_code == 413 and "1,000" in answer.json()["detail"]
+
+
+def test_a_thousand_malformed_requests_get_no_server_error(client, served):
+    _, rows, _ = served
+    good = _records(rows["housing"], 1)[0]
+    generator = random.Random(0)
+    oddities = [None, "", "x" * 10_000, "\u202e\U0001f600", 1e308, -1e308, 10**400, True, [], {}, [[[[1]]]],
+                {"a": {"b": None}}, 0, -0.0, "NaN", "1e999"]
+
+    def mutated() -> bytes:
+        choice = generator.randrange(8)
+        row = dict(good)
+        if choice == 0:
+            row[generator.choice(list(row))] = generator.choice(oddities)
+        elif choice == 1:
+            row.pop(generator.choice(list(row)))
+        elif choice == 2:
+            row[f"field{generator.randrange(100)}"] = generator.choice(oddities)
+        elif choice == 3:
+            return json.dumps({"instances": generator.choice(oddities)}).encode()
+        elif choice == 4:
+            return json.dumps(generator.choice(oddities)).encode()
+        elif choice == 5:
+            return b"[" * generator.randrange(1, 5000) + b"]" * generator.randrange(0, 5000)
+        elif choice == 6:
+            text = json.dumps({"instances": [row]})
+            cut = generator.randrange(len(text))
+            return (text[:cut] + generator.choice(["NaN", "Infinity", "\x00", "}", '"', "\\u12"]) + text[cut:]).encode()
+        return json.dumps({"instances": [row] * generator.randrange(1, 3)}, allow_nan=True).encode()
+
+    routes = ["/v1/models/housing/predict", "/v1/models/housing:predict", "/v2/models/housing/infer",
+              "/v1/models/housing/versions/1/predict"]
+    statuses = []
+    for i in range(1200):
+        answer = client.post(routes[i % 4], content=mutated(), headers={"content-type": "application/json"})
+        statuses.append(answer.status_code)
+        if answer.status_code == 422:
+            assert answer.json()["detail"], answer.text
+    assert max(statuses) < 500, sorted(set(statuses))
+    assert statuses.count(200) < len(statuses)  # most were bad, and refused
+
+
+def test_api_keys_are_needed_when_set(served):
+    registry, rows, _ = served
+    locked = TestClient(create_app(ModelPool(registry, ["housing"]), api_key_hashes={hash_key("s3cret")},
+                                   poll_seconds=None))
+    body = {"instances": _records(rows["housing"], 1)}
+    assert locked.post("/v1/models/housing/predict", json=body).status_code == 401
+    assert locked.post("/v1/models/housing/predict", json=body, headers={"X-API-Key": "wrong"}).status_code == 401
+    assert locked.post("/v1/models/housing/predict", json=body, headers={"X-API-Key": "s3cret"}).status_code == 200
+    assert locked.get("/health").status_code == 200  # the probes stay open
+    with pytest.raises(ConfigError, match="reaches other machines"):
+        serve(["housing"], registry=registry.url, host="0.0.0.0")
+
+
+def test_promoting_a_version_switches_traffic_without_dropping_requests(served):
+    registry, rows, folder = served
+    pool = ModelPool(registry, ["housing"])
+    app = create_app(pool, poll_seconds=0.1)
+    body = {"instances": _records(rows["housing"], 2)}
+    seen, failures, stop = [], [], threading.Event()
+    with TestClient(app) as client:
+        def hammer() -> None:
+            while not stop.is_set():
+                answer = client.post("/v1/models/housing/predict", json=body)
+                (seen if answer.status_code == 200 else failures).append(answer.json().get("version"))
+
+        workers = [threading.Thread(target=hammer) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        time.sleep(0.5)
+        second = registry.add(folder / "housing-2", "housing")
+        registry.promote("housing", second.version)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not seen or seen[-1] != second.version):
+            time.sleep(0.1)
+        time.sleep(0.3)
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert failures == [] and seen[0] == 1 and seen[-1] == second.version
+    registry.promote("housing", 1)  # rolled back for the other tests
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_homl_serve_runs_a_real_server_on_loopback(served):
+    import httpx
+
+    registry, rows, _ = served
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "homl", "serve", "housing", "titanic", "--port", str(port),
+                               "--registry", registry.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env={**os.environ, "COLUMNS": "200"})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/models/titanic/predict",
+                            json={"instances": _records(rows["titanic"], 2)}, timeout=10)
+        assert answer.status_code == 200 and len(answer.json()["predictions"]) == 2
+        assert 'homl_requests_total{model="titanic"' in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
