@@ -242,3 +242,20 @@ def test_homl_serve_runs_a_real_server_on_loopback(served):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_a_prediction_slower_than_the_limit_gets_504(served, monkeypatch):
+    import homl.serve._app as server
+
+    registry, rows, _ = served
+    real = server._predict
+
+    def slow(model, instances):
+        time.sleep(0.5)
+        return real(model, instances)
+
+    monkeypatch.setattr(server, "_predict", slow)
+    hurried = TestClient(create_app(ModelPool(registry, ["housing"]), timeout_seconds=0.1, poll_seconds=None))
+    answer = hurried.post("/v1/models/housing/predict", json={"instances": _records(rows["housing"], 1)})
+    assert answer.status_code == 504 and "0.1 s" in answer.json()["detail"]
+    assert 'status="504"' in hurried.get("/metrics").text
