@@ -30,9 +30,12 @@ def _model_dir(folder: Path, slope: float = 2.0) -> Path:
     return write_model_dir(folder, model, metadata)
 
 
-@pytest.fixture
-def registry(tmp_path) -> Registry:
-    return Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry(request, tmp_path) -> Registry:
+    """A new registry in SQLite, and in a real PostgreSQL server (see conftest.py)."""
+    if request.param == "sqlite":
+        return Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    return Registry(request.getfixturevalue("postgres_url"), store=tmp_path / "store")
 
 
 def test_versions_are_numbered_and_promotion_moves_production_back_and_forth(registry, tmp_path):
@@ -107,15 +110,15 @@ def test_a_registry_made_with_the_first_schema_opens_and_is_migrated(tmp_path):
     assert added.version == 2 and opened.promote("old", 2).aliases == ("production",)
 
 
-def _add_many(url: str, folder: str, count: int) -> list[int]:
-    registry = Registry(url)
+def _add_many(url: str, store: str, folder: str, count: int) -> list[int]:
+    registry = Registry(url, store=store)
     return [registry.add(folder, "shared").version for _ in range(count)]
 
 
 def test_concurrent_writers_never_share_a_version_number(registry, tmp_path):
     source = str(_model_dir(tmp_path / "v1"))
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        numbers = pool.starmap(_add_many, [(registry.url, source, 3)] * 4)
+        numbers = pool.starmap(_add_many, [(registry.url, str(registry.store), source, 3)] * 4)
     assert sorted(n for each in numbers for n in each) == list(range(1, 13))
     assert [v.version for v in registry.versions("shared")] == list(range(1, 13))
 
@@ -138,7 +141,7 @@ def test_an_add_killed_half_way_leaves_no_version(registry, tmp_path, killed_in)
             shutil.copytree = lambda source, destination: copytree(source, destination, copy_function=copy_then_die)
         else:
             Registry._insert_version = lambda self, connection, name, row: die()
-        Registry({registry.url!r}).add({str(source)!r}, "housing")
+        Registry({registry.url!r}, store={str(registry.store)!r}).add({str(source)!r}, "housing")
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == -signal.SIGKILL, run.stderr
