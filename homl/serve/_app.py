@@ -8,8 +8,8 @@
 - the Open Inference Protocol (KServe v2): ``POST /v2/models/{name}/infer``.
 
 ``GET /v1/models`` and ``/v1/models/{name}`` describe the models, ``/health`` and ``/ready`` say
-whether the server is up and its models loaded, and ``/metrics`` gives Prometheus counts and
-latencies by model and version. The OpenAPI document types every feature of every model.
+whether the server is up and its models loaded, ``/metrics`` gives Prometheus counts and
+latencies by model and version, and ``/`` is a page with a form per model to try a prediction. The OpenAPI document types every feature of every model.
 
 Bad input never ends in a server error: a malformed body or a row that breaks the schema gets
 422 naming the row and field, a body over the size limit 413, another content type 415, an
@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from homl.errors import HomlError
@@ -134,6 +134,13 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+    @app.get("/", tags=["server"], response_class=HTMLResponse)
+    def try_page() -> str:
+        """A page with a form for each model, to try a prediction in a browser."""
+        from ._page import page
+
+        return page(pool.served())
 
     @app.get("/health", tags=["server"])
     def health() -> dict[str, str]:

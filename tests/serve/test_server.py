@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -219,14 +220,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_homl_serve_runs_a_real_server_on_loopback(served):
+@contextmanager
+def _server(registry, *names):
+    """``homl serve`` in a child process on a free loopback port: its base URL, until the block ends."""
     import httpx
 
-    registry, rows, _ = served
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "homl", "serve", "housing", "titanic", "--port", str(port),
-                               "--registry", registry.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              env={**os.environ, "COLUMNS": "200"})
+    process = subprocess.Popen([sys.executable, "-m", "homl", "serve", *names, "--port", str(port),
+                                "--registry", registry.url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env={**os.environ, "COLUMNS": "200"})
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -235,13 +237,47 @@ def test_homl_serve_runs_a_real_server_on_loopback(served):
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        answer = httpx.post(f"http://127.0.0.1:{port}/v1/models/titanic/predict",
-                            json={"instances": _records(rows["titanic"], 2)}, timeout=10)
-        assert answer.status_code == 200 and len(answer.json()["predictions"]) == 2
-        assert 'homl_requests_total{model="titanic"' in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        yield f"http://127.0.0.1:{port}"
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_homl_serve_runs_a_real_server_on_loopback(served):
+    import httpx
+
+    registry, rows, _ = served
+    with _server(registry, "housing", "titanic") as base:
+        answer = httpx.post(f"{base}/v1/models/titanic/predict", json={"instances": _records(rows["titanic"], 2)},
+                            timeout=10)
+        assert answer.status_code == 200 and len(answer.json()["predictions"]) == 2
+        assert 'homl_requests_total{model="titanic"' in httpx.get(f"{base}/metrics").text
+
+
+def test_the_page_at_the_root_predicts_from_its_form_in_a_browser(served, chromium):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    registry, rows, _ = served
+    row = _records(rows["housing"], 1)[0]
+    expected = homl.load(registry.path("housing")).predict(rows["housing"].head(1))[0]
+    with _server(registry, "housing", "titanic") as base:
+        chromium.get(f"{base}/")
+        for name, value in row.items():
+            field = chromium.find_element(By.ID, f"housing-{name}")
+            if field.tag_name == "select":
+                Select(field).select_by_visible_text(str(value))
+            elif value is not None:
+                field.send_keys(repr(value) if isinstance(value, float) else str(value))
+        chromium.find_element(By.ID, "predict-housing").click()
+        result = chromium.find_element(By.ID, "result-housing")
+        WebDriverWait(chromium, 20).until(lambda _: "predictions" in result.text)
+        answer = json.loads(result.text)
+        assert result.get_attribute("data-status") == "200"
+        assert answer["predictions"][0] == pytest.approx(expected, rel=1e-9)
+        assert chromium.find_element(By.ID, "form-titanic")  # a form for every model served
+        errors = [e["message"] for e in chromium.get_log("browser") if e.get("level") == "SEVERE"]
+        assert errors == []
 
 
 def test_a_prediction_slower_than_the_limit_gets_504(served, monkeypatch):
