@@ -40,7 +40,11 @@ def serve(names: list[str] | None = None, *, registry: str | None = None, host: 
     if not _loopback(host) and not hashes and not insecure:
         raise ConfigError(f"serving on {host} reaches other machines: give API key hashes (--api-key-hash) or "
                           "--insecure to serve without keys")
-    pool = ModelPool(Registry(registry), names)
+    opened = Registry(registry)
+    if not names and not opened.names():
+        raise ConfigError(f"the registry at {opened.location} has no models to serve: add one with "
+                          "`homl registry add MODEL_DIR --name NAME`")
+    pool = ModelPool(opened, names)
     app = create_app(pool, api_key_hashes={h.strip() for h in hashes} or None, poll_seconds=poll_seconds)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -183,6 +183,8 @@ def test_api_keys_are_needed_when_set(served):
     assert locked.get("/health").status_code == 200  # the probes stay open
     with pytest.raises(ConfigError, match="reaches other machines"):
         serve(["housing"], registry=registry.url, host="0.0.0.0")
+    with pytest.raises(ConfigError, match="has no models to serve"):
+        serve(registry=f"sqlite:///{served[2] / 'empty.db'}")
 
 
 def test_promoting_a_version_switches_traffic_without_dropping_requests(served):
