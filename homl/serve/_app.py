@@ -116,9 +116,10 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
         except asyncio.TimeoutError:
             requests.labels(model.name, model.version, route, "504").inc()
             raise HTTPException(504, f"the prediction took over {timeout_seconds:g} s") from None
-        except HomlError as error:
+        except (HomlError, ValueError) as error:  # rows the schema lets through but the model cannot take
             requests.labels(model.name, model.version, route, "422").inc()
-            raise HTTPException(422, [{"row": None, "field": None, "message": str(error)}]) from None
+            raise HTTPException(422, [{"row": None, "field": None, "message": f"the model cannot predict these "
+                                                                             f"rows: {error}"}]) from None
         latency.labels(model.name, model.version, route).observe(time.perf_counter() - started)
         requests.labels(model.name, model.version, route, "200").inc()
         rows.labels(model.name, model.version).inc(len(instances))

@@ -297,3 +297,41 @@ def test_a_prediction_slower_than_the_limit_gets_504(served, monkeypatch):
     answer = hurried.post("/v1/models/housing/predict", json={"instances": _records(rows["housing"], 1)})
     assert answer.status_code == 504 and "0.1 s" in answer.json()["detail"]
     assert 'status="504"' in hurried.get("/metrics").text
+
+
+def test_schemathesis_finds_no_server_error_in_the_openapi_document(client):
+    schemathesis = pytest.importorskip("schemathesis", reason="the OpenAPI fuzz needs schemathesis (dev extra)")
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis.errors import Unsatisfiable
+    from schemathesis.generation import GenerationMode
+
+    schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
+    statuses: list[int] = []
+    for found in schema.get_all_operations():
+        operation = found.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+            @given(case=operation.as_strategy(generation_mode=mode))
+            def call(case) -> None:
+                status = case.call().status_code  # the test client raises what the server would answer 500 to
+                statuses.append(status)
+                assert status < 500, (case.method, case.path, case.body)
+
+            try:
+                call()
+            except Unsatisfiable:  # no invalid request exists for an operation without parameters
+                pass
+    assert len(statuses) > 300 and max(statuses) < 500
+
+
+def test_rows_the_model_cannot_take_get_422(client, served, monkeypatch):
+    from homl.tasks._model import TabularModel
+
+    _, rows, _ = served
+
+    def overflow(self, data, **kwargs):
+        raise ValueError("Input contains infinity or a value too large for dtype('float32')")
+
+    monkeypatch.setattr(TabularModel, "predict_frame", overflow)
+    answer = client.post("/v1/models/housing/predict", json={"instances": _records(rows["housing"], 1)})
+    assert answer.status_code == 422 and "too large" in answer.json()["detail"][0]["message"]
