@@ -8,6 +8,7 @@
 >>> homl.segment("customers.csv", output="models/segments").profiles              # doctest: +SKIP
 >>> homl.detect_anomalies("transactions.csv", label="is_fraud").evaluation         # doctest: +SKIP
 >>> homl.reduce("faces.csv", n_components=0.95).embedding                        # doctest: +SKIP
+>>> homl.export_onnx(homl.load("models/housing"), "housing.onnx")                 # doctest: +SKIP
 
 The public functions load on first use (PEP 562), so ``import homl`` stays fast and the
 heavy libraries (scikit-learn, LightGBM, Optuna...) load only when work starts.
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from homl.tasks import ModelKind, load
     from homl.tasks.anomalies import AnomalyModel, AnomalyResult, detect_anomalies
     from homl.tasks.batch import BatchResult, predict_batch
+    from homl.tasks.export import ExportError, export_onnx, onnx_form
     from homl.tasks.reduce import ReduceModel, ReduceResult, reduce
     from homl.tasks.segment import SegmentModel, SegmentResult, segment
     from homl.tasks.tabular import FitResult, TabularModel, fit
@@ -49,6 +51,9 @@ _LAZY = {
     "load": "homl.tasks",
     "predict_batch": "homl.tasks.batch",
     "BatchResult": "homl.tasks.batch",
+    "export_onnx": "homl.tasks.export",
+    "onnx_form": "homl.tasks.export",
+    "ExportError": "homl.tasks.export",
     "FitResult": "homl.tasks.tabular",
     "ModelKind": "homl.tasks",
     "Progress": "homl._progress",
@@ -75,6 +80,7 @@ __all__ = [
     "BatchResult",
     "ConfigError",
     "DataError",
+    "ExportError",
     "FitResult",
     "HomlError",
     "ModelDirError",
@@ -90,8 +96,10 @@ __all__ = [
     "__version__",
     "detect_anomalies",
     "explore",
+    "export_onnx",
     "fit",
     "load",
+    "onnx_form",
     "predict_batch",
     "reduce",
     "segment",

@@ -67,6 +67,7 @@ def fit(
     query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
     prep: Annotated[list[str] | None, typer.Option("--prep", help="A preparation option fixed for every model, NAME=VALUE (repeatable), e.g. cluster_features=8.")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="The most epochs a neural network trains (with --models mlp).")] = None,
+    exportable: Annotated[bool, typer.Option("--exportable", help="Keep to models with an exact ONNX form (for `homl export` and the server's fast path).")] = False,
     overwrite: Overwrite = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted search stored beside the output.")] = False,
     verbose: Verbose = False,
@@ -89,6 +90,7 @@ def fit(
         models=[m.strip() for m in models.split(",")] if models else None,
         tune=tune, ensemble=ensemble, refit_full=refit_full, bagging=bagging, output=output, overwrite=overwrite,
         resume=resume, query=query, progress=progress, prep=_settings(prep or []), epochs=epochs,
+        exportable=exportable,
     ), verbose=verbose)
     out.print(leaderboard_table(result.leaderboard, result.metric, limit=12, width=out.width))
     if result.baseline_score is not None:
@@ -255,17 +257,45 @@ def predict_batch(
 
 
 @app.command()
+def export(
+    model: Annotated[str, typer.Argument(help="A model directory, or a registered model: NAME, NAME@VERSION or NAME@ALIAS.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write; its schema goes beside it as NAME.schema.json.")],
+    format_: Annotated[str, typer.Option("--format", help="Format to write: onnx.")] = "onnx",
+    data: Annotated[str | None, typer.Option("--data", help="Rows to check the export on (default: the test rows saved with the model).")] = None,
+    registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Write MODEL as ONNX, checked against the Python model, with a JSON schema of its inputs and outputs."""
+    import homl
+    from homl.tasks.batch import model_folder
+
+    if format_.lower() != "onnx":
+        raise HomlError(f"--format {format_!r}: the format written is onnx")
+    folder, label = model_folder(model, registry)
+    with console.status("converting and checking..."):
+        name = folder.name if Path(model).exists() else model.partition("@")[0]
+        path, schema_path, form = homl.export_onnx(homl.load(folder), output, rows=data, name=name,
+                                                   overwrite=overwrite)
+    out.print(f"{label} written to {path} ({path.stat().st_size:,} bytes) and its schema to {schema_path}; on "
+              f"{form.rows} check rows its outputs differ from the model's by at most {form.max_error:.1e}",
+              markup=False, highlight=False)
+
+
+@app.command()
 def info(
     model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit` or `homl segment`.")],
 ) -> None:
     """Show a model's kind, task, scores, schema, leaderboard and library versions."""
     import homl
+    from homl.tasks.export import served_form
 
-    shown = homl.load(model).info()
+    loaded = homl.load(model)
+    shown = loaded.info()
     out.print(str(model), style="bold", markup=False, highlight=False)
     out.print(f"kind: {shown.kind}", markup=False)
     for line in shown.summary:
         out.print(line, markup=False)
+    out.print(f"served by: {served_form(loaded)[1]}", markup=False, highlight=False)
     if shown.schema is not None:
         out.print(schema_table(shown.schema))
     if shown.leaderboard is not None and {"model", "stage", "cv_mean"} <= set(shown.leaderboard.columns):
@@ -334,6 +364,7 @@ def serve(
     insecure: Annotated[bool, typer.Option(help="Serve off loopback without API keys.")] = False,
     poll: Annotated[float, typer.Option(help="Seconds between checks of the registry for newly promoted versions.")] = 5.0,
     registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
+    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Predict in ONNX Runtime where a model's checked ONNX form exists.")] = True,
 ) -> None:
     """Serve the promoted version of registered models over REST until stopped (Ctrl-C)."""
     from homl.serve import serve as run_server
@@ -341,7 +372,7 @@ def serve(
     out.print(f"serving {', '.join(names) if names else 'every registered model'} on http://{host}:{port} "
               f"(docs at /docs, metrics at /metrics)", markup=False)
     run_server(names or None, registry=registry, host=host, port=port, api_key_hashes=api_key_hash,
-               insecure=insecure, poll_seconds=poll)
+               insecure=insecure, poll_seconds=poll, onnx=onnx)
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:

@@ -21,7 +21,9 @@ from ._detectors import DETECTORS, available_detectors
 from ._keras import KerasModel, network_history, network_summary, save_network, training_device
 from ._keras_user import KerasClassifier, KerasEstimator, KerasRegressor, register, reuse_layers
 from ._neural import LearningRateSearch, MLPClassifier, MLPRegressor, find_learning_rate
+from ._onnx_graph import NotConvertible
 from ._onnx_network import export_network_onnx
+from ._onnx_table import onnx_feeds, table_to_onnx
 from ._reduce import FIT_ONLY as EMBED_ONLY_METHODS
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import NOISE as NOISE_SEGMENT
@@ -45,6 +47,9 @@ __all__ = [
     "register",
     "reuse_layers",
     "export_network_onnx",
+    "NotConvertible",
+    "onnx_feeds",
+    "table_to_onnx",
     "table_stream",
     "MLPClassifier",
     "find_learning_rate",

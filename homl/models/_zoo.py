@@ -54,6 +54,9 @@ class ModelSpec:
     log_link: bool = False
     #: Tried only when named (``--models mlp,lightgbm``), never in the default short-list.
     on_request: bool = False
+    #: Its fitted models have an exact ONNX form (see ``homl.models.table_to_onnx``): offered by an
+    #: exportable fit.
+    exportable: bool = True
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -315,7 +318,7 @@ SPECS: tuple[ModelSpec, ...] = (
     ),
     ModelSpec(
         "catboost", "CatBoost", _catboost, prep=_TREES, requires=("catboost", "homl[catboost]"),
-        native_categories=True,
+        native_categories=True, exportable=False,
         space={
             "learning_rate": FloatRange(0.02, 0.3, log=True),
             "iterations": Choice((MAX_TREES,)),
@@ -358,7 +361,7 @@ SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("svm", "kernel SVM (RBF)", _svm, prep=_LINEAR, extrapolates=True, scale_target=True, max_rows=4000,
               space={"C": FloatRange(0.1, 1000.0, log=True), "gamma": FloatRange(1e-4, 1.0, log=True)}),
     ModelSpec("mlp", "multilayer perceptron (Keras)", _mlp, prep=_LINEAR, extrapolates=True, requires=("keras", "homl[deep]"),
-              on_request=True, native_categories=True,  # "native" categories: the network embeds them
+              on_request=True, native_categories=True, exportable=False,  # "native" categories: the network embeds them
               space={"n_hidden": IntRange(1, 4), "n_neurons": IntRange(32, 512, log=True),
                      "learning_rate": FloatRange(1e-4, 1e-2, log=True),
                      "lr_schedule": Choice(("constant", "1cycle", "plateau", "exponential")),

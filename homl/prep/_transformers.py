@@ -199,6 +199,10 @@ class GeoFeatures(Transformer):
     _CHUNK_VALUES = 4_000_000
     #: Neighbour counts of the fitted scales; a model saved before scales has one, ``n_neighbors``.
     neighbor_counts_: tuple[int, ...] = ()
+    #: Decimals the similarities are rounded to; a model saved before has None (see ``_similarities``).
+    similarity_decimals_: int | None = None
+    #: Decimals of the similarities of models fitted now.
+    SIMILARITY_DECIMALS = 12
 
     def __init__(
         self,
@@ -233,6 +237,7 @@ class GeoFeatures(Transformer):
         if coords.shape[1] != 2:
             raise ValueError(f"GeoFeatures takes 2 columns, latitude and longitude; X has {coords.shape[1]} feature(s)")
         self.n_clusters_ = min(self.n_clusters, len(np.unique(coords, axis=0)))
+        self.similarity_decimals_ = self.SIMILARITY_DECIMALS
         if self.n_clusters_ > 0:
             kmeans = KMeans(self.n_clusters_, n_init=3, random_state=self.random_state)
             self.centres_ = kmeans.fit(coords).cluster_centers_
@@ -258,11 +263,9 @@ class GeoFeatures(Transformer):
         return self._features(coords, neighbors)
 
     def _features(self, coords: np.ndarray, neighbors: np.ndarray | None) -> np.ndarray:
-        from sklearn.metrics.pairwise import rbf_kernel
-
         blocks = []
         if self.n_clusters_ > 0:
-            blocks.append(rbf_kernel(coords, self.centres_, gamma=self.gamma))
+            blocks.append(self._similarities(coords))
         if self.rotations:
             for angle in (15, 30, 45, 60):
                 theta = np.deg2rad(angle)
@@ -270,6 +273,22 @@ class GeoFeatures(Transformer):
         if neighbors is not None:
             blocks.append(neighbors)
         return np.hstack(blocks) if blocks else np.empty((len(coords), 0))
+
+    def _similarities(self, coords: np.ndarray) -> np.ndarray:
+        """``exp(-gamma * squared distance)`` to each centre, rounded to ``similarity_decimals_``.
+
+        Computed element by element (no matrix product) and rounded, so that any runtime doing
+        the same IEEE operations (an exported ONNX graph) gives the same numbers to the last bit,
+        whatever the last bit of its ``exp``: a tree threshold can sit exactly on a training value.
+        """
+        if self.similarity_decimals_ is None:
+            from sklearn.metrics.pairwise import rbf_kernel
+
+            return rbf_kernel(coords, self.centres_, gamma=self.gamma)
+        difference = coords[:, None, :] - self.centres_[None, :, :]
+        squared = difference * difference
+        kernel = np.exp((squared[:, :, 0] + squared[:, :, 1]) * -self.gamma)
+        return np.round(kernel, self.similarity_decimals_)
 
     def _counts(self) -> tuple[int, ...]:
         """The distinct neighbour counts of the scales, smallest first."""

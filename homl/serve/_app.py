@@ -1,8 +1,9 @@
 """The REST server: predictions from registered models over HTTP, in three dialects.
 
 - homl's own: ``POST /v1/models/{name}/predict`` (and ``/versions/{v}/predict``) with
-  ``{"instances": [{column: value, ...}, ...]}``, answering ``{"predictions", "probabilities"
-  (classifiers), "outputs" (other columns of the model's kind), "warnings", "model", "version"}``;
+  ``{"instances": [{column: value, ...}, ...]}``, or a CSV or Parquet table of the same rows,
+  answering ``{"predictions", "probabilities" (classifiers), "outputs" (other columns of the
+  model's kind), "warnings", "model", "version"}``, or that as a CSV table for ``Accept: text/csv``;
 - TensorFlow Serving's REST form (the book's chapter 19): ``POST /v1/models/{name}:predict`` with
   ``instances`` (rows) or ``inputs`` (columns), answering ``{"predictions": [...]}``;
 - the Open Inference Protocol (KServe v2): ``POST /v2/models/{name}/infer``.
@@ -25,6 +26,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Collection
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,11 +39,15 @@ from homl.errors import HomlError
 
 from ._pool import ModelPool, ServedModel
 from ._schema import BadRows, check_columns, parse_instances
+from ._uploads import JSON_TYPES, TABLE_TYPES, content_type, csv_answer, table_rows, wants_csv
 
 #: The largest request body accepted, in bytes.
 MAX_BODY_BYTES = 10 * 2**20
 #: The longest a prediction may take, in seconds.
 TIMEOUT_SECONDS = 30.0
+#: Requests of at most this many rows to a model served by ONNX Runtime are predicted on the event
+#: loop itself (well under a millisecond): handing them to a worker thread would cost more.
+INLINE_ROWS = 100
 
 
 def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
@@ -94,13 +100,15 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
             raise HTTPException(404, f"no model named {name!r} is served here (served: {', '.join(pool.names)})")
         return found
 
-    async def body_of(request: Request) -> bytes:
+    async def body_of(request: Request, accepted: Collection[str] = JSON_TYPES) -> bytes:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             raise HTTPException(413, f"the body has {int(declared):,} bytes; at most {max_body_bytes:,} are accepted")
-        kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-        if kind not in ("application/json", ""):
-            raise HTTPException(415, f"content type {kind!r}: send application/json")
+        kind, _ = content_type(request)
+        if kind not in accepted and kind != "":
+            listed = list(accepted)
+            names = f"{', '.join(listed[:-1])} or {listed[-1]}" if len(listed) > 1 else listed[0]
+            raise HTTPException(415, f"content type {kind!r}: send {names}")
         chunks, size = [], 0
         async for chunk in request.stream():
             size += len(chunk)
@@ -112,7 +120,10 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
     async def answer(model: ServedModel, route: str, instances: list[dict[str, Any]]) -> dict[str, Any]:
         started = time.perf_counter()
         try:
-            result = await asyncio.wait_for(run_in_threadpool(_predict, model, instances), timeout_seconds)
+            if len(instances) <= INLINE_ROWS and hasattr(model.model, "predict_rows"):
+                result = _predict(model, instances)
+            else:
+                result = await asyncio.wait_for(run_in_threadpool(_predict, model, instances), timeout_seconds)
         except asyncio.TimeoutError:
             requests.labels(model.name, model.version, route, "504").inc()
             raise HTTPException(504, f"the prediction took over {timeout_seconds:g} s") from None
@@ -120,10 +131,22 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
             requests.labels(model.name, model.version, route, "422").inc()
             raise HTTPException(422, [{"row": None, "field": None, "message": f"the model cannot predict these "
                                                                              f"rows: {error}"}]) from None
-        latency.labels(model.name, model.version, route).observe(time.perf_counter() - started)
-        requests.labels(model.name, model.version, route, "200").inc()
-        rows.labels(model.name, model.version).inc(len(instances))
+        timed, counted, predicted = answered(model, route)
+        timed.observe(time.perf_counter() - started)
+        counted.inc()
+        predicted.inc(len(instances))
         return result
+
+    children: dict[tuple[str, int, str], tuple[Any, Any, Any]] = {}
+
+    def answered(model: ServedModel, route: str) -> tuple[Any, Any, Any]:
+        """The latency, 200-count and row-count metrics of a model version and route, looked up once."""
+        key = (model.name, model.version, route)
+        found = children.get(key)
+        if found is None:
+            found = children[key] = (latency.labels(*key), requests.labels(*key, "200"),
+                                     rows.labels(model.name, model.version))
+        return found
 
     def rows_of(model: ServedModel, route: str, parse: Any) -> list[dict[str, Any]]:
         try:
@@ -172,8 +195,10 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
         authorised(request)
         return describe(served(name))
 
+    first_typed = len(app.router.routes)
     for item in pool.served():
         _add_typed_routes(app, item, served, authorised, body_of, answer, rows_of)
+    typed = app.router.routes[first_typed:]
 
     @app.post("/v1/models/{name}/predict", tags=["models"], include_in_schema=False)
     async def predict_unknown(name: str, request: Request) -> dict[str, Any]:
@@ -248,6 +273,8 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
         return app.openapi_schema
 
     app.openapi = openapi
+    # Routes are tried in order: the models' own prediction routes, the busiest, come first.
+    app.router.routes[:] = typed + [route for route in app.router.routes if route not in typed]
     return app
 
 
@@ -259,7 +286,7 @@ def describe(model: ServedModel) -> dict[str, Any]:
         "created_at": model.record.created_at.isoformat(), "metrics": model.record.metrics, "target": schema.target,
         "features": [{"name": c.name, "kind": c.kind, **({"categories": c.categories} if c.categories else {})}
                      for c in schema.features if c.name != schema.target],
-        "served_by": "python pipeline",
+        "served_by": model.engine,
     }
 
 
@@ -267,35 +294,57 @@ def _add_typed_routes(app: FastAPI, item: ServedModel, served: Any, authorised: 
                       rows_of: Any) -> None:
     """``/v1/models/<name>/predict`` (and by version) for one model, its body typed in the OpenAPI document."""
     name = item.name
-    documented = {"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{item.request.__name__}"}}}}}
+    table = {"schema": {"type": "string", "format": "binary"}}
+    documented = {
+        "description": "The rows as JSON `instances`, or as a CSV table (a header row naming the features, "
+                       "empty cells for unknown values) or a Parquet file, one row per instance. `Accept: text/csv` "
+                       "answers a CSV table: `prediction`, then `proba_<class>` for classifiers.",
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{item.request.__name__}"}},
+            "text/csv": table, "application/vnd.apache.parquet": table}},
+        "responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    }
+    accepted = (*JSON_TYPES, *TABLE_TYPES)
 
-    async def predict(request: Request, version: int | None = None) -> dict[str, Any]:
+    async def predict(request: Request, version: int | None = None) -> dict[str, Any] | Response:
         authorised(request)
         model = served(name, version)
-        body = await body_of(request)
-        instances = rows_of(model, "v1", lambda: parse_instances(model.request, body))
-        return await answer(model, "v1", instances)
+        body = await body_of(request, accepted)
+        kind, charset = content_type(request)
+        if kind in TABLE_TYPES:
+            instances = rows_of(model, "v1", lambda: table_rows(model.request, TABLE_TYPES[kind], body, charset))
+        else:
+            instances = rows_of(model, "v1", lambda: parse_instances(model.request, body))
+        result = await answer(model, "v1", instances)
+        if wants_csv(request):
+            return csv_answer(result)
+        # Plain data already: encoded at once, without FastAPI's walk through every value.
+        return Response(json.dumps(result, allow_nan=False).encode(), media_type="application/json")
 
-    async def predict_latest(request: Request) -> dict[str, Any]:
+    async def predict_latest(request: Request) -> dict[str, Any] | Response:
         return await predict(request)
 
-    async def predict_version(version: int, request: Request) -> dict[str, Any]:
+    async def predict_version(version: int, request: Request) -> dict[str, Any] | Response:
         return await predict(request, version)
 
-    app.post(f"/v1/models/{name}/predict", tags=["models"], openapi_extra=documented,
+    app.post(f"/v1/models/{name}/predict", tags=["models"], openapi_extra=documented, response_model=None,
              summary=f"Predict with {name}", name=f"predict_{name}")(predict_latest)
     app.post(f"/v1/models/{name}/versions/{{version}}/predict", tags=["models"], openapi_extra=documented,
-             summary=f"Predict with a version of {name}", name=f"predict_{name}_version")(predict_version)
+             response_model=None, summary=f"Predict with a version of {name}",
+             name=f"predict_{name}_version")(predict_version)
 
 
 def _predict(model: ServedModel, instances: list[dict[str, Any]]) -> dict[str, Any]:
     """The model's answer for the checked rows: predictions, probabilities, other outputs, warnings."""
     issues: list[str] = []
-    frame = model.model.predict_frame(pd.DataFrame(instances), issues=issues)
-    table = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
-    columns = {name: [row[j] for row in table["data"]] for j, name in enumerate(table["columns"])}
-    first = table["columns"][0]
+    predict_rows = getattr(model.model, "predict_rows", None)
+    if predict_rows is not None:  # ONNX Runtime, straight from the checked rows
+        columns = predict_rows(instances, issues=issues)
+    else:
+        frame = model.model.predict_frame(pd.DataFrame(instances), issues=issues)
+        table = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
+        columns = {name: [row[j] for row in table["data"]] for j, name in enumerate(table["columns"])}
+    first = next(iter(columns))
     result: dict[str, Any] = {"model": model.name, "version": model.version, "predictions": columns.pop(first)}
     probabilities = [c for c in columns if c.startswith("proba_")]
     if probabilities:

@@ -4,7 +4,9 @@
 its newest version) points to and loads any that changed, beside the one serving; the swap is
 one assignment, so a request in flight finishes on the version it started with and the next
 one gets the new version. A version is loaded through ``homl.load`` (checked files, trusted types
-only), and its request model is built from its schema.
+only), and its request model is built from its schema. A table model whose pipeline has an exact
+ONNX form, checked on its input example, predicts in ONNX Runtime (see
+:func:`homl.tasks.export.served_form`); ``engine`` says which runs it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class ServedModel:
     model: Any
     request: type[BaseModel]
     requested: dict[int | str, Any] = field(default_factory=dict)
+    #: What runs its predictions: "ONNX Runtime (...)" or "Python pipeline (why)".
+    engine: str = "Python pipeline"
 
     @property
     def version(self) -> int:
@@ -39,10 +43,12 @@ class ServedModel:
 
 
 class ModelPool:
-    """The served versions of ``names`` (every registered model when None), from ``registry``."""
+    """The served versions of ``names`` (every registered model when None), from ``registry``;
+    each predicts through its checked ONNX form where it has one, unless ``onnx`` is False."""
 
-    def __init__(self, registry: Registry, names: list[str] | None = None):
+    def __init__(self, registry: Registry, names: list[str] | None = None, *, onnx: bool = True):
         self.registry = registry
+        self.onnx = onnx
         self.names = list(names) if names else registry.names()
         self._served: dict[str, ServedModel] = {}
         self._pinned: dict[tuple[str, int], ServedModel] = {}
@@ -81,6 +87,9 @@ class ModelPool:
 
     def _load(self, name: str, record: ModelVersion) -> ServedModel:
         import homl
+        from homl.tasks.export import served_form
 
         model = homl.load(self.registry.path(name, record.version))
-        return ServedModel(name, record, model, request_model(name, model.schema))
+        fast, engine = served_form(model) if self.onnx else (model, "Python pipeline (ONNX turned off)")
+        logger.info("%s version %s: predictions by %s", name, record.version, engine)
+        return ServedModel(name, record, fast, request_model(name, model.schema), engine=engine)

@@ -24,9 +24,11 @@ def hash_key(key: str) -> str:
 
 
 def serve(names: list[str] | None = None, *, registry: str | None = None, host: str = "127.0.0.1", port: int = 8080,
-          api_key_hashes: list[str] | None = None, insecure: bool = False, poll_seconds: float = 5.0) -> None:
+          api_key_hashes: list[str] | None = None, insecure: bool = False, poll_seconds: float = 5.0,
+          onnx: bool = True) -> None:
     """Serve the promoted version of each of ``names`` (every registered model when None) until stopped.
 
+    Each model predicts in ONNX Runtime where its checked ONNX form exists, unless ``onnx`` is False.
     Off the loopback address, API keys are required unless ``insecure``: their SHA-256 hashes,
     from ``api_key_hashes`` or the ``HOML_API_KEY_HASHES`` variable.
     """
@@ -44,7 +46,7 @@ def serve(names: list[str] | None = None, *, registry: str | None = None, host: 
     if not names and not opened.names():
         raise ConfigError(f"the registry at {opened.location} has no models to serve: add one with "
                           "`homl registry add MODEL_DIR --name NAME`")
-    pool = ModelPool(opened, names)
+    pool = ModelPool(opened, names, onnx=onnx)
     app = create_app(pool, api_key_hashes={h.strip() for h in hashes} or None, poll_seconds=poll_seconds)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("homl")
 
+#: The model directory's table of test rows as given, and how many rows it keeps: an example of
+#: the input, against which an exported form of the model is checked.
+EXAMPLE_TABLE = "input_example"
+EXAMPLE_ROWS = 100
+
 
 class CheckedRows:
     """New rows read and checked against ``self.schema``, for every kind of model that has one."""
@@ -129,6 +134,12 @@ class TabularModel(CheckedRows):
         board_path = Path(path) / "leaderboard.csv"
         leaderboard = pd.read_csv(board_path) if board_path.exists() else None
         return cls(pipeline, schema, task, metadata, leaderboard, Path(path))
+
+    def input_example(self) -> pd.DataFrame | None:
+        """The test rows saved with the model (see ``EXAMPLE_TABLE``), or None for a model without them."""
+        if self.path is None or not (Path(self.path) / f"{EXAMPLE_TABLE}.csv").exists():
+            return None
+        return read_table(Path(self.path) / f"{EXAMPLE_TABLE}.csv")
 
     def info(self) -> ModelInfo:
         """The summary, schema, leaderboard and library versions ``homl info`` shows."""

@@ -55,7 +55,7 @@ def predict_batch(model: str | os.PathLike[str], source: str | os.PathLike[str],
         raise ConfigError(f"output '{output}' is the input file; choose another name so the input is kept")
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows={chunk_rows!r}: a chunk is a whole number of rows, at least 1")
-    folder, label = _model_folder(model, registry)
+    folder, label = model_folder(model, registry)
     loaded = load(folder)
     parts = output.with_name(f".{output.name}.parts")
     identity = {"model": directory_sha256(folder), "source": str(source_path.resolve()) if source_path.exists()
@@ -82,7 +82,7 @@ def predict_batch(model: str | os.PathLike[str], source: str | os.PathLike[str],
     return BatchResult(output, rows, chunks, resumed, label)
 
 
-def _model_folder(model: str | os.PathLike[str], registry: str | None) -> tuple[Path, str]:
+def model_folder(model: str | os.PathLike[str], registry: str | None) -> tuple[Path, str]:
     """The model directory ``model`` names: a folder, or ``name[@version|@alias]`` in the registry."""
     if is_model_dir(model):
         return Path(model), str(model)

@@ -24,7 +24,7 @@ from homl.errors import ConfigError, SchemaError, TargetError
 from homl.metrics import TestScore, get_metric
 
 from ._finish import affordable, finish, reserve_for_finish, with_categories_of
-from ._model import TabularModel, check_output, summary_repr
+from ._model import EXAMPLE_ROWS, EXAMPLE_TABLE, TabularModel, check_output, summary_repr
 from ._resume import data_hash, load_shortlist, open_workdir, save_shortlist
 from ._settings import Budget, SearchSettings, SplitSettings, TrainTest, report_seconds
 
@@ -73,6 +73,9 @@ class FitResult:
     study_path: Path | None = None
     #: Data rows (1 = the first) held out as the test set, when ``fit`` drew it.
     test_rows: np.ndarray | None = None
+    #: A few test rows as given (feature columns), saved as the model's input example: what
+    #: an exported form of the model is checked against (see :func:`homl.tasks.export_onnx`).
+    example_rows: pd.DataFrame | None = None
     #: Test-set predictions, importances, curves... (plain data) behind the model report.
     diagnostics: dict[str, Any] | None = field(default=None, repr=False)
     _pending: Any = field(default=None, repr=False)  # what ``report()`` needs when fit ran without one
@@ -93,14 +96,16 @@ class FitResult:
         import tempfile
 
         files = {"study.db": self.study_path} if self.study_path and self.study_path.exists() else {}
-        tables = None if self.test_rows is None else {"split": pd.DataFrame({"test_row": self.test_rows})}
+        tables = {} if self.test_rows is None else {"split": pd.DataFrame({"test_row": self.test_rows})}
+        if self.example_rows is not None and len(self.example_rows):
+            tables[EXAMPLE_TABLE] = self.example_rows
         with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
             if self.diagnostics is not None:
                 files.update(self._report_files(Path(folder)))
             network = Path(folder) / NETWORK_FILE
             if zoo.save_network(self.model, network):  # the network alone, for Keras itself
                 files[NETWORK_FILE] = network
-            return self.tabular.save(path, overwrite=overwrite, files=files or None, tables=tables)
+            return self.tabular.save(path, overwrite=overwrite, files=files or None, tables=tables or None)
 
     def report(self, path: str | Path | None = None) -> Any:
         """The model report (:class:`homl.report.Report`); written to ``path`` when given.
@@ -171,6 +176,7 @@ def fit(
     report: bool | None = None,
     prep: dict[str, Any] | None = None,
     epochs: int | None = None,
+    exportable: bool = False,
     **options: Any,
 ) -> FitResult:
     """Learn ``target`` from the other columns of ``source`` within ``time_limit`` seconds.
@@ -190,11 +196,16 @@ def fit(
     :class:`homl.prep.TablePreprocessor`, e.g. ``{"cluster_features": 8}`` for distances to
     k-means centres as features); the search then leaves them as given. ``epochs`` caps the
     epochs of the neural families (``models=["mlp"]``); each still stops early on held-out rows.
+    ``exportable`` keeps to what has an exact ONNX form (see :func:`homl.tasks.export.onnx_form`):
+    no free-text column, no nearest-neighbour target features, no CatBoost or neural family, no
+    second stacking layer; the final model is then checked in ONNX Runtime on test rows.
     """
     _check_options(options, time_limit, cv, models)
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
         raise ConfigError(f"epochs={epochs!r}: the most epochs a network trains is a whole number, at least 1")
     fixed_prep = _fixed_prep(prep)
+    if exportable:
+        fixed_prep.setdefault("prep:geo_neighbors", 0)
     report = output is not None if report is None else bool(report)
     budget = Budget(time_limit, report=report)
     splitting = SplitSettings(test, test_size, cv, seed, group_by, time_column, gap)
@@ -214,6 +225,8 @@ def fit(
 
     # 4. Schema from the training rows only.
     schema = hdata.infer_schema(train_frame, target)
+    if exportable and schema.names("text"):
+        schema = schema.without(schema.names("text"), "free text has no exact ONNX form (exportable fit)")
     for note in schema.notes:
         progress.note(note)
     if not schema.features:
@@ -242,12 +255,15 @@ def fit(
     }, progress)
     context = _context(rows.X_train, schema, rows.y_train if task == "regression" else None)
     context["fixed_prep"] = fixed_prep
+    context["exportable"] = exportable
     build = _builder(task, schema, seed, _threads(len(rows.X_train), context["n_features"], progress), strategy.kind,
                      fixed_prep, epochs)
     base = select.baseline(folds)
     progress.note(f"baseline ({'mean' if task == 'regression' else 'class frequencies'}): {metric_.label} {base.mean:.5g}")
     specs = [s for s in zoo.candidates_for(task, models) if s.max_features is None or context["n_features"] <= s.max_features]
     specs = _for_target(specs, rows, task, named=bool(models))
+    if exportable:
+        specs = [s for s in specs if s.exportable]
     for note in [] if models else zoo.missing_families():
         progress.note(note)
     kept: list[select.Evaluation] = []
@@ -286,7 +302,7 @@ def fit(
         best = min(candidates, key=lambda e: metric_.loss(e.mean))
         candidates = _with_ensembles(
             candidates, folds, progress, build, task,
-            layers=len(sample) == len(rows.y_train) >= LAYERED_MIN_ROWS,
+            layers=not exportable and len(sample) == len(rows.y_train) >= LAYERED_MIN_ROWS,
             deadline=budget.fit_end - reserve_for_finish([best], folds, len(rows.X_train), n_final, time_limit))
     candidates.sort(key=lambda e: metric_.loss(e.mean))
 
@@ -321,7 +337,10 @@ def fit(
         baseline_score=baseline_score, task=task, target=target, metric=metric_.name, schema=schema,
         winner=winner.name, notes=list(progress.notes), metadata=metadata,
         study_path=workdir / "study.db" if workdir is not None else None, test_rows=test_rows,
+        example_rows=rows.X_test.head(EXAMPLE_ROWS).reset_index(drop=True),
     )
+    if exportable:
+        _check_export(result, progress)
     # 9. Diagnostics for the report, from the model fitted on the training rows only.
     pending = _diagnose_input(trained, rows, task, metric_, schema, winner, candidates, build, studies, specs,
                               folds, result, seed)
@@ -395,6 +414,23 @@ def _load_and_frame(source, target, task, metric, query, progress):
     metric_ = get_metric(metric, task)
     progress.note(f"task: {task} (target '{target}'), metric: {metric_.label}")
     return frame, np.flatnonzero(labeled), task, metric_
+
+
+def _check_export(result: FitResult, progress: Progress) -> None:
+    """Note whether the final model's ONNX form predicts as it does on the test rows (metadata ``onnx``)."""
+    from .export import ExportError, onnx_form
+
+    if result.example_rows is None or not len(result.example_rows):
+        return
+    try:
+        form = onnx_form(result.tabular, rows=result.example_rows)
+    except ExportError as error:
+        progress.note(f"ONNX export: {error}")
+        result.metadata["onnx"] = {"error": str(error)}
+        return
+    progress.note(f"ONNX export: the graph predicts as the model does on {form.rows} test rows "
+                  f"(within {form.max_error:.1e})")
+    result.metadata["onnx"] = {"rows": form.rows, "max_error": form.max_error}
 
 
 def _split(frame, labeled_rows, target, task, splitting: SplitSettings):
@@ -563,6 +599,8 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
                           context["has_repeated_dates"])
     # A log-link family models the log of the mean itself, on the target as it is.
     target = {} if spec.log_link else context.get("target_space", {})
+    if context.get("exportable") and "prep:categorical" in prep:  # LightGBM's category splits: no exact ONNX form
+        prep["prep:categorical"] = zoo.Choice(tuple(v for v in prep["prep:categorical"].options if v != "native"))
     fixed = context.get("fixed_prep", {})
     return {name: values for name, values in {**space, **prep, **target}.items() if name not in fixed}
 

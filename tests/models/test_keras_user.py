@@ -41,7 +41,16 @@ def _dense(n_features, n_outputs=None, n_classes=None):
                              keras.layers.Dense(units, activation=activation)])
 
 
-@parametrize_with_checks([KerasClassifier(_dense, **_FAST), KerasRegressor(_dense, **_FAST)])
+_FLOAT32 = ("a float32 network: a batch and its subset go through different matrix kernels, so predictions "
+            "agree to about 1e-6, not the 1e-7 the check asks")
+
+
+def _expected_failures(estimator):
+    return {"check_methods_subset_invariance": _FLOAT32} if isinstance(estimator, KerasRegressor) else {}
+
+
+@parametrize_with_checks([KerasClassifier(_dense, **_FAST), KerasRegressor(_dense, **_FAST)],
+                         expected_failed_checks=_expected_failures)
 def test_sklearn_check(estimator, check):
     check(estimator)
 
