@@ -34,6 +34,7 @@ import pandas as pd
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
 from homl.errors import HomlError
 
@@ -327,6 +328,20 @@ def _add_typed_routes(app: FastAPI, item: ServedModel, served: Any, authorised: 
     async def predict_version(version: int, request: Request) -> dict[str, Any] | Response:
         return await predict(request, version)
 
+    async def plain_version(request: Request) -> dict[str, Any] | Response:
+        raw = request.path_params["version"]
+        if not raw.isdigit():
+            raise HTTPException(422, [{"row": None, "field": "version", "message": f"{raw!r}: expected a version "
+                                                                                   "number"}])
+        return await predict(request, int(raw))
+
+    # Served by plain Starlette routes, which skip FastAPI's per-request parameter solving (the body
+    # is checked by the model's own request model); the FastAPI routes below them document the
+    # same paths in the OpenAPI document and answer what the plain ones leave (other methods).
+    app.router.routes += [
+        Route(f"/v1/models/{name}/predict", predict_latest, methods=["POST"], include_in_schema=False),
+        Route(f"/v1/models/{name}/versions/{{version}}/predict", plain_version, methods=["POST"],
+              include_in_schema=False)]
     app.post(f"/v1/models/{name}/predict", tags=["models"], openapi_extra=documented, response_model=None,
              summary=f"Predict with {name}", name=f"predict_{name}")(predict_latest)
     app.post(f"/v1/models/{name}/versions/{{version}}/predict", tags=["models"], openapi_extra=documented,

@@ -125,6 +125,10 @@ def test_bad_rows_are_refused_naming_the_row_and_the_field(client, served):
     assert client.post("/v1/models/housing:predict", content=b"a,b\n1,2", headers={"content-type": "text/csv"}
                        ).status_code == 415
     assert client.post("/v1/models/housing/predict", json={"instances": []}).status_code == 422
+    wrong_version = client.post("/v1/models/housing/versions/latest/predict", json={"instances": [good]})
+    assert wrong_version.status_code == 422 and wrong_version.json()["detail"][0]["field"] == "version"
+    assert client.post("/v1/models/housing/versions/9/predict", json={"instances": [good]}).status_code == 404
+    assert client.get("/v1/models/housing/predict").status_code == 405
 
 
 def test_a_body_over_the_limit_is_refused(served):
