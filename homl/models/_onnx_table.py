@@ -114,12 +114,14 @@ class _Converter:
             return self._inverse(model.transformer_, self.predict(model.regressor_, data))
         if name in ("VotingRegressor", "VotingClassifier"):
             return self._voting(model, data)
+        if name == "LayeredStack":
+            raise NotConvertible("the two-layer stack has no ONNX form yet")
+        if hasattr(model, "model_"):  # a Keras network: export_network_onnx writes the network alone
+            raise NotConvertible(f"the neural network {name} has no ONNX form inside a pipeline yet")
         if isinstance(data, Table):
             raise NotConvertible(f"{name} reads a table; only homl's preparation step does in ONNX")
         if name == "FoldBagged":
             return self._average(model, model.estimators_, [1.0 / len(model.estimators_)] * len(model.estimators_), data)
-        if name == "LayeredStack" or hasattr(model, "model_"):
-            raise NotConvertible(f"{name} has no ONNX form yet")
         return self._leaf(model, data)
 
     def _voting(self, model: Any, data: Table | Matrix) -> Matrix:
