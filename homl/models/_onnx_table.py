@@ -149,11 +149,7 @@ class _Converter:
         from onnx import TensorProto
 
         classifier = hasattr(model, "classes_") and hasattr(model, "predict_proba")
-        proto, reads = sklearn_to_onnx(model, data.width, classifier=classifier)
-        source = data.values if reads == "double" else self.g.node("Cast", [data.values], to=TensorProto.FLOAT)
-        if reads == "float as double":
-            source = self.g.node("Cast", [source], to=TensorProto.DOUBLE)
-        outputs = self.g.embed(proto, [source])
+        proto, outputs = self._embed(model, data, classifier=classifier)
         values = outputs[1] if classifier else outputs[0]
         if classifier and proto.graph.output[1].type.tensor_type.elem_type == TensorProto.FLOAT:
             self.float_probabilities = True
@@ -258,10 +254,20 @@ class _Converter:
         """A scikit-learn transformer of numbers, converted by skl2onnx."""
         from onnx import TensorProto
 
-        proto, reads = sklearn_to_onnx(step, data.width)
-        source = data.values if reads == "double" else self.g.node("Cast", [data.values], to=TensorProto.FLOAT)
-        values = self.g.node("Cast", [self.g.embed(proto, [source])[0]], to=TensorProto.DOUBLE)
+        _, outputs = self._embed(step, data)
+        values = self.g.node("Cast", [outputs[0]], to=TensorProto.DOUBLE)
         return Matrix(values, len(step.get_feature_names_out()))
+
+    def _embed(self, estimator: Any, data: Matrix, *, classifier: bool = False) -> tuple[Any, list[str]]:
+        """``estimator`` converted by skl2onnx and wired to ``data``, cast to what it reads: its
+        graph and the names of its outputs."""
+        from onnx import TensorProto
+
+        proto, reads = sklearn_to_onnx(estimator, data.width, classifier=classifier)
+        source = data.values if reads == "double" else self.g.node("Cast", [data.values], to=TensorProto.FLOAT)
+        if reads == "float as double":
+            source = self.g.node("Cast", [source], to=TensorProto.DOUBLE)
+        return proto, self.g.embed(proto, [source])
 
     def _columns(self, transformer: Any, data: Table | Matrix) -> Matrix:
         if not isinstance(data, Table):

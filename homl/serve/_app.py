@@ -101,11 +101,11 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
             raise HTTPException(404, f"no model named {name!r} is served here (served: {', '.join(pool.names)})")
         return found
 
-    async def body_of(request: Request, accepted: Collection[str] = JSON_TYPES) -> bytes:
+    async def body_of(request: Request, kind: str, accepted: Collection[str] = JSON_TYPES) -> bytes:
+        """The body, of media type ``kind`` (see ``content_type``), refused unless ``accepted`` or too large."""
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
             raise HTTPException(413, f"the body has {int(declared):,} bytes; at most {max_body_bytes:,} are accepted")
-        kind, _ = content_type(request)
         if kind not in accepted and kind != "":
             listed = list(accepted)
             names = f"{', '.join(listed[:-1])} or {listed[-1]}" if len(listed) > 1 else listed[0]
@@ -155,6 +155,13 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
         except BadRows as error:
             requests.labels(model.name, model.version, route, "422").inc()
             raise HTTPException(422, error.problems) from None
+
+    async def json_request(request: Request, name: str, route: str) -> tuple[ServedModel, bytes, dict[str, Any]]:
+        """A JSON route's model, its body and the body's object, once the key, the model and the body are checked."""
+        authorised(request)
+        model = served(name)
+        body = await body_of(request, content_type(request)[0])
+        return model, body, rows_of(model, route, lambda: _json_object(body))
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
@@ -210,10 +217,7 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
     @app.post("/v1/models/{name}:predict", tags=["TensorFlow Serving"])
     async def tf_serving(name: str, request: Request) -> dict[str, Any]:
         """TensorFlow Serving's REST predict: ``instances`` (rows) or ``inputs`` (columns)."""
-        authorised(request)
-        model = served(name)
-        body = await body_of(request)
-        loaded = rows_of(model, "tf", lambda: _json_object(body))
+        model, body, loaded = await json_request(request, name, "tf")
         if "inputs" in loaded and "instances" not in loaded:
             columns = loaded["inputs"]
             if not isinstance(columns, dict):
@@ -227,10 +231,7 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
     @app.post("/v2/models/{name}/infer", tags=["Open Inference Protocol"])
     async def open_inference(name: str, request: Request) -> dict[str, Any]:
         """The Open Inference Protocol (KServe v2): one named input a column."""
-        authorised(request)
-        model = served(name)
-        body = await body_of(request)
-        loaded = rows_of(model, "v2", lambda: _json_object(body))
+        model, _, loaded = await json_request(request, name, "v2")
         inputs = loaded.get("inputs")
         if not isinstance(inputs, list) or not all(isinstance(i, dict) and "name" in i and isinstance(i.get("data"), list)
                                                    for i in inputs):
@@ -310,8 +311,8 @@ def _add_typed_routes(app: FastAPI, item: ServedModel, served: Any, authorised: 
     async def predict(request: Request, version: int | None = None) -> dict[str, Any] | Response:
         authorised(request)
         model = served(name, version)
-        body = await body_of(request, accepted)
         kind, charset = content_type(request)
+        body = await body_of(request, kind, accepted)
         if kind in TABLE_TYPES:
             instances = rows_of(model, "v1", lambda: table_rows(model.request, TABLE_TYPES[kind], body, charset))
         else:

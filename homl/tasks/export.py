@@ -41,13 +41,11 @@ class OnnxForm:
     """A model's ONNX graph and how it compared with the Python pipeline."""
 
     model: Any
+    #: The graph as written to a file or given to ONNX Runtime.
+    bytes: bytes
     columns: dict[str, str]
     rows: int
     max_error: float
-
-    @property
-    def bytes(self) -> bytes:
-        return self.model.SerializeToString()
 
 
 def onnx_form(model: TabularModel, rows: Any = None) -> OnnxForm:
@@ -76,13 +74,14 @@ def onnx_form(model: TabularModel, rows: Any = None) -> OnnxForm:
         graph = table_to_onnx(model.pipeline, columns, model.classes)
     except NotConvertible as error:
         raise ExportError(f"this model has no ONNX form: {error}") from None
-    error = _compare(model, graph, X, columns)
-    return OnnxForm(graph, columns, len(X), error)
+    serialized = graph.SerializeToString()
+    error = _compare(model, serialized, X, columns)
+    return OnnxForm(graph, serialized, columns, len(X), error)
 
 
-def _compare(model: TabularModel, graph: Any, X: pd.DataFrame, columns: dict[str, str]) -> float:
+def _compare(model: TabularModel, graph: bytes, X: pd.DataFrame, columns: dict[str, str]) -> float:
     """The largest difference between the graph's and the pipeline's outputs on ``X``; raises past tolerance."""
-    session = session_of(graph.SerializeToString())
+    session = session_of(graph)
     outputs = session.run(None, onnx_feeds(X, columns))
     if model.task == "regression":
         expected = np.asarray(model.pipeline.predict(X), dtype=float)
@@ -123,20 +122,15 @@ def session_of(graph: bytes) -> Any:
 
 def onnx_schema(model: TabularModel, form: OnnxForm, name: str, example: pd.DataFrame | None = None) -> dict[str, Any]:
     """What a program needs to call the graph: inputs with their types and categories, outputs, classes."""
+    graph_inputs = {tensor.name: _described(tensor) for tensor in form.model.graph.input}
     inputs = []
     for column in model.schema.features:
-        number = column.kind in ("numeric", "boolean")
-        entry: dict[str, Any] = {"name": column.name, "kind": column.kind, "type": "double" if number else "string",
-                                 "shape": [None, 1], "missing": "NaN" if number else ""}
+        entry: dict[str, Any] = {"name": column.name, "kind": column.kind, **graph_inputs[column.name]}
+        entry["missing"] = "NaN" if entry["type"] == "double" else ""
         if column.categories:
             entry["categories"] = [str(c) for c in column.categories]
         inputs.append(entry)
-    if model.task == "regression":
-        outputs = [{"name": "prediction", "type": "double", "shape": [None]}]
-    else:
-        label_type = "int64" if model.classes.dtype.kind in "iub" else "double" if model.classes.dtype.kind == "f" else "string"
-        outputs = [{"name": "label", "type": label_type, "shape": [None]},
-                   {"name": "probabilities", "type": "double", "shape": [None, len(model.classes)]}]
+    outputs = [{"name": tensor.name, **_described(tensor)} for tensor in form.model.graph.output]
     schema: dict[str, Any] = {
         "format": SCHEMA_FORMAT, "model": name, "task": model.task, "target": model.target,
         "inputs": inputs, "outputs": outputs,
@@ -148,6 +142,15 @@ def onnx_schema(model: TabularModel, form: OnnxForm, name: str, example: pd.Data
     if example is not None and len(example):
         schema["example"] = _example(model, example, form)
     return schema
+
+
+def _described(tensor: Any) -> dict[str, Any]:
+    """A graph input's or output's element type ("double", "string", "int64"...) and shape (None: any)."""
+    from onnx import TensorProto
+
+    typed = tensor.type.tensor_type
+    shape = [dim.dim_value if dim.HasField("dim_value") else None for dim in typed.shape.dim]
+    return {"type": TensorProto.DataType.Name(typed.elem_type).lower(), "shape": shape}
 
 
 def _example(model: TabularModel, rows: pd.DataFrame, form: OnnxForm, limit: int = 5) -> dict[str, Any]:
@@ -182,8 +185,9 @@ def export_onnx(model: TabularModel, path: str | Path, *, rows: Any = None, name
     for target in (path, schema_path):
         if target.exists() and not overwrite:
             raise ConfigError(f"{target} exists; pass overwrite=True (--overwrite) to replace it")
+    rows = model.input_example() if rows is None else rows
     form = onnx_form(model, rows)
-    example = model.input_example() if rows is None else rows if isinstance(rows, pd.DataFrame) else None
+    example = rows if isinstance(rows, pd.DataFrame) else None
     schema = onnx_schema(model, form, name or (model.path.name if model.path else path.stem), example)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(path, form.bytes)
@@ -205,6 +209,7 @@ class OnnxPredictor:
         self.session = session_of(form.bytes)
         self._categories = {c.name: frozenset(map(str, c.categories)) for c in model.schema.features
                             if c.kind == "categorical" and c.categories}
+        self._numbers = {tensor.name for tensor in self.session.get_inputs() if tensor.type == "tensor(double)"}
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
@@ -214,8 +219,8 @@ class OnnxPredictor:
         (a number or None for numbers, True/False/None for booleans, a string or None otherwise,
         as the server's request model checks them): no table is built on the way."""
         feeds = {}
-        for name, kind in self.form.columns.items():
-            if kind in ("numeric", "boolean"):  # None becomes NaN
+        for name in self.form.columns:
+            if name in self._numbers:  # None becomes NaN
                 feeds[name] = np.array([[row.get(name)] for row in rows], dtype=np.float64)
             else:
                 feeds[name] = np.array([["" if (v := row.get(name)) is None else str(v)] for row in rows], dtype=object)
@@ -258,10 +263,11 @@ def served_form(model: Any) -> tuple[Any, str]:
     pipeline), with the reason."""
     if getattr(model, "kind", None) != "supervised":
         return model, "Python pipeline (ONNX serving takes supervised table models)"
-    if model.input_example() is None:
+    rows = model.input_example()
+    if rows is None:
         return model, "Python pipeline (no input example to check an ONNX form on)"
     try:
-        form = onnx_form(model)
+        form = onnx_form(model, rows)
     except (ExportError, HomlError) as error:
         return model, f"Python pipeline ({error})"
     return OnnxPredictor(model, form), (f"ONNX Runtime (checked on {form.rows} test rows: "
