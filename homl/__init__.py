@@ -7,6 +7,7 @@
 >>> homl.load("models/housing").predict(new_rows)                                # doctest: +SKIP
 >>> homl.segment("customers.csv", output="models/segments").profiles              # doctest: +SKIP
 >>> homl.detect_anomalies("transactions.csv", label="is_fraud").evaluation         # doctest: +SKIP
+>>> homl.forecast("sales.csv", time="month", target="revenue", horizon=12).forecast  # doctest: +SKIP
 >>> homl.reduce("faces.csv", n_components=0.95).embedding                        # doctest: +SKIP
 >>> homl.export_onnx(homl.load("models/housing"), "housing.onnx")                 # doctest: +SKIP
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from homl.tasks.anomalies import AnomalyModel, AnomalyResult, detect_anomalies
     from homl.tasks.batch import BatchResult, predict_batch
     from homl.tasks.export import ExportError, export_onnx, onnx_form
+    from homl.tasks.forecast import ForecastModel, ForecastResult, forecast
     from homl.tasks.reduce import ReduceModel, ReduceResult, reduce
     from homl.tasks.segment import SegmentModel, SegmentResult, segment
     from homl.tasks.tabular import FitResult, TabularModel, fit
@@ -43,6 +45,9 @@ _LAZY = {
     "AnomalyResult": "homl.tasks.anomalies",
     "AnomalyModel": "homl.tasks.anomalies",
     "segment": "homl.tasks.segment",
+    "forecast": "homl.tasks.forecast",
+    "ForecastModel": "homl.tasks.forecast",
+    "ForecastResult": "homl.tasks.forecast",
     "reduce": "homl.tasks.reduce",
     "ReduceResult": "homl.tasks.reduce",
     "ReduceModel": "homl.tasks.reduce",
@@ -82,6 +87,8 @@ __all__ = [
     "DataError",
     "ExportError",
     "FitResult",
+    "ForecastModel",
+    "ForecastResult",
     "HomlError",
     "ModelDirError",
     "ModelKind",
@@ -98,6 +105,7 @@ __all__ = [
     "explore",
     "export_onnx",
     "fit",
+    "forecast",
     "load",
     "onnx_form",
     "predict_batch",

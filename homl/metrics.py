@@ -261,3 +261,34 @@ class TestScore:
 
 def _fmt(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
+# ---------------------------------------------------------------- forecasts
+
+def forecast_scores(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> dict[str, float]:
+    """MASE, MAE, RMSE and sMAPE (in %) of forecast points.
+
+    ``scale`` holds, for each point, the in-sample mean absolute error of the seasonal naive
+    forecast on its series' training part (Hyndman's MASE denominator), so series of different
+    sizes count alike. Points whose actual and forecast are both 0 count as 0 in sMAPE.
+    """
+    actual, forecast, scale = (np.asarray(a, dtype=float) for a in (actual, forecast, scale))
+    error = forecast - actual
+    denominator = np.abs(actual) + np.abs(forecast)
+    ratio = np.divide(2 * np.abs(error), denominator, out=np.zeros_like(error), where=denominator > 0)
+    return {
+        "mase": float(np.mean(np.abs(error) / scale)),
+        "mae": float(np.mean(np.abs(error))),
+        "rmse": float(np.sqrt(np.mean(error**2))),
+        "smape": float(100 * np.mean(ratio)),
+    }
+
+
+def mase_scale(y: np.ndarray, season: int) -> float:
+    """The MASE denominator of a series: mean absolute change over one season (one step when the
+    series is shorter); a tiny positive number for a constant series, so scores stay finite."""
+    y = np.asarray(y, dtype=float)
+    lag = season if len(y) > season else 1
+    changes = np.abs(y[lag:] - y[:-lag]) if len(y) > lag else np.zeros(1)
+    scale = float(np.mean(changes))
+    return scale if scale > 0 else max(1e-9, 1e-9 * float(np.mean(np.abs(y))))

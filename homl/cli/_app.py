@@ -215,9 +215,55 @@ def reduce(
 
 
 @app.command()
+def forecast(
+    source: Annotated[str, typer.Argument(help="Table of the series: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
+    time: Annotated[str, typer.Option("--time", help="Column of the timestamps.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Column to forecast.")],
+    horizon: Annotated[int, typer.Option("--horizon", help="Steps to forecast.")],
+    id: Annotated[str | None, typer.Option("--id", help="Column telling several series apart.")] = None,
+    covariates: Annotated[str | None, typer.Option("--covariates", help="Columns known in advance, comma-separated (rows after the last target value give their future values).")] = None,
+    past_covariates: Annotated[str | None, typer.Option("--past-covariates", help="Columns only known up to now, comma-separated.")] = None,
+    freq: Annotated[str | None, typer.Option("--freq", help="Spacing of the steps as a pandas alias (D, W-SUN, MS, h...): detected if omitted.")] = None,
+    test: Annotated[int | None, typer.Option("--test", min=1, help="Steps at the end set aside as the test period (default: one backtest window).")] = None,
+    folds: Annotated[int, typer.Option("--folds", min=1, help="Rolling-origin backtest windows.")] = 3,
+    models: Annotated[str | None, typer.Option("--models", help="Forecasters to try, comma-separated (naive, seasonal_naive, ets, arima, lag_lightgbm, gru...).")] = None,
+    output: Output = None,
+    time_limit: TimeLimit = 120,
+    seed: Seed = 42,
+    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    overwrite: Overwrite = False,
+    verbose: Verbose = False,
+) -> None:
+    """Forecast the next HORIZON steps of a series (or of one series per --id), with intervals and a report."""
+    import homl
+
+    if output is None:
+        output = Path("models") / f"{_stem(source)}-forecast"
+    result = run_training(lambda progress: homl.forecast(
+        source, time=time, target=target, horizon=horizon, id=id, covariates=_names(covariates),
+        past_covariates=_names(past_covariates), freq=freq, test=test, folds=folds,
+        models=_names(models) or None, time_limit=time_limit, output=output, overwrite=overwrite, seed=seed,
+        query=query, progress=progress,
+    ), verbose=verbose)
+    for line in result.model.info().summary[:-1]:
+        out.print(line, markup=False, highlight=False)
+    out.print(frame_table(result.leaderboard[["name", "mase", "mae", "rmse", "smape"]], "Backtests (by MASE)",
+                          limit=15))
+    if result.forecast is not None:
+        out.print(frame_table(result.forecast, f"Forecast of the next {horizon} step(s)", limit=15))
+    out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}; "
+              f"`homl predict {output}` forecasts again", markup=False, highlight=False)
+
+
+def _names(text: str | None) -> list[str]:
+    """Comma-separated names as a list (empty when none)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+@app.command()
 def predict(
-    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`, `homl segment` or `homl anomalies`.")],
-    source: Annotated[str, typer.Argument(help="Table of new rows to predict.")],
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`, `homl forecast`, `homl segment`...")],
+    source: Annotated[str | None, typer.Argument(help="Table of new rows to predict (for a forecast model: newer rows of the series, or omitted to forecast after the saved ones).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV file to write (default: standard output).")] = None,
     verbose: Verbose = False,
 ) -> None:
@@ -225,9 +271,11 @@ def predict(
     import homl
 
     setup_logging(verbose)
-    if output is not None and Path(source).exists() and output.resolve() == Path(source).resolve():
+    if output is not None and source is not None and Path(source).exists() and output.resolve() == Path(source).resolve():
         raise HomlError(f"output '{output}' is the input file; choose another name so the input is kept")
     loaded = homl.load(model)
+    if source is None and loaded.kind != "forecast":
+        raise HomlError(f"give a table of rows to predict: {model} is a {loaded.kind} model")
     frame = loaded.predict_frame(source)
     if output is None:
         frame.to_csv(sys.stdout, index=False)

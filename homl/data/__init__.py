@@ -5,6 +5,16 @@ from ._coerce import SchemaCoercer, coerce_frame
 from ._examples import EXAMPLES, example_path, example_target
 from ._readers import read_table
 from ._schema import MAX_STORED_CATEGORIES, ColumnInfo, Schema, infer_schema
+from ._series import (
+    SeriesTable,
+    detect_frequency,
+    detect_seasons,
+    future_frame,
+    known_future,
+    parse_times,
+    read_series,
+)
+from ._series_frame import SINGLE_ID, SeriesData, future_index
 from ._split import (
     BINARY,
     MULTICLASS,
@@ -28,6 +38,16 @@ __all__ = [
     "ColumnInfo",
     "Schema",
     "SchemaCoercer",
+    "SeriesData",
+    "SINGLE_ID",
+    "future_index",
+    "SeriesTable",
+    "detect_frequency",
+    "detect_seasons",
+    "future_frame",
+    "known_future",
+    "parse_times",
+    "read_series",
     "SplitStrategy",
     "check_split_columns",
     "check_target",

@@ -18,6 +18,9 @@ from ._build import (
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
+from ._forecast_base import Forecaster, LocalForecaster, check_horizon
+from ._forecast_ensemble import ForecastEnsemble, combine, members_of
+from ._forecast_zoo import FORECAST_ORDER, forecast_candidates, forecaster_catalogue, make_forecaster
 from ._keras import KerasModel, network_history, network_summary, save_network, training_device
 from ._keras_user import KerasClassifier, KerasEstimator, KerasRegressor, register, reuse_layers
 from ._neural import LearningRateSearch, MLPClassifier, MLPRegressor, find_learning_rate
@@ -37,6 +40,16 @@ from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
+    "FORECAST_ORDER",
+    "ForecastEnsemble",
+    "Forecaster",
+    "LocalForecaster",
+    "check_horizon",
+    "combine",
+    "forecast_candidates",
+    "forecaster_catalogue",
+    "make_forecaster",
+    "members_of",
     "AUTO_MEMBERS",
     "AnomalyDetector",
     "LearningRateSearch",

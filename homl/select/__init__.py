@@ -1,5 +1,15 @@
 """Selection layer: cross-validation, short-list, search and ensembles, within a time budget."""
 
+from ._backtest import (
+    Backtest,
+    backtest,
+    coverage,
+    forecast_window,
+    interval_widths,
+    mean_points,
+    score_points,
+    window_length,
+)
 from ._cv import (
     Evaluation,
     Folds,
@@ -19,6 +29,14 @@ from ._shortlist import baseline, shortlist
 from ._threshold import THRESHOLD_METRICS, Decision, choose_threshold, decision_metric
 
 __all__ = [
+    "Backtest",
+    "backtest",
+    "coverage",
+    "forecast_window",
+    "interval_widths",
+    "mean_points",
+    "score_points",
+    "window_length",
     "LAYERED",
     "THRESHOLD_METRICS",
     "Decision",

@@ -37,6 +37,7 @@ KINDS: dict[str, str] = {
     "segment": "homl.tasks.segment:SegmentModel",
     "anomalies": "homl.tasks.anomalies:AnomalyModel",
     "reduce": "homl.tasks.reduce:ReduceModel",
+    "forecast": "homl.tasks.forecast:ForecastModel",
 }
 
 
