@@ -3,6 +3,7 @@
 #
 #   bash bench/setup_peers.sh              # flaml and autogluon
 #   bash bench/setup_peers.sh flaml        # only the named peers
+#   bash bench/setup_peers.sh statsforecast  # the forecasting peer (bench/forecast_peers.py)
 #
 # Each peer lives in its own venv so its pins never touch the project's .venv.
 # torch is never installed: AutoGluon gets only its tree-model extras.
@@ -23,6 +24,8 @@ FLAML_PKGS=(flaml 'xgboost-cpu<3' 'lightgbm>=2.3.1' 'scipy>=1.4.1' 'pandas>=1.1.
 # AutoGluon: tree models only (LightGBM, CatBoost, XGBoost (CPU build), sklearn RF/ET/KNN/linear).
 # Resolved without torch (~275 MB of wheels, about 10 s of download here).
 AUTOGLUON_PKGS=('autogluon.tabular[lightgbm,catboost,xgboost]' pyarrow)
+# statsforecast: AutoARIMA, AutoETS and AutoTheta for bench/forecast_peers.py (numba, no torch).
+STATSFORECAST_PKGS=(statsforecast pyarrow)
 
 make_venv() {  # make_venv NAME PKG...
   local name="$1"; shift
@@ -47,13 +50,14 @@ PY
     echo "   skipping $name: it would install torch/CUDA wheels"; rm -rf "$dir"; return 0
   fi
   echo "   $name ready in $((SECONDS - t0)) s, $(du -sh "$dir" | cut -f1) on disk"
-  "$dir/bin/python" -m pip list 2>/dev/null | grep -iE '^(flaml|autogluon\.tabular|xgboost|xgboost-cpu|lightgbm|catboost|pandas|scikit-learn) ' | sed 's/^/   /'
+  "$dir/bin/python" -m pip list 2>/dev/null | grep -iE '^(flaml|autogluon\.tabular|xgboost|xgboost-cpu|lightgbm|catboost|statsforecast|numba|pandas|scikit-learn) ' | sed 's/^/   /'
 }
 
 for peer in "${PEERS[@]}"; do
   case "$peer" in
     flaml) make_venv flaml "${FLAML_PKGS[@]}" ;;
     autogluon) make_venv autogluon "${AUTOGLUON_PKGS[@]}" ;;
-    *) echo "unknown peer: $peer (known: flaml autogluon)" >&2; exit 2 ;;
+    statsforecast) make_venv statsforecast "${STATSFORECAST_PKGS[@]}" ;;
+    *) echo "unknown peer: $peer (known: flaml autogluon statsforecast)" >&2; exit 2 ;;
   esac
 done

@@ -78,7 +78,8 @@ class SequenceForecaster(Forecaster):
     pass (1: rolled forward step by step; see the module). ``units``: width of each recurrent or
     convolutional layer. Training: Nadam at ``learning_rate`` on the Huber loss, ``batch_size``
     windows a batch, up to ``epochs`` epochs, stopping after ``patience`` epochs without a better
-    loss on the most recent ``validation_share`` of each series' windows (best epoch restored).
+    loss on the most recent ``validation_share`` of each series' windows (best epoch restored), on
+    the most recent ``max_windows`` training windows (shared among the series; None: all).
     ``random_state`` makes a fit repeatable; ``verbose`` is Keras' progress output.
 
     Fitted: ``window_``, ``steps_`` (the ``horizon`` trained), ``n_past_``, ``n_known_``,
@@ -99,13 +100,15 @@ class SequenceForecaster(Forecaster):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "validation_share": [Interval(Real, 0, 1, closed="left")],
+        "max_windows": [None, Interval(Integral, 1, None, closed="left")],
         "random_state": [None, Interval(Integral, 0, None, closed="left")],
         "verbose": [Interval(Integral, 0, 2, closed="both")],
     }
 
     def __init__(self, architecture: str = "gru", *, window: int | None = None, horizon: int = 1, units: int = 32,
                  epochs: int = 100, batch_size: int = 32, learning_rate: float = 1e-3, patience: int = 10,
-                 validation_share: float = 0.1, random_state: int | None = 0, verbose: int = 0):
+                 validation_share: float = 0.1, max_windows: int | None = 2000, random_state: int | None = 0,
+                 verbose: int = 0):
         self.architecture = architecture
         self.window = window
         self.horizon = horizon
@@ -115,6 +118,7 @@ class SequenceForecaster(Forecaster):
         self.learning_rate = learning_rate
         self.patience = patience
         self.validation_share = validation_share
+        self.max_windows = max_windows
         self.random_state = random_state
         self.verbose = verbose
 
@@ -209,8 +213,9 @@ class SequenceForecaster(Forecaster):
             kept = count - held - (steps - 1)  # no training target overlaps a held-out one
             if held == 0 or kept < 1:
                 held, kept = 0, count
-            parts["X"].append(X[:kept])
-            parts["T"].append(T[:kept])
+            first = 0 if self.max_windows is None else max(0, kept - max(1, self.max_windows // len(data.ids)))
+            parts["X"].append(X[first:kept])  # the most recent windows
+            parts["T"].append(T[first:kept])
             if held:
                 parts["Xv"].append(X[count - held:])
                 parts["Tv"].append(T[count - held:])

@@ -130,8 +130,8 @@ class ForecastModel:
             return self._saved_history(), frame, []
         observed, future = split_future(frame, settings)
         table = settings.read(observed, name=name, categories=self.metadata.get("categories"))
-        for note in table.notes:
-            logger.warning(note)
+        for note in table.notes:  # what reading did (sorted, gaps filled...): told, not warned
+            logger.info(note)
         return table, future, list(table.notes)
 
     # ------------------------------------------------------------ model directory
@@ -272,6 +272,12 @@ def forecast(
 
     progress.phase("reading the series")
     notes: list[str] = []
+    decisions: list[str] = []  # what the selection decided, kept on the result and in the metadata
+
+    def say(message: str) -> None:
+        decisions.append(message)
+        progress.note(message)
+
     frame = hdata.read_table(data, query=query, notes=notes)
     name = "the table" if isinstance(data, pd.DataFrame) else f"'{data}'"
     observed, future = split_future(frame, settings)
@@ -300,7 +306,7 @@ def forecast(
         label = forecaster.display or forecaster.name
         spent = _time.perf_counter() - started
         if tests and _time.perf_counter() + _expected(tests, forecaster) > deadline:
-            progress.note(f"{label} skipped: the time limit ({time_limit:g} s) is near ({spent:.0f} s spent)")
+            say(f"{label} skipped: the time limit ({time_limit:g} s) is near ({spent:.0f} s spent)")
             progress.advance(1, label)
             continue
         left = deadline - _time.perf_counter()
@@ -310,11 +316,11 @@ def forecast(
                                        test_length=0, name=forecaster.name, fold_seconds=left / (folds + 1),
                                        deadline=deadline if tests else None)
         except select.OutOfTime as error:
-            progress.note(f"{label} skipped: {error} ({time_limit:g} s)")
+            say(f"{label} skipped: {error} ({time_limit:g} s)")
             progress.advance(1, label)
             continue
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as error:
-            progress.note(f"{label} failed in its backtest and was left out: {error}")
+            say(f"{label} failed in its backtest and was left out: {error}")
             progress.advance(1, label)
             continue
         tests.append(done)
@@ -331,7 +337,7 @@ def forecast(
     if ensemble_test is not None and ensemble_test.scores["mase"] < ranked[0].scores["mase"]:
         chosen_names = ensemble_test.name.split("+")
         tests.append(ensemble_test)
-        progress.note(f"the mean of {', '.join(chosen_names)} backtests best (MASE "
+        say(f"the mean of {', '.join(chosen_names)} backtests best (MASE "
                       f"{ensemble_test.scores['mase']:.3f} against {ranked[0].scores['mase']:.3f} for the best alone)")
     chosen_test = min(tests, key=lambda t: t.scores["mase"])
     board = _leaderboard(tests, by_name)
@@ -351,7 +357,7 @@ def forecast(
     test_coverage = select.coverage(test_points, widths)
     baseline = _baseline_test(series, horizon, test_length, by_name)
     baseline_name = "seasonal naive" if series.season > 1 else "naive"
-    progress.note(f"test period ({test_length} steps): MAE {_num(test_scores['mae'])}, MASE "
+    say(f"test period ({test_length} steps): MAE {_num(test_scores['mae'])}, MASE "
                   f"{_num(test_scores['mase'])}" + (f" ({baseline_name}: MAE {_num(baseline['mae'])})" if baseline else ""))
 
     progress.phase("refitting on every step")
@@ -381,12 +387,13 @@ def forecast(
     if not (final.uses_known and series.known_names) or future is not None:
         upcoming = forecast_frame(final, table, horizon, widths, future, settings)
     else:
-        progress.note(f"no forecast of the next {horizon} steps yet: the model reads the known covariates "
+        say(f"no forecast of the next {horizon} steps yet: the model reads the known covariates "
                       f"{', '.join(covariates)}, whose future values the table does not give")
+    model.metadata["notes"] = notes + left_out + decisions
     diagnostics = _diagnostics(series)
     if upcoming is not None:
         diagnostics["forecast"] = _plain_forecast(upcoming, settings)
-    result = ForecastResult(model, board, test_scores, upcoming, diagnostics, notes + left_out)
+    result = ForecastResult(model, board, test_scores, upcoming, diagnostics, notes + left_out + decisions)
     progress.end_phase()
     if output is not None:
         result.save(output, overwrite=overwrite)
