@@ -22,19 +22,13 @@ CHECKPOINT_STATE = "checkpoint.json"
 
 def time_limit_callback(keras: Any) -> Any:
     """A callback that stops training when the next epoch would end past the fit deadline in
-    force (see :mod:`homl._deadline`), or part way through an epoch once the deadline has passed,
-    early stopping then restoring the best epoch's weights;
+    force (see :mod:`homl._deadline`), early stopping then restoring the best epoch's weights;
     and that reports each epoch's held-out loss to the watcher in force (a search's pruner,
     which may stop the fit by raising)."""
 
     class TimeLimit(keras.callbacks.Callback):
         def on_train_begin(self, logs: Any = None) -> None:
             self.started, self.done = time.monotonic(), 0
-
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            left = seconds_left()  # an epoch may be long: the deadline passed also ends it part way
-            if left is not None and left < 0:
-                self.model.stop_training = True
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             self.done += 1
