@@ -137,11 +137,7 @@ class UnsupervisedModel(CheckedRows):
 
     def report(self) -> Any:
         """The report, from the metadata and the diagnostics saved in the model directory."""
-        from homl.evaluate import DIAGNOSTICS_FILE
-
-        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
-        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
-        return self._build_report(self.metadata, diagnostics)
+        return self._build_report(self.metadata, saved_diagnostics(self.path))
 
     def _build_report(self, metadata: dict[str, Any], diagnostics: dict[str, Any] | None) -> Any:
         raise NotImplementedError
@@ -167,13 +163,28 @@ class UnsupervisedResult:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory with ``diagnostics.json``, ``report.html`` and its figures."""
-        from homl.evaluate import DIAGNOSTICS_FILE
-        from homl.report.model import REPORT_FILE
+        return save_with_report(self.model, self.diagnostics, self.report, path, overwrite=overwrite)
 
-        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
-            folder = Path(folder)
-            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
-            self.report(folder / REPORT_FILE)
-            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
-            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
-            return self.model.save(path, overwrite=overwrite, files=files)
+
+def saved_diagnostics(path: Path | None) -> dict[str, Any] | None:
+    """The diagnostics saved in the model directory at ``path`` (None when there are none)."""
+    from homl.evaluate import DIAGNOSTICS_FILE
+
+    saved = path / DIAGNOSTICS_FILE if path is not None else None
+    return json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
+
+
+def save_with_report(model: Any, diagnostics: dict[str, Any], report: Any, path: str | Path, *,
+                     overwrite: bool) -> Path:
+    """``model.save(path)`` with ``diagnostics.json``, the report ``report(file)`` writes and its figures
+    as files of the model directory (all written atomically with it)."""
+    from homl.evaluate import DIAGNOSTICS_FILE
+    from homl.report.model import REPORT_FILE
+
+    with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
+        folder = Path(folder)
+        (folder / DIAGNOSTICS_FILE).write_text(json.dumps(diagnostics), encoding="utf-8")
+        report(folder / REPORT_FILE)
+        files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
+        files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
+        return model.save(path, overwrite=overwrite, files=files)

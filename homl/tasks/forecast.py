@@ -11,9 +11,7 @@ refit on everything → forecast the next steps with prediction intervals → sa
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import logging
-import tempfile
 import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from homl.errors import ConfigError, DataError, ModelDirError
 from ._kinds import ModelInfo
 from ._model import check_output
 from ._resume import data_hash
+from ._unsupervised import save_with_report, saved_diagnostics
 
 logger = logging.getLogger("homl")
 
@@ -175,12 +174,9 @@ class ForecastModel:
                          versions=dict(meta.get("library_versions", {})))
 
     def report(self) -> Any:
-        from homl.evaluate import DIAGNOSTICS_FILE
         from homl.report.forecast import build_forecast_report
 
-        saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
-        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
-        return build_forecast_report(self.metadata, diagnostics, self.tables)
+        return build_forecast_report(self.metadata, saved_diagnostics(self.path), self.tables)
 
     def __repr__(self) -> str:
         return f"ForecastModel(model={self.metadata.get('model')!r}, horizon={self.horizon})"
@@ -210,16 +206,7 @@ class ForecastResult:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory with ``diagnostics.json``, ``report.html`` and its figures."""
-        from homl.evaluate import DIAGNOSTICS_FILE
-        from homl.report.model import REPORT_FILE
-
-        with tempfile.TemporaryDirectory(prefix="homl-report-") as folder:
-            folder = Path(folder)
-            (folder / DIAGNOSTICS_FILE).write_text(json.dumps(self.diagnostics), encoding="utf-8")
-            self.report(folder / REPORT_FILE)
-            files = {DIAGNOSTICS_FILE: folder / DIAGNOSTICS_FILE, REPORT_FILE: folder / REPORT_FILE}
-            files.update({f"figures/{p.name}": p for p in sorted((folder / "figures").glob("*.png"))})
-            return self.model.save(path, overwrite=overwrite, files=files)
+        return save_with_report(self.model, self.diagnostics, self.report, path, overwrite=overwrite)
 
 
 # ---------------------------------------------------------------- the task
@@ -439,11 +426,9 @@ def split_future(frame: pd.DataFrame, settings: ForecastSettings) -> tuple[pd.Da
         groups = frame[settings.id].astype(str).to_numpy()
     else:
         groups = np.zeros(len(frame), dtype=int)
-    order = np.arange(len(frame))
-    trailing = np.zeros(len(frame), dtype=bool)
     # rows after the last value of their series, in time order (the file may not be sorted)
     times = pd.to_datetime(frame[settings.time], errors="coerce", format="mixed") \
-        if settings.time in frame.columns else pd.Series(order)
+        if settings.time in frame.columns else pd.Series(np.arange(len(frame)))
     last_time = pd.Series(times.where(has_value)).groupby(groups).transform("max")
     trailing = (~has_value) & (times > last_time).to_numpy()
     if not trailing.any():
