@@ -70,6 +70,7 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(FORECAST_ORDER))
     parser.add_argument("--time-limit", type=float, default=300)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--no-automatic", action="store_true", help="score the named models only, not homl.forecast")
     args = parser.parse_args()
     frame = ridership()
     test_days = int((frame["date"] >= TEST_START).sum())
@@ -86,7 +87,8 @@ def main() -> None:
                 row["book"] = BOOK.get(row["model"], "-")
             rows.append(row)
             print(f"{row['model']}: MAE {row['MAE']:,.0f} ({row['seconds']:.1f} s)", flush=True)
-    rows.append(automatic(frame, test_days, args.time_limit))
+    if not args.no_automatic:
+        rows.append(automatic(frame, test_days, args.time_limit))
     shown = pd.DataFrame(rows)
     shown["MAE"] = shown["MAE"].map("{:,.0f}".format)
     shown["book"] = shown["book"].map(lambda v: f"{v:,}" if isinstance(v, int) else v)

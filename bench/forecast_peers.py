@@ -1,19 +1,21 @@
 """homl.forecast against statsforecast's AutoARIMA, AutoETS and AutoTheta, MAE and MASE on the same series.
 
     .venv/bin/python bench/forecast_peers.py [--time-limit 60] [--series air_passengers,nile]
-                                             [--out bench/results/forecast-peers.md]
+                                             [--monthly-windows 3] [--out bench/results/forecast-peers.md]
 
 Series: the monthly and daily ones in ../shared/data (air passengers, daily minimum temperatures,
-bike sharing daily counts) and series bundled with statsmodels, which are in neither this repository
-nor ../shared (CO2 at Mauna Loa as monthly means, El Niño sea surface temperatures, yearly sunspots,
+as they are and as monthly means, bike sharing daily counts) and series bundled with statsmodels,
+which are in neither this repository nor ../shared (CO2 at Mauna Loa as monthly means, El Niño sea
+surface temperatures, the euro area's monthly electrical equipment orders, yearly sunspots,
 quarterly US real GDP, the yearly Nile flow). Missing steps are filled by linear interpolation here,
 so every tool reads the same regular series.
 
 Protocol, the same for every tool: the horizon h is 12 steps for monthly series, 14 for daily, 8 for
-quarterly, 10 for yearly, 13 for weekly; the test period is the last h steps (the last 4 x 14 = 56 days
-of a daily series). Each tool learns once from the steps before the test period, then forecasts the
-test period h steps at a time from rolling origins (the test start, then + h, ...), each time from
-the whole history up to the origin, without refitting.
+quarterly, 10 for yearly, 13 for weekly; the test period is the last h steps, or several horizons
+where one would score too few points to tell the tools apart: the last 4 x 14 = 56 days of a daily
+series, the last 3 x 12 = 36 months of a monthly one (``--monthly-windows 1``: the last 12). Each tool learns once from the steps before
+the test period, then forecasts the test period h steps at a time from rolling origins (the test
+start, then + h, ...), each time from the whole history up to the origin, without refitting.
 
 * homl: ``homl.forecast(train, horizon=h, time_limit=T)`` chooses its model on its own backtests
   and internal test period (all inside the training steps); ``result.model.predict_frame(history)``
@@ -63,7 +65,7 @@ HORIZON = {"monthly": 12, "daily": 14, "quarterly": 8, "yearly": 10, "weekly": 1
 #: Season length given to statsforecast and used for the MASE scale.
 SEASON = {"monthly": 12, "daily": 7, "quarterly": 4, "yearly": 1, "weekly": 52}
 #: Test period, in horizons.
-WINDOWS = {"daily": 4}
+WINDOWS = {"daily": 4, "monthly": 3}
 PEER_MODELS = ("AutoARIMA", "AutoETS", "AutoTheta")
 
 
@@ -110,6 +112,23 @@ def _elnino() -> pd.DataFrame:
     return regular(long["date"], long["value"], "MS")
 
 
+def _monthly_means(rel: str, time_col: str, value_col: str) -> Callable[[], pd.DataFrame]:
+    def load() -> pd.DataFrame:
+        raw = pd.read_csv(DATA / rel)
+        daily = pd.Series(raw[value_col].to_numpy(dtype=float), index=pd.to_datetime(raw[time_col]))
+        monthly = daily.resample("MS").mean()
+        return regular(monthly.index, monthly, "MS")
+
+    return load
+
+
+def _elec_equip() -> pd.DataFrame:
+    from statsmodels.datasets import elec_equip
+
+    raw = elec_equip.load().data
+    return regular(pd.to_datetime(raw.index), raw.iloc[:, 0], "MS")
+
+
 def _yearly(name: str, year: str, value: str) -> Callable[[], pd.DataFrame]:
     def load() -> pd.DataFrame:
         import statsmodels.api as sm
@@ -137,6 +156,9 @@ SERIES: dict[str, Spec] = {
     "bike_sharing_daily": Spec(_shared("bike_sharing/day.csv", "dteday", "cnt", "D"), "daily", "D", "shared"),
     "co2_monthly": Spec(_co2, "monthly", "MS", "statsmodels"),
     "elnino": Spec(_elnino, "monthly", "MS", "statsmodels"),
+    "elec_equip": Spec(_elec_equip, "monthly", "MS", "statsmodels"),
+    "min_temperatures_monthly": Spec(_monthly_means("daily_min_temperatures/daily-min-temperatures.csv", "Date", "Temp"),
+                                     "monthly", "MS", "shared"),
     "macro_realgdp": Spec(_realgdp, "quarterly", "QS", "statsmodels"),
     "sunspots": Spec(_yearly("sunspots", "YEAR", "SUNACTIVITY"), "yearly", "YS", "statsmodels"),
     "nile": Spec(_yearly("nile", "year", "volume"), "yearly", "YS", "statsmodels"),
@@ -333,7 +355,8 @@ def report(rows: list[dict], peer: bool, command: str) -> str:
         f"# homl vs statsforecast: forecasting\n\n"
         f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPUs, seed {SEED}. Command: `{command}`\n\n"
         "Protocol: each tool learns once from the steps before the test period (the last h steps; the last "
-        "4 x 14 days of a daily series; h = 12 monthly, 14 daily, 8 quarterly, 10 yearly), then forecasts "
+        f"4 x 14 days of a daily series, {WINDOWS['monthly']} x 12 months of a monthly one; h = 12 monthly, "
+        "14 daily, 8 quarterly, 10 yearly), then forecasts "
         "the test period h steps at a time from rolling origins without refitting (homl: `homl.forecast` "
         "choosing by itself, then `predict_frame` on the longer histories; statsforecast: AutoARIMA, AutoETS "
         "and AutoTheta with their defaults, `fit` once, then each model's `forward`). MAE and MASE are "
@@ -361,9 +384,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=60, help="homl's time limit per series, in seconds")
     ap.add_argument("--series", default=",".join(SERIES), help=f"comma-separated subset of: {', '.join(SERIES)}")
+    ap.add_argument("--monthly-windows", type=int, default=WINDOWS["monthly"],
+                    help="horizons of 12 months in a monthly series' test period")
     ap.add_argument("--out", type=Path, default=RESULTS / "forecast-peers.md", help="markdown results file")
     args = ap.parse_args()
     names = [s.strip() for s in args.series.split(",") if s.strip()]
+    if args.monthly_windows < 1:
+        sys.exit("--monthly-windows must be at least 1")
+    WINDOWS["monthly"] = args.monthly_windows
     if unknown := [s for s in names if s not in SERIES]:
         sys.exit(f"unknown series {unknown}; known: {', '.join(SERIES)}")
     if any(SERIES[n].source == "shared" for n in names) and not DATA.is_dir():
@@ -386,6 +414,8 @@ def main() -> None:
     argv = ["bench/forecast_peers.py", "--time-limit", f"{args.time_limit:g}"]
     if names != list(SERIES):
         argv += ["--series", ",".join(names)]
+    if args.monthly_windows != 3:
+        argv += ["--monthly-windows", str(args.monthly_windows)]
     try:
         out_name = str(args.out.resolve().relative_to(ROOT))
     except ValueError:

@@ -218,7 +218,7 @@ def reduce(
 def forecast(
     source: Annotated[str, typer.Argument(help="Table of the series: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
     time: Annotated[str, typer.Option("--time", help="Column of the timestamps.")],
-    target: Annotated[str, typer.Option("--target", "-t", help="Column to forecast.")],
+    target: Annotated[str, typer.Option("--target", "-t", help="Column to forecast; several, comma-separated, are forecast together.")],
     horizon: Annotated[int, typer.Option("--horizon", help="Steps to forecast.")],
     id: Annotated[str | None, typer.Option("--id", help="Column telling several series apart.")] = None,
     covariates: Annotated[str | None, typer.Option("--covariates", help="Columns known in advance, comma-separated (rows after the last target value give their future values).")] = None,

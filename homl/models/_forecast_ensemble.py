@@ -1,4 +1,4 @@
-"""The mean of several forecasters' forecasts, kept when it beats each of them in backtests."""
+"""The weighted mean of several forecasters' forecasts, kept when it beats each of them in backtests."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class ForecastEnsemble(Forecaster):
     """
 
     name = "ensemble"
-    display = "Ensemble (mean of the best)"
+    display = "Ensemble (weighted mean of the best)"
 
     def __init__(self, members: list[Forecaster] | None = None, weights: list[float] | None = None):
         self.members = members

@@ -28,7 +28,7 @@ def build_forecast_report(metadata: dict[str, Any], diagnostics: dict[str, Any] 
     """The report of one forecast model, from its metadata, diagnostics and tables."""
     diag = diagnostics or {}
     settings = metadata.get("settings", {})
-    target = settings.get("target", "target")
+    target = ", ".join(settings.get("targets") or [settings.get("target", "target")])
     report = Report(f"Forecast of {target}: {settings.get('horizon', '?')} step(s) ahead",
                     f"{metadata.get('model_name', '')} · {metadata.get('n_series', 1)} series · "
                     f"{metadata.get('source', '')}")

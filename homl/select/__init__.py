@@ -6,7 +6,6 @@ from ._backtest import (
     coverage,
     forecast_window,
     interval_widths,
-    mean_points,
     score_points,
     window_length,
 )
@@ -23,6 +22,7 @@ from ._cv import (
 )
 from ._ensemble import LAYERED, greedy_weights, layered, stacking, voting
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
+from ._forecast_blend import blend_backtest, selection_weights
 from ._leaderboard import leaderboard
 from ._search import Search, cost_ratio, size_defaults
 from ._shortlist import baseline, shortlist
@@ -34,9 +34,10 @@ __all__ = [
     "coverage",
     "forecast_window",
     "interval_widths",
-    "mean_points",
     "score_points",
     "window_length",
+    "blend_backtest",
+    "selection_weights",
     "LAYERED",
     "THRESHOLD_METRICS",
     "Decision",

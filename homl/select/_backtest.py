@@ -53,6 +53,8 @@ class Backtest:
     fit_seconds: float
     folds: int
     notes: list[str] = field(default_factory=list)
+    #: A weighted mean's weight per member, in the order of the names in ``name`` (None: equal).
+    weights: list[float] | None = None
 
 
 def window_length(horizon: int, season: int, shortest: int, folds: int) -> int:
@@ -138,15 +140,6 @@ def score_points(points: pd.DataFrame) -> dict[str, float]:
     if not len(points):
         return {"mase": float("nan"), "mae": float("nan"), "rmse": float("nan"), "smape": float("nan")}
     return forecast_scores(points["actual"].to_numpy(), points["forecast"].to_numpy(), points["scale"].to_numpy())
-
-
-def mean_points(tables: list[pd.DataFrame], weights: list[float] | None = None) -> pd.DataFrame:
-    """The points of a mean forecast, from the points several forecasters made of the same windows."""
-    w = np.ones(len(tables)) if weights is None else np.asarray(weights, dtype=float)
-    w = w / w.sum()
-    out = tables[0].copy()
-    out["forecast"] = sum(wi * t["forecast"].to_numpy() for wi, t in zip(w, tables, strict=True))
-    return out
 
 
 def interval_widths(points: pd.DataFrame, horizon: int, levels: tuple[float, ...] = (0.8, 0.95)) -> dict[str, list[float]]:

@@ -28,18 +28,17 @@ from homl.errors import ConfigError, DataError, ModelDirError
 from ._kinds import ModelInfo
 from ._model import check_output
 from ._resume import data_hash
+from ._targets import check_numbers, free_name, stack, target_names, unstack
 from ._unsupervised import save_with_report, saved_diagnostics
 
 logger = logging.getLogger("homl")
 
 #: Steps of each series kept in the model directory: what ``predict`` forecasts from when given no rows.
 HISTORY_STEPS = 2_000
-#: Models averaged by the ensemble of the best.
-ENSEMBLE_SIZE = 3
 #: Share of the time limit the backtests may use; the test period and the final refit have the rest.
 BACKTEST_SHARE = 0.7
-#: Seconds the test scoring and the final refit each have at least, when the budget is spent.
-MIN_FINAL_SECONDS = 10.0
+#: Seconds a network has at least to train for the test period and for the final refit.
+MIN_FINAL_SECONDS = 1.0
 #: Interval levels, in percent.
 LEVELS = (80, 95)
 #: The tables a forecast model keeps beside it.
@@ -48,7 +47,12 @@ TABLES = ("leaderboard", "history", "test_points", "backtest_points")
 
 @dataclass
 class ForecastSettings:
-    """What a forecast model was made with: enough to read newer rows the same way."""
+    """What a forecast model was made with: enough to read newer rows the same way.
+
+    With several target columns (``targets``), the rows are read stacked (see
+    :mod:`homl.tasks._targets`): ``target`` and ``id`` then name the stacked value and series
+    columns, ``by`` the table's own id column, and ``past`` ends with the targets.
+    """
 
     time: str
     target: str
@@ -57,10 +61,50 @@ class ForecastSettings:
     known: tuple[str, ...] = ()
     past: tuple[str, ...] = ()
     freq: str | None = None
+    targets: tuple[str, ...] = ()
+    by: str | None = None
+
+    @classmethod
+    def make(cls, columns: Any, *, time: str, target: str | list[str] | tuple[str, ...], horizon: int,
+             id: str | None, known: tuple[str, ...], past: tuple[str, ...], freq: str | None) -> ForecastSettings:
+        """The settings for a table with ``columns``: stacked when ``target`` names several columns."""
+        names = [target] if isinstance(target, str) and target in set(map(str, columns)) else target_names(target)
+        if len(names) == 1:
+            return cls(time, names[0], horizon, id, known, past, freq)
+        for name in names:
+            if name in (time, id) or name in known or name in past:
+                raise ConfigError(f"'{name}' is a target and also the time, id or a covariate; give it one role")
+        series, value = free_name(columns, "series"), free_name(columns, "value")
+        return cls(time, value, horizon, series, known, (*past, *names), freq, tuple(names), id)
+
+    @property
+    def target_columns(self) -> tuple[str, ...]:
+        """The table's own target columns."""
+        return self.targets or (self.target,)
+
+    @property
+    def id_column(self) -> str | None:
+        """The table's own id column."""
+        return self.by if self.targets else self.id
+
+    def stacked(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` as the models read it: stacked when there are several targets."""
+        return stack(frame, self.targets, self.by, self.id, self.target) if self.targets else frame
+
+    def unstacked(self, forecast: pd.DataFrame) -> pd.DataFrame:
+        """A forecast as the user reads it: a column per target when there are several."""
+        if not self.targets:
+            return forecast
+        return unstack(forecast, self.targets, self.by, self.id, self.target, self.time)
 
     def read(self, source: Any, *, name: str | None = None, query: str | None = None,
-             categories: dict[str, list[str]] | None = None) -> Any:
-        """``source`` read as these settings say (a :class:`homl.data.SeriesTable`)."""
+             categories: dict[str, list[str]] | None = None, stacked: bool = False) -> Any:
+        """``source`` read as these settings say (a :class:`homl.data.SeriesTable`); ``stacked``:
+        its rows are stacked already (a saved history)."""
+        if self.targets and not stacked:
+            frame = source if isinstance(source, pd.DataFrame) else hdata.read_table(source, query=query)
+            check_numbers(frame, self.targets, name or "the table")
+            source, query = self.stacked(frame), None
         return hdata.read_series(source, time=self.time, target=self.target, id=self.id, known=list(self.known),
                                  past=list(self.past), freq=self.freq, name=name, query=query,
                                  categories=categories)
@@ -90,7 +134,7 @@ class ForecastModel:
     def settings(self) -> ForecastSettings:
         s = self.metadata["settings"]
         return ForecastSettings(s["time"], s["target"], int(s["horizon"]), s.get("id"), tuple(s.get("known", ())),
-                                tuple(s.get("past", ())), s.get("freq"))
+                                tuple(s.get("past", ())), s.get("freq"), tuple(s.get("targets", ())), s.get("by"))
 
     @property
     def horizon(self) -> int:
@@ -112,20 +156,22 @@ class ForecastModel:
         history, future, found = self._read_newer(data) if data is not None else (self._saved_history(), None, [])
         if issues is not None:
             issues.extend(found)
-        return forecast_frame(self.forecaster, history, self.horizon, self.metadata.get("widths", {}), future,
-                              self.settings)
+        settings = self.settings
+        return settings.unstacked(forecast_frame(self.forecaster, history, self.horizon,
+                                                 self.metadata.get("widths", {}), future, settings))
 
     def _saved_history(self) -> Any:
         frame = self.tables.get("history")
         if frame is None:
             raise ModelDirError("this forecast model keeps no history to forecast from; give newer rows")
-        return self.settings.read(frame, name="the saved history", categories=self.metadata.get("categories"))
+        return self.settings.read(frame, name="the saved history", categories=self.metadata.get("categories"),
+                                  stacked=True)
 
     def _read_newer(self, data: Any) -> tuple[Any, pd.DataFrame | None, list[str]]:
         settings = self.settings
         frame = data if isinstance(data, pd.DataFrame) else hdata.read_table(data)
         name = "the rows" if isinstance(data, pd.DataFrame) else f"'{data}'"
-        if settings.target not in frame.columns:  # only the known covariates of the steps to come
+        if not any(t in frame.columns for t in settings.target_columns):  # only the known covariates to come
             return self._saved_history(), frame, []
         observed, future = split_future(frame, settings)
         table = settings.read(observed, name=name, categories=self.metadata.get("categories"))
@@ -160,7 +206,7 @@ class ForecastModel:
         s = meta["settings"]
         test = meta.get("test_scores", {})
         lines = [
-            f"task: forecast '{s['target']}' {s['horizon']} step(s) ahead ({meta.get('freq_name', s.get('freq'))}), "
+            f"task: forecast {_quoted(s.get('targets') or [s['target']])} {s['horizon']} step(s) ahead ({meta.get('freq_name', s.get('freq'))}), "
             f"{meta.get('n_series', 1)} series",
             f"model: {meta.get('model_name', '?')}",
             f"backtest MASE {_num(meta.get('backtest_scores', {}).get('mase'))}; test MAE {_num(test.get('mae'))}, "
@@ -216,7 +262,7 @@ def forecast(
     data: Any,
     *,
     time: str,
-    target: str,
+    target: str | list[str],
     horizon: int,
     id: str | None = None,
     covariates: list[str] | tuple[str, ...] = (),
@@ -234,13 +280,18 @@ def forecast(
 ) -> ForecastResult:
     """Forecast the next ``horizon`` steps of the ``target`` series of a table.
 
+    ``target`` may name several columns (a list, or names separated by commas): they are forecast
+    together, each reading the recent values of the others, and the forecast has a column per target
+    with its own interval bounds (``<target>_lower_80``...).
+
     ``time`` names the time column, ``id`` the column telling several series apart.
     ``covariates`` are columns known in advance for the steps to forecast (a day's type, a planned
     price: rows after the last target value, with the target empty, give their future values);
     ``past_covariates`` are only known up to now (another measured series). The last ``test``
     steps of every series (default: one backtest window) are set aside first; the models are
-    backtested on ``folds`` rolling-origin windows before them, the best (or the mean of the best
-    three, when it backtests better) is scored once on the test steps, then refit on everything.
+    backtested on ``folds`` rolling-origin windows before them, the best (or a weighted mean of
+    several, chosen by forward selection on the backtest points, when it backtests better) is
+    scored once on the test steps, then refit on everything.
     Intervals come from the backtest errors; their coverage on the test steps is reported.
     """
     from homl import models as hmodels
@@ -255,8 +306,6 @@ def forecast(
     if output is not None:
         check_output(Path(output), overwrite)
     started = _time.perf_counter()
-    settings = ForecastSettings(time, target, horizon, id, tuple(covariates), tuple(past_covariates), freq)
-
     progress.phase("reading the series")
     notes: list[str] = []
     decisions: list[str] = []  # what the selection decided, kept on the result and in the metadata
@@ -266,6 +315,8 @@ def forecast(
         progress.note(message)
 
     frame = hdata.read_table(data, query=query, notes=notes)
+    settings = ForecastSettings.make(frame.columns, time=time, target=target, horizon=horizon, id=id,
+                                     known=tuple(covariates), past=tuple(past_covariates), freq=freq)
     name = "the table" if isinstance(data, pd.DataFrame) else f"'{data}'"
     observed, future = split_future(frame, settings)
     table = settings.read(observed, name=name)
@@ -319,25 +370,34 @@ def forecast(
 
     by_name = {f.name: f for f in candidates}
     ranked = sorted(tests, key=lambda t: t.scores["mase"])
-    chosen_names = [ranked[0].name]
-    ensemble_test = _ensemble_backtest(ranked)
-    if ensemble_test is not None and ensemble_test.scores["mase"] < ranked[0].scores["mase"]:
-        chosen_names = ensemble_test.name.split("+")
-        tests.append(ensemble_test)
-        say(f"the mean of {', '.join(chosen_names)} backtests best (MASE "
-                      f"{ensemble_test.scores['mase']:.3f} against {ranked[0].scores['mase']:.3f} for the best alone)")
+    chosen_names, chosen_weights = [ranked[0].name], None
+    pool = _affordable(ranked, started + time_limit - _time.perf_counter())
+    dropped = [t.name for t in ranked if t.name not in {p.name for p in pool}]
+    if dropped:
+        say(f"{', '.join(by_name[n].display or n for n in dropped)} left out of the weighted mean: fitting again for the test period and "
+            f"the refit would not end within the time limit ({time_limit:g} s)")
+    blend = select.blend_backtest(pool)
+    if blend is not None and blend.scores["mase"] < ranked[0].scores["mase"]:
+        chosen_names, chosen_weights = blend.name.split("+"), blend.weights
+        tests.append(blend)
+        say(f"the weighted mean {_label(chosen_names, by_name, chosen_weights)} backtests best (MASE "
+            f"{blend.scores['mase']:.3f} against {ranked[0].scores['mase']:.3f} for the best alone)")
     chosen_test = min(tests, key=lambda t: t.scores["mase"])
     board = _leaderboard(tests, by_name)
 
     def build() -> Any:
         if len(chosen_names) == 1:
             return _fresh(by_name[chosen_names[0]])
-        return hmodels.ForecastEnsemble([_fresh(by_name[n]) for n in chosen_names])
+        return hmodels.ForecastEnsemble([_fresh(by_name[n]) for n in chosen_names], chosen_weights)
 
     progress.phase("scoring the chosen model once on the test period")
-    # a network trains as long as it did in a backtest fold, at least
-    allowance = max(MIN_FINAL_SECONDS, started + time_limit - _time.perf_counter(), 1.5 * chosen_test.fit_seconds)
-    with fit_deadline(_time.monotonic() + allowance):
+    def allowance(share: float) -> float:
+        """Seconds a network may train: ``share`` of the time left, but as long as in a backtest fold at
+        least (its backtest score was earned with that much training)."""
+        left = started + time_limit - _time.perf_counter()
+        return max(MIN_FINAL_SECONDS, share * left, chosen_test.fit_seconds)
+
+    with fit_deadline(_time.monotonic() + allowance(0.5)):  # the other half for the refit
         test_points = select.forecast_window(build(), series, horizon=horizon, cut=test_length, length=test_length)
     test_scores = select.score_points(test_points)
     widths = select.interval_widths(chosen_test.points, horizon)
@@ -348,14 +408,16 @@ def forecast(
                   f"{_num(test_scores['mase'])}" + (f" ({baseline_name}: MAE {_num(baseline['mae'])})" if baseline else ""))
 
     progress.phase("refitting on every step")
-    with fit_deadline(_time.monotonic() + allowance):
+    with fit_deadline(_time.monotonic() + allowance(1.0)):
         final = build().fit(series)
     categories = getattr(table, "categories", None)
-    model_name = " + ".join(by_name[n].display or n for n in chosen_names)
+    model_name = _label(chosen_names, by_name, chosen_weights)
     metadata = {
-        "settings": {"time": time, "target": target, "horizon": horizon, "id": id, "known": list(covariates),
-                     "past": list(past_covariates), "freq": series.freq},
+        "settings": {"time": time, "target": settings.target, "horizon": horizon, "id": settings.id,
+                     "known": list(settings.known), "past": list(settings.past), "freq": series.freq,
+                     "targets": list(settings.targets), "by": settings.by},
         "categories": categories, "model": "+".join(chosen_names), "model_name": model_name,
+        "weights": chosen_weights,
         "season": series.season, "seasons": list(series.seasons), "n_series": len(series.ids),
         "n_rows": int(sum(series.length(s) for s in series.ids)), "folds": folds, "window": length,
         "test_length": test_length, "backtest_scores": chosen_test.scores, "test_scores": test_scores,
@@ -380,7 +442,8 @@ def forecast(
     diagnostics = _diagnostics(series)
     if upcoming is not None:
         diagnostics["forecast"] = _plain_forecast(upcoming, settings)
-    result = ForecastResult(model, board, test_scores, upcoming, diagnostics, notes + left_out + decisions)
+    shown = settings.unstacked(upcoming) if upcoming is not None else None
+    result = ForecastResult(model, board, test_scores, shown, diagnostics, notes + left_out + decisions)
     progress.end_phase()
     if output is not None:
         result.save(output, overwrite=overwrite)
@@ -395,7 +458,7 @@ def forecast_frame(forecaster: Any, table: Any, horizon: int, widths: dict[str, 
     series = table.data
     known = None
     if forecaster.uses_known and series.known_names:
-        known = hdata.known_future(table, future, horizon)
+        known = hdata.known_future(table, settings.stacked(future) if future is not None else None, horizon)
     forecasts = forecaster.predict(series, horizon, known)
     rows = []
     for s in series.ids:
@@ -417,13 +480,15 @@ def split_future(frame: pd.DataFrame, settings: ForecastSettings) -> tuple[pd.Da
     empty): the known covariates of the steps to forecast, when the table gives them."""
     from homl.errors import SchemaError
 
-    if settings.target not in frame.columns:
-        raise SchemaError(f"target column '{settings.target}' is not in the table; its columns are "
+    missing = [t for t in settings.target_columns if t not in frame.columns]
+    if missing:
+        raise SchemaError(f"target column '{missing[0]}' is not in the table; its columns are "
                           f"{', '.join(map(str, frame.columns))}")
-    target = pd.to_numeric(frame[settings.target], errors="coerce")
-    has_value = target.notna().to_numpy()
-    if settings.id is not None and settings.id in frame.columns:
-        groups = frame[settings.id].astype(str).to_numpy()
+    values = frame[list(settings.target_columns)].apply(pd.to_numeric, errors="coerce")
+    has_value = values.notna().any(axis=1).to_numpy()
+    by = settings.id_column
+    if by is not None and by in frame.columns:
+        groups = frame[by].astype(str).to_numpy()
     else:
         groups = np.zeros(len(frame), dtype=int)
     # rows after the last value of their series, in time order (the file may not be sorted)
@@ -472,24 +537,31 @@ def _expected(tests: list[Any], forecaster: Any) -> float:
     return max(same) if same else float(np.median([t.fit_seconds * t.folds for t in tests]))
 
 
-def _ensemble_backtest(ranked: list[Any]) -> Any:
-    """The backtest of the mean of the best distinct models, from their points (no refit)."""
-    from homl.select import Backtest, mean_points, score_points
+def _affordable(ranked: list[Any], seconds: float) -> list[Any]:
+    """The best backtest, then the next best ones while fitting them all twice more (for the test
+    period and the final refit, about a backtest fold each) still fits in ``seconds``."""
+    pool, cost = ranked[:1], 2 * ranked[0].fit_seconds
+    for test in ranked[1:]:
+        if cost + 2 * test.fit_seconds <= seconds:
+            pool.append(test)
+            cost += 2 * test.fit_seconds
+    return pool
 
-    best = [t for t in ranked if np.isfinite(t.scores["mase"])][:ENSEMBLE_SIZE]
-    if len(best) < 2 or any(len(t.points) != len(best[0].points) for t in best):
-        return None
-    points = mean_points([t.points for t in best])
-    return Backtest("+".join(t.name for t in best), points, score_points(points),
-                    sum(t.fit_seconds for t in best), best[0].folds)
+
+def _label(names: list[str], by_name: dict[str, Any], weights: list[float] | None = None) -> str:
+    """The models' display names joined by "+", each with its weight when it has one:
+    "ETS (0.65) + Linear model on lags (0.35)"."""
+    labels = [(by_name[n].display or n) if n in by_name else n for n in names]
+    if weights is not None:
+        labels = [f"{label} ({w:.2f})" for label, w in zip(labels, weights, strict=True)]
+    return " + ".join(labels)
 
 
 def _leaderboard(tests: list[Any], by_name: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for t in tests:
-        names = t.name.split("+")
-        label = " + ".join(by_name[n].display or n for n in names) if all(n in by_name for n in names) else t.name
-        rows.append({"model": t.name, "name": label, **{k: t.scores[k] for k in ("mase", "mae", "rmse", "smape")},
+        rows.append({"model": t.name, "name": _label(t.name.split("+"), by_name, t.weights),
+                     **{k: t.scores[k] for k in ("mase", "mae", "rmse", "smape")},
                      "fit_seconds": round(t.fit_seconds, 3)})
     return pd.DataFrame(rows).sort_values("mase", kind="stable").reset_index(drop=True)
 
@@ -575,6 +647,10 @@ def _plain_forecast(upcoming: pd.DataFrame, settings: ForecastSettings) -> dict[
     out["time"] = [t.isoformat() for t in pd.to_datetime(first[settings.time])]
     out["target"] = first[settings.target].astype(float).tolist()
     return out
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
 
 
 def _num(value: Any) -> str:

@@ -169,7 +169,7 @@ def test_longer_history_is_filtered_with_the_fitted_parameters(fitted: dict[str,
     ets = fitted["ets"].params_["air"]
     expected = ETSModel(y, error=ets["error"], trend=None if ets["trend"] == "none" else ets["trend"],
                         damped_trend=ets["damped"], seasonal=ets["seasonal"], seasonal_periods=12,
-                        ).smooth(ets["params"]).forecast(12)
+                        initialization_method=ets["init"]).smooth(ets["params"]).forecast(12)
     got = fitted["ets"].predict(longer, 12)["air"]
     np.testing.assert_allclose(got, expected)
     assert _mae(got, air[-12:]) < 40
@@ -200,7 +200,8 @@ def test_theta_reproduces_statsmodels_on_the_fitted_history(fitted: dict[str, An
 def test_ets_reproduces_its_own_fit(fitted: dict[str, Any], air_train: SeriesData):
     spec = fitted["ets"].params_["air"]
     result = ETSModel(air_train.y["air"], error=spec["error"], trend=None if spec["trend"] == "none" else spec["trend"],
-                      damped_trend=spec["damped"], seasonal=spec["seasonal"], seasonal_periods=12).fit(disp=False)
+                      damped_trend=spec["damped"], seasonal=spec["seasonal"], seasonal_periods=12,
+                      initialization_method=spec["init"]).fit(disp=False)
     np.testing.assert_allclose(fitted["ets"].predict(air_train, 12)["air"], result.forecast(12), rtol=1e-6)
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import homl
 from homl.cli import app
 from homl.data import SeriesData
-from homl.errors import ConfigError, DataError, SchemaError
+from homl.errors import ConfigError, DataError, SchemaError, TargetError
 from homl.models import make_forecaster
 from homl.select import forecast_window
 
@@ -41,6 +41,28 @@ def test_monthly_series_beats_the_seasonal_naive_forecast_on_its_test_year(air_r
     assert set(result.leaderboard["model"]) >= {"naive", "seasonal_naive", "ets"}
     assert 12 <= meta["test_length"] <= 36
     assert result.test_scores["mae"] < meta["baseline_test_scores"]["mae"]
+
+
+def test_the_weighted_blend_backtests_best_and_is_what_is_saved(air_result) -> None:
+    result, output = air_result
+    meta, board = result.model.metadata, result.leaderboard
+    assert "+" in meta["model"]  # on this series several models share the weight
+    chosen = board.loc[board["model"] == meta["model"]].iloc[0]
+    assert chosen["mase"] < board.loc[~board["model"].str.contains("+", regex=False), "mase"].min()
+    assert sum(meta["weights"]) == pytest.approx(1.0) and all(w > 0 for w in meta["weights"])
+    saved = homl.load(output).forecaster
+    assert [m.name for m in saved.members] == meta["model"].split("+") and saved.weights == meta["weights"]
+
+
+def test_only_models_that_can_be_fitted_twice_more_in_the_time_left_join_the_blend() -> None:
+    from homl.select import Backtest
+    from homl.tasks.forecast import _affordable
+
+    tests = [Backtest(name, pd.DataFrame(), {"mase": mase}, fit_seconds=seconds, folds=3)
+             for name, mase, seconds in (("best", 0.5, 2.0), ("slow", 0.6, 20.0), ("quick", 0.7, 1.0))]
+    assert [t.name for t in _affordable(tests, seconds=10.0)] == ["best", "quick"]
+    assert [t.name for t in _affordable(tests, seconds=100.0)] == ["best", "slow", "quick"]
+    assert [t.name for t in _affordable(tests, seconds=1.0)] == ["best"]  # the best is refit whatever it costs
 
 
 def test_forecast_has_the_next_horizon_steps_with_nested_intervals(air_result) -> None:
@@ -113,6 +135,58 @@ def test_known_covariates_come_from_the_rows_after_the_last_value(tmp_path) -> N
     np.testing.assert_allclose(again["rail_boardings"], forecast["rail_boardings"])
 
 
+def test_several_targets_are_forecast_together_with_a_column_each(tmp_path) -> None:
+    rides = pd.read_csv(RIDERSHIP)[["service_date", "day_type", "bus", "rail_boardings"]]
+    future = rides.tail(7).assign(rail_boardings=np.nan, bus=np.nan)
+    table = pd.concat([rides.iloc[:-7], future], ignore_index=True)
+    output = tmp_path / "both"
+    result = homl.forecast(table, time="service_date", target=["rail_boardings", "bus"], horizon=7,
+                           covariates=["day_type"], models=["seasonal_naive", "lag_linear"], time_limit=120,
+                           output=output)
+    forecast = result.forecast
+    bounds = [f"{side}_{level}" for level in (80, 95) for side in ("lower", "upper")]
+    assert list(forecast.columns) == ["service_date", "rail_boardings", *[f"rail_boardings_{b}" for b in bounds],
+                                      "bus", *[f"bus_{b}" for b in bounds]]
+    assert len(forecast) == 7
+    weekday = rides.tail(7)["day_type"].eq("W").to_numpy()
+    for target in ("rail_boardings", "bus"):
+        assert forecast[target][weekday].min() > forecast[target][~weekday].max()
+        assert (forecast[f"{target}_lower_95"] < forecast[target]).all()
+    meta = result.model.metadata
+    assert meta["n_series"] == 2 and meta["settings"]["targets"] == ["rail_boardings", "bus"]
+    assert {"rail_boardings", "bus"} <= set(meta["settings"]["past"])  # each reads the other's recent values
+    model = homl.load(output)
+    again = model.predict_frame(future.drop(columns=["rail_boardings", "bus"]))
+    pd.testing.assert_frame_equal(again, forecast)
+    assert "'rail_boardings', 'bus'" in model.info().summary[0]
+
+
+def test_several_targets_of_several_ids_keep_each_on_its_own_scale() -> None:
+    rng = np.random.default_rng(2)
+    days = pd.date_range("2024-01-01", periods=120, freq="D")
+    weekly = 1 + 0.2 * np.sin(2 * np.pi * np.arange(120) / 7)
+    table = pd.concat([pd.DataFrame({"store": store, "day": days,
+                                     "sales": level * weekly * (1 + 0.03 * rng.standard_normal(120)),
+                                     "visits": 3 * level * weekly * (1 + 0.03 * rng.standard_normal(120))})
+                       for store, level in (("north", 10.0), ("south", 1_000.0))], ignore_index=True)
+    result = homl.forecast(table, time="day", target="sales,visits", id="store", horizon=7,
+                           models=["seasonal_naive", "lag_linear"], time_limit=120)
+    forecast = result.forecast
+    assert list(forecast.columns[:3]) == ["store", "day", "sales"] and "visits_upper_95" in forecast.columns
+    means = forecast.groupby("store")[["sales", "visits"]].mean()
+    assert 8 < means.loc["north", "sales"] < 12 and 800 < means.loc["south", "sales"] < 1_200
+    assert 24 < means.loc["north", "visits"] < 36 and 2_400 < means.loc["south", "visits"] < 3_600
+    assert result.model.metadata["n_series"] == 4
+
+
+def test_a_text_value_in_one_of_several_targets_is_named_by_its_column_and_row() -> None:
+    table = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=60), "a": np.arange(60.0),
+                          "b": [str(2.0 * i) for i in range(60)]})
+    table.loc[17, "b"] = "oops"
+    with pytest.raises(TargetError, match="column 'b' .* 'oops' on row 18"):
+        homl.forecast(table, time="day", target="a,b", horizon=3, models=["naive"], time_limit=20)
+
+
 def test_backtests_never_read_values_after_the_forecast_origin() -> None:
     """A leakage trap: values after the origin planted huge in the target and in a past covariate
     leave the forecasts made from that origin unchanged."""
@@ -156,6 +230,9 @@ def test_the_command_line_forecasts_saves_and_predicts(tmp_path) -> None:
     ({"horizon": 100}, DataError, "144 steps"),
     ({"folds": 0}, ConfigError, "folds"),
     ({"models": ["prophet"]}, ConfigError, "prophet"),
+    ({"target": ["value", "value"]}, ConfigError, "twice"),
+    ({"target": "value,date"}, ConfigError, "one role"),
+    ({"target": "value,passengers"}, SchemaError, "'passengers'"),
 ])
 def test_bad_settings_are_refused_with_what_was_expected(changes, error, words) -> None:
     settings = {"time": "date", "target": "value", "horizon": 12, **changes}
