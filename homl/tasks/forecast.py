@@ -372,7 +372,8 @@ def forecast(
     ranked = sorted(tests, key=lambda t: t.scores["mase"])
     chosen_names, chosen_weights = [ranked[0].name], None
     pool = _affordable(ranked, started + time_limit - _time.perf_counter())
-    dropped = [t.name for t in ranked if t.name not in {p.name for p in pool}]
+    kept = {t.name for t in pool}
+    dropped = [t.name for t in ranked if t.name not in kept]
     if dropped:
         say(f"{', '.join(by_name[n].display or n for n in dropped)} left out of the weighted mean: fitting again for the test period and "
             f"the refit would not end within the time limit ({time_limit:g} s)")
