@@ -4,6 +4,7 @@
 #   bash bench/setup_peers.sh              # flaml and autogluon
 #   bash bench/setup_peers.sh flaml        # only the named peers
 #   bash bench/setup_peers.sh statsforecast  # the forecasting peer (bench/forecast_peers.py)
+#   bash bench/setup_peers.sh surprise     # the rating-prediction peer (bench/recommend.py)
 #
 # Each peer lives in its own venv so its pins never touch the project's .venv.
 # torch is never installed: AutoGluon gets only its tree-model extras.
@@ -26,6 +27,8 @@ FLAML_PKGS=(flaml 'xgboost-cpu<3' 'lightgbm>=2.3.1' 'scipy>=1.4.1' 'pandas>=1.1.
 AUTOGLUON_PKGS=('autogluon.tabular[lightgbm,catboost,xgboost]' pyarrow)
 # statsforecast: AutoARIMA, AutoETS and AutoTheta for bench/forecast_peers.py (numba, no torch).
 STATSFORECAST_PKGS=(statsforecast pyarrow)
+# scikit-surprise: SVD and KNNBaseline for bench/recommend.py (compiled against numpy, no torch).
+SURPRISE_PKGS=(scikit-surprise pandas)
 
 make_venv() {  # make_venv NAME PKG...
   local name="$1"; shift
@@ -50,7 +53,7 @@ PY
     echo "   skipping $name: it would install torch/CUDA wheels"; rm -rf "$dir"; return 0
   fi
   echo "   $name ready in $((SECONDS - t0)) s, $(du -sh "$dir" | cut -f1) on disk"
-  "$dir/bin/python" -m pip list 2>/dev/null | grep -iE '^(flaml|autogluon\.tabular|xgboost|xgboost-cpu|lightgbm|catboost|statsforecast|numba|pandas|scikit-learn) ' | sed 's/^/   /'
+  "$dir/bin/python" -m pip list 2>/dev/null | grep -iE '^(scikit-surprise|flaml|autogluon\.tabular|xgboost|xgboost-cpu|lightgbm|catboost|statsforecast|numba|pandas|scikit-learn) ' | sed 's/^/   /'
 }
 
 for peer in "${PEERS[@]}"; do
@@ -58,6 +61,7 @@ for peer in "${PEERS[@]}"; do
     flaml) make_venv flaml "${FLAML_PKGS[@]}" ;;
     autogluon) make_venv autogluon "${AUTOGLUON_PKGS[@]}" ;;
     statsforecast) make_venv statsforecast "${STATSFORECAST_PKGS[@]}" ;;
-    *) echo "unknown peer: $peer (known: flaml autogluon statsforecast)" >&2; exit 2 ;;
+    surprise) make_venv surprise "${SURPRISE_PKGS[@]}" ;;
+    *) echo "unknown peer: $peer (known: flaml autogluon statsforecast surprise)" >&2; exit 2 ;;
   esac
 done

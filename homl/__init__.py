@@ -9,6 +9,7 @@
 >>> homl.detect_anomalies("transactions.csv", label="is_fraud").evaluation         # doctest: +SKIP
 >>> homl.forecast("sales.csv", time="month", target="revenue", horizon=12).forecast  # doctest: +SKIP
 >>> homl.reduce("faces.csv", n_components=0.95).embedding                        # doctest: +SKIP
+>>> homl.recommend("ratings.csv", user="userId", item="movieId", rating="rating")  # doctest: +SKIP
 >>> homl.export_onnx(homl.load("models/housing"), "housing.onnx")                 # doctest: +SKIP
 
 The public functions load on first use (PEP 562), so ``import homl`` stays fast and the
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from homl.tasks.batch import BatchResult, predict_batch
     from homl.tasks.export import ExportError, export_onnx, onnx_form
     from homl.tasks.forecast import ForecastModel, ForecastResult, forecast
+    from homl.tasks.recommend import RecommendModel, RecommendResult, recommend
     from homl.tasks.reduce import ReduceModel, ReduceResult, reduce
     from homl.tasks.segment import SegmentModel, SegmentResult, segment
     from homl.tasks.tabular import FitResult, TabularModel, fit
@@ -49,6 +51,9 @@ _LAZY = {
     "ForecastModel": "homl.tasks.forecast",
     "ForecastResult": "homl.tasks.forecast",
     "reduce": "homl.tasks.reduce",
+    "recommend": "homl.tasks.recommend",
+    "RecommendModel": "homl.tasks.recommend",
+    "RecommendResult": "homl.tasks.recommend",
     "ReduceResult": "homl.tasks.reduce",
     "ReduceModel": "homl.tasks.reduce",
     "SegmentResult": "homl.tasks.segment",
@@ -93,6 +98,8 @@ __all__ = [
     "ModelDirError",
     "ModelKind",
     "Progress",
+    "RecommendModel",
+    "RecommendResult",
     "ReduceModel",
     "ReduceResult",
     "SchemaError",
@@ -109,6 +116,7 @@ __all__ = [
     "load",
     "onnx_form",
     "predict_batch",
+    "recommend",
     "reduce",
     "segment",
     "write_text_atomic",

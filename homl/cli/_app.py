@@ -255,6 +255,58 @@ def forecast(
               f"`homl predict {output}` forecasts again", markup=False, highlight=False)
 
 
+@app.command()
+def recommend(
+    source: Annotated[str, typer.Argument(help="Log of interactions: CSV/TSV, Parquet, JSON lines, Excel, or a SQLAlchemy URL.")],
+    user: Annotated[str, typer.Option("--user", help="Column of the users.")],
+    item: Annotated[str, typer.Option("--item", help="Column of the items.")],
+    rating: Annotated[str | None, typer.Option("--rating", help="Column of explicit ratings; without it each row is an implicit interaction (a purchase, a click).")] = None,
+    time_column: Annotated[str | None, typer.Option("--time-column", help="Column of times: each user's latest interactions are held out to test on.")] = None,
+    scale: Annotated[str | None, typer.Option("--scale", help="Lowest and highest possible rating, e.g. 1,5 (default: the range seen).")] = None,
+    items: Annotated[str | None, typer.Option("--items", help="Table of the items (with the item column) whose names the report and recommendations show.")] = None,
+    item_name: Annotated[str | None, typer.Option("--item-name", help="Column of --items naming each item (default: its first text column).")] = None,
+    test_size: Annotated[float, typer.Option("--test-size", help="Share of each user's interactions held out to test on.")] = 0.2,
+    top: Annotated[int, typer.Option("--top", help="Length of each user's list of recommendations scored (precision@k, NDCG@k...).")] = 10,
+    models: Annotated[str | None, typer.Option("--models", help="Families to try, comma-separated (ratings: biases, factors, item_neighbours, user_neighbours; implicit: popular, als, item_neighbours, bpr).")] = None,
+    output: Output = None,
+    time_limit: TimeLimit = 60,
+    seed: Seed = 42,
+    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    overwrite: Overwrite = False,
+    verbose: Verbose = False,
+) -> None:
+    """Learn which items each user will like from a log of ratings or interactions, with a report."""
+    import homl
+
+    if output is None:
+        output = Path("models") / _stem(source)
+    result = run_training(lambda progress: homl.recommend(
+        source, user=user, item=item, rating=rating, time=time_column, scale=_scale(scale), items=items,
+        item_name=item_name, test_size=test_size, top=top, models=_names(models) or None, time_limit=time_limit,
+        output=output, overwrite=overwrite, seed=seed, query=query, progress=progress,
+    ), verbose=verbose)
+    for line in result.model.info().summary[:-1]:
+        out.print(line, markup=False, highlight=False)
+    out.print(frame_table(result.leaderboard, "Models (held-out part of training, best first)",
+                          limit=15))
+    how = ("`homl predict MODEL pairs.csv` predicts ratings" if rating
+           else "`homl predict MODEL --top 10` lists each user's next items")
+    out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}; {how.replace('MODEL', str(output))}",
+              markup=False, highlight=False)
+
+
+def _scale(text: str | None) -> tuple[float, float] | None:
+    """``"1,5"`` as (1.0, 5.0)."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        low, high = (float(p) for p in parts)
+    except ValueError:
+        raise HomlError(f"--scale {text!r}: expected the lowest and highest rating, e.g. 1,5") from None
+    return low, high
+
+
 def _names(text: str | None) -> list[str]:
     """Comma-separated names as a list (empty when none)."""
     return [part.strip() for part in (text or "").split(",") if part.strip()]
@@ -262,26 +314,46 @@ def _names(text: str | None) -> list[str]:
 
 @app.command()
 def predict(
-    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`, `homl forecast`, `homl segment`...")],
-    source: Annotated[str | None, typer.Argument(help="Table of new rows to predict (for a forecast model: newer rows of the series, or omitted to forecast after the saved ones).")] = None,
+    model: Annotated[Path, typer.Argument(help="Model directory written by `homl fit`, `homl forecast`, `homl recommend`...")],
+    source: Annotated[str | None, typer.Argument(help="Table of new rows to predict (for a forecast model: newer rows of the series, or omitted to forecast after the saved ones; for a recommender: (user, item) pairs to score).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV file to write (default: standard output).")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Recommender: the N best unseen items of each user (of --users, or of every known user).")] = None,
+    users: Annotated[str | None, typer.Option("--users", help="Recommender, with --top: table of the users to recommend to (its user column, or its only column).")] = None,
+    similar_to: Annotated[str | None, typer.Option("--similar-to", help="Recommender: the items most like this one (--top of them, 10 by default).")] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Predict every row of SOURCE, in order, with the model in MODEL."""
+    """Predict every row of SOURCE, in order, with the model in MODEL (or list recommendations)."""
     import homl
 
     setup_logging(verbose)
     if output is not None and source is not None and Path(source).exists() and output.resolve() == Path(source).resolve():
         raise HomlError(f"output '{output}' is the input file; choose another name so the input is kept")
     loaded = homl.load(model)
-    if source is None and loaded.kind != "forecast":
-        raise HomlError(f"give a table of rows to predict: {model} is a {loaded.kind} model")
-    frame = loaded.predict_frame(source)
+    asks_ranking = top is not None or users is not None or similar_to is not None
+    if asks_ranking and loaded.kind != "recommend":
+        raise HomlError(f"--top, --users and --similar-to are for recommenders; {model} is a {loaded.kind} model")
+    if asks_ranking and source is not None:
+        raise HomlError("give either a table of (user, item) pairs to score or --top/--similar-to, not both")
+    if users is not None and top is None:
+        raise HomlError("--users needs --top N: how many items to recommend to each user")
+    if top is not None and top < 1:
+        raise HomlError(f"--top {top}: expected a number of items of at least 1")
+    if similar_to is not None:
+        frame = loaded.similar_items(similar_to, top or 10)
+    elif top is not None:
+        from homl.data import read_table
+
+        frame = loaded.recommend(read_table(users) if users is not None else None, top)
+    elif source is None and loaded.kind != "forecast":
+        hint = " (or --top N for recommendations)" if loaded.kind == "recommend" else ""
+        raise HomlError(f"give a table of rows to predict{hint}: {model} is a {loaded.kind} model")
+    else:
+        frame = loaded.predict_frame(source)
     if output is None:
         frame.to_csv(sys.stdout, index=False)
         return
     write_text_atomic(output, frame.to_csv(index=False))
-    console.print(f"{len(frame):,} predictions written to {output}")
+    console.print(f"{len(frame):,} {'rows' if asks_ranking else 'predictions'} written to {output}")
 
 
 @app.command("predict-batch")

@@ -3,6 +3,7 @@
 from ._chunks import read_chunks
 from ._coerce import SchemaCoercer, coerce_frame
 from ._examples import EXAMPLES, example_path, example_target
+from ._interactions import Interactions, identifiers, read_interactions
 from ._readers import read_table
 from ._schema import MAX_STORED_CATEGORIES, ColumnInfo, Schema, infer_schema
 from ._series import (
@@ -13,6 +14,7 @@ from ._series import (
     known_future,
     parse_times,
     read_series,
+    require_column,
 )
 from ._series_frame import SINGLE_ID, SeriesData, future_index
 from ._split import (
@@ -27,8 +29,15 @@ from ._split import (
     stratification_labels,
 )
 from ._strategy import SplitStrategy, time_order
+from ._user_split import per_user_folds, per_user_split
 
 __all__ = [
+    "Interactions",
+    "identifiers",
+    "read_interactions",
+    "require_column",
+    "per_user_folds",
+    "per_user_split",
     "MAX_STORED_CATEGORIES",
     "BINARY",
     "EXAMPLES",

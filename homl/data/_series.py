@@ -114,7 +114,7 @@ def read_series(source: Any, *, time: str, target: str, id: str | None = None,
     roles = [(time, "time"), (target, "target"), *([(id, "id")] if id else []),
              *[(c, "known covariate") for c in known], *[(c, "past covariate") for c in past]]
     for column, role in roles:
-        _require(df, column, role, label)
+        require_column(df, column, role, label)
     times, time_format = _parse_times(df[time], time, label, notes, None)
     work, categories, known_names, past_names = _long_table(df, label, times, target, id, known, past,
                                                             categories or {}, notes)
@@ -170,7 +170,7 @@ def _offset(freq: str) -> BaseOffset:
     return offset
 
 
-def _require(df: pd.DataFrame, column: str, role: str, label: str) -> None:
+def require_column(df: pd.DataFrame, column: str, role: str, label: str) -> None:
     """SchemaError when ``column`` is missing, suggesting the closest column name."""
     if column in df.columns:
         return
@@ -912,10 +912,10 @@ def known_future(table_or_data: SeriesTable | SeriesData, future: Any, horizon: 
     label = name or (f"'{future}'" if isinstance(future, (str, PathLike)) else "the future table")
     df = read_table(future, notes=notes)
     for column, role in [(time, "time"), *([(id, "id")] if id else [])]:
-        _require(df, column, role, label)
+        require_column(df, column, role, label)
     layout = _layout(data.known_names, table, df.columns)
     for column in layout:
-        _require(df, column, "known covariate", label)
+        require_column(df, column, "known covariate", label)
     parsed = parse_times(df[time], time, label, notes, prefer=table.time_format if table else None)
     times = _snap(parsed, to_offset(data.freq), bucket=False)
     ids = _ids(df[id], id, label) if id else np.full(len(df), SINGLE_ID, dtype=object)

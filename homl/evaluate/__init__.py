@@ -1,6 +1,7 @@
 """Evaluation layer: diagnostics of a fitted model that refit or cross-validate it (importances,
 learning and validation curves, partial dependence, the leakage check, test rows outside the
-training range), what distinguishes the segments of a segmentation, and why a row is an anomaly, as plain data."""
+training range), what distinguishes the segments of a segmentation, why a row is an anomaly, and how well
+ranked recommendations hit what users went on to pick, as plain data."""
 
 from ._anomalies import label_scores, reason_statistics, row_reasons, threshold_for
 from ._diagnose import (
@@ -12,6 +13,7 @@ from ._diagnose import (
     tuning_history,
 )
 from ._importance import best_importance
+from ._ranking import per_user_ranking, ranking_scores, top_items
 from ._segments import segment_diagnostics, segment_profiles
 
 __all__ = [
@@ -25,7 +27,10 @@ __all__ = [
     "diagnose",
     "learning_verdict",
     "normalised_error",
+    "per_user_ranking",
+    "ranking_scores",
     "segment_diagnostics",
     "segment_profiles",
+    "top_items",
     "tuning_history",
 ]

@@ -18,6 +18,8 @@ from ._build import (
 from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
+from ._feedback import FeedbackALS, FeedbackBPR, ItemNeighbours, PopularItems
+from ._feedback_neural import FeedbackEmbeddings
 from ._forecast_base import Forecaster, LocalForecaster, check_horizon
 from ._forecast_ensemble import ForecastEnsemble, combine, members_of
 from ._forecast_zoo import FORECAST_ORDER, forecast_candidates, forecaster_catalogue, make_forecaster
@@ -27,6 +29,8 @@ from ._neural import LearningRateSearch, MLPClassifier, MLPRegressor, find_learn
 from ._onnx_graph import NotConvertible
 from ._onnx_network import export_network_onnx
 from ._onnx_table import onnx_feeds, table_to_onnx
+from ._rating_neighbours import NeighbourRating
+from ._ratings import BiasRating, FactorRating, MeanRating, RatingBlend
 from ._reduce import FIT_ONLY as EMBED_ONLY_METHODS
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import NOISE as NOISE_SEGMENT
@@ -40,6 +44,16 @@ from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
+    "BiasRating",
+    "FactorRating",
+    "MeanRating",
+    "NeighbourRating",
+    "RatingBlend",
+    "FeedbackALS",
+    "FeedbackBPR",
+    "FeedbackEmbeddings",
+    "ItemNeighbours",
+    "PopularItems",
     "FORECAST_ORDER",
     "ForecastEnsemble",
     "Forecaster",

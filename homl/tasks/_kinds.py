@@ -38,6 +38,7 @@ KINDS: dict[str, str] = {
     "anomalies": "homl.tasks.anomalies:AnomalyModel",
     "reduce": "homl.tasks.reduce:ReduceModel",
     "forecast": "homl.tasks.forecast:ForecastModel",
+    "recommend": "homl.tasks.recommend:RecommendModel",
 }
 
 

@@ -1,0 +1,573 @@
+"""Recommendation, end to end: read the log → hold out part of each user's interactions → try the
+models within the time limit → score the chosen one once on the held-out part → refit on everything.
+
+>>> import homl
+>>> result = homl.recommend("ratings.csv", user="userId", item="movieId", rating="rating")  # doctest: +SKIP
+>>> result.model.recommend(["414"], n=10)                                                 # doctest: +SKIP
+>>> homl.load("models/movies").similar_items("356", n=5)                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time as _time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from homl import data as hdata
+from homl._progress import Progress
+from homl.errors import ConfigError, DataError, ModelDirError, SchemaError
+
+from ._kinds import ModelInfo
+from ._model import check_output
+from ._recommend_search import BASELINES, Candidate, Trial, blend_trial, candidates, timed_fit
+from ._recommender import Recommender
+from ._resume import data_hash
+from ._unsupervised import save_with_report, saved_diagnostics
+
+logger = logging.getLogger("homl")
+
+#: Tables kept beside the model.
+TABLES = ("leaderboard",)
+#: Share of each user's training interactions held out to choose the model.
+VALIDATION_SHARE = 0.2
+#: Most users whose top k are ranked to score a model (a seeded sample beyond it).
+MAX_RANKED_USERS = 20_000
+#: Users and items shown in the report's examples.
+EXAMPLE_USERS, EXAMPLE_ITEMS, SHOWN = 3, 5, 5
+
+
+class RecommendModel:
+    """A fitted recommender with what it was trained on.
+
+    ``predict_frame(pairs)`` gives each (user, item) row its predicted rating (named after the
+    rating column) or, for implicit feedback, its ``score``, with ``cold_start`` saying when the user
+    or the item was never seen in training. ``recommend(users, n)`` ranks the items each user has
+    not seen yet; ``similar_items(item, n)`` finds the items most like one.
+    """
+
+    kind: ClassVar[str] = "recommend"
+
+    def __init__(self, recommender: Recommender, metadata: dict[str, Any],
+                 tables: dict[str, pd.DataFrame] | None = None, path: Path | None = None):
+        self.recommender = recommender
+        self.metadata = dict(metadata)
+        self.tables = dict(tables or {})
+        self.path = path
+
+    @property
+    def columns(self) -> dict[str, str | None]:
+        return self.metadata["columns"]
+
+    @property
+    def explicit(self) -> bool:
+        return self.metadata["form"] == "ratings"
+
+    @property
+    def leaderboard(self) -> pd.DataFrame | None:
+        return self.tables.get("leaderboard")
+
+    @property
+    def output_column(self) -> str:
+        """The prediction's column: the rating column's name, or ``score`` for implicit feedback."""
+        return self.columns["rating"] if self.explicit else "score"
+
+    # ------------------------------------------------------------ prediction
+
+    def check(self, data: Any) -> tuple[pd.DataFrame, list[str]]:
+        """The (user, item) pairs of ``data`` as text, and what was found (cold starts)."""
+        frame, name = _table(data)
+        user, item = self.columns["user"], self.columns["item"]
+        for role, column in (("user", user), ("item", item)):
+            hdata.require_column(frame, column, role, name)
+        pairs = pd.DataFrame({"user": hdata.identifiers(frame[user]).to_numpy(),
+                              "item": hdata.identifiers(frame[item]).to_numpy()}, index=frame.index)
+        return pairs, []
+
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+        """One row per input row, in input order: the predicted rating or score, and ``cold_start``."""
+        pairs, found = self.check(data)
+        scores, cold = self.recommender.score_pairs(pairs["user"], pairs["item"])
+        out = pd.DataFrame({self.output_column: scores, "cold_start": cold}, index=pairs.index)
+        found += _cold_issues(cold, self.explicit)
+        _tell(found, issues)
+        return out
+
+    def recommend(self, users: Any = None, n: int = 10, *, issues: list[str] | None = None) -> pd.DataFrame:
+        """The ``n`` best items for each user (every known user when ``users`` is None), leaving out the
+        items each has seen: rows of user, item (as named in training), rank, score and ``cold_start``.
+        ``users``: one user, a list of users, or a table of them (its user column, or its only column)."""
+        n = _check_top(n)
+        if users is None:
+            users = pd.Series(self.recommender.users_)
+        elif isinstance(users, (str, int)):
+            users = pd.Series([users])
+        else:
+            users = self._user_column(users)
+        labels = hdata.identifiers(pd.Series(users)).fillna("")
+        best, scores, new = self.recommender.top(labels, n)
+        rows = np.repeat(np.arange(len(labels)), n)
+        ranks = np.tile(np.arange(1, n + 1), len(labels))
+        codes, values = best.ravel(), scores.ravel()
+        kept = codes >= 0
+        rows, ranks, codes, values = rows[kept], ranks[kept], codes[kept], values[kept]
+        out = pd.DataFrame({self.columns["user"]: labels.to_numpy()[rows],
+                            self.columns["item"]: np.asarray(self.recommender.items_, dtype=object)[codes]})
+        if self.recommender.item_names_:
+            out[self.metadata.get("item_name") or "name"] = [self.recommender.item_name(c) for c in codes]
+        out["rank"], out["score"] = ranks, values
+        out["cold_start"] = np.where(new[rows], "user", "")
+        if new.any():
+            _tell([f"{int(new.sum()):,} user(s) never seen in training, e.g. {labels[new].iloc[0]!r}: given the items "
+                   f"{'rated best' if self.explicit else 'most popular'} overall (cold_start = user)"], issues)
+        return out.reset_index(drop=True)
+
+    def similar_items(self, item: Any, n: int = 10) -> pd.DataFrame:
+        """The ``n`` items most like ``item`` (as named in training): rows of item, rank and similarity."""
+        n = _check_top(n)
+        code = int(self.recommender.codes([item], "item")[0])
+        if code < 0:
+            raise SchemaError(f"item {item!r} was not seen in training, so nothing is known of what it is like "
+                              f"(the items are the values of '{self.columns['item']}')")
+        codes, similarity = self.recommender.similar(code, n)
+        out = pd.DataFrame({self.columns["item"]: np.asarray(self.recommender.items_, dtype=object)[codes]})
+        if self.recommender.item_names_:
+            out[self.metadata.get("item_name") or "name"] = [self.recommender.item_name(c) for c in codes]
+        out["rank"] = np.arange(1, len(codes) + 1)
+        out["similarity"] = similarity
+        return out
+
+    def _user_column(self, users: Any) -> pd.Series:
+        """The users of a table (its user column, or its only column) or of a list."""
+        if not isinstance(users, pd.DataFrame):
+            return pd.Series(list(users))
+        frame, name = users, "the table of users"
+        column = self.columns["user"]
+        if column in frame.columns:
+            return frame[column]
+        if frame.shape[1] == 1:
+            return frame.iloc[:, 0]
+        hdata.require_column(frame, column, "user", name)
+        raise AssertionError  # _require raised
+
+    # ------------------------------------------------------------ model directory
+
+    def save(self, path: str | Path, *, overwrite: bool = False, files: dict[str, Path] | None = None) -> Path:
+        from homl.registry import write_model_dir
+
+        return write_model_dir(path, self.recommender, self.metadata, kind=self.kind, tables=self.tables or None,
+                               files=files, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RecommendModel:
+        from homl.registry import read_model_dir
+
+        recommender, metadata = read_model_dir(path, kind=cls.kind)
+        if "columns" not in metadata or not isinstance(recommender, Recommender):
+            raise ModelDirError(f"{path}: the directory lacks what a recommender needs (its columns or its model)")
+        tables = {name: pd.read_csv(Path(path) / f"{name}.csv") for name in TABLES
+                  if (Path(path) / f"{name}.csv").exists()}
+        return cls(recommender, metadata, tables, Path(path))
+
+    def info(self) -> ModelInfo:
+        meta = self.metadata
+        columns = meta["columns"]
+        what = (f"ratings '{columns['rating']}' of '{columns['item']}' by '{columns['user']}'" if self.explicit
+                else f"which '{columns['item']}' each '{columns['user']}' picks (implicit feedback)")
+        scores = meta.get("test_scores", {})
+        baseline = meta.get("baseline_test_scores", {})
+        shown = ", ".join(f"{k} {_num(v)} ({meta.get('baseline_name', 'baseline')}: {_num(baseline.get(k))})"
+                          for k, v in scores.items() if not k.startswith("coverage"))
+        lines = [f"task: recommend {what}",
+                 f"model: {meta.get('model_name', '?')}",
+                 f"test: {shown}" if shown else "test: not scored",
+                 f"{meta.get('n_users', '?'):,} users, {meta.get('n_items', '?'):,} items, "
+                 f"{meta.get('n_rows', '?'):,} interactions",
+                 f"trained {meta.get('trained', '?')}, data sha256 {meta.get('data_sha256', '?')[:16]}…"]
+        return ModelInfo(kind=self.kind, summary=lines, leaderboard=self.leaderboard, metric=meta.get("metric", ""),
+                         versions=dict(meta.get("library_versions", {})))
+
+    def report(self) -> Any:
+        from homl.report.recommend import build_recommend_report
+
+        return build_recommend_report(self.metadata, saved_diagnostics(self.path))
+
+    def __repr__(self) -> str:
+        return f"RecommendModel(form={self.metadata.get('form')!r}, model={self.metadata.get('model_name')!r})"
+
+
+@dataclass
+class RecommendResult:
+    """What ``recommend`` found: the model, the leaderboard of validation scores and the test scores."""
+
+    model: RecommendModel
+    leaderboard: pd.DataFrame
+    test_scores: dict[str, float]
+    baseline_test_scores: dict[str, float]
+    diagnostics: dict[str, Any] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+        return self.model.predict_frame(data, issues=issues)
+
+    def recommend(self, users: Any = None, n: int = 10) -> pd.DataFrame:
+        return self.model.recommend(users, n)
+
+    def similar_items(self, item: Any, n: int = 10) -> pd.DataFrame:
+        return self.model.similar_items(item, n)
+
+    def report(self, path: str | Path | None = None) -> Any:
+        from homl.report.recommend import build_recommend_report
+
+        report = build_recommend_report(self.model.metadata, self.diagnostics)
+        if path is not None:
+            report.write(path)
+        return report
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model directory with ``diagnostics.json``, ``report.html`` and its figures."""
+        return save_with_report(self.model, self.diagnostics, self.report, path, overwrite=overwrite)
+
+
+# ---------------------------------------------------------------- the task
+
+
+def recommend(
+    data: Any,
+    *,
+    user: str,
+    item: str,
+    rating: str | None = None,
+    time: str | None = None,
+    scale: tuple[float, float] | None = None,
+    items: Any = None,
+    item_name: str | None = None,
+    test_size: float = 0.2,
+    top: int = 10,
+    models: list[str] | None = None,
+    time_limit: float = 60,
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    seed: int = 42,
+    query: str | None = None,
+    progress: Progress | None = None,
+) -> RecommendResult:
+    """Learn what each user will like from a log of who rated (``rating`` given) or picked what.
+
+    ``test_size`` of each user's interactions (the latest ones when ``time`` names a time column)
+    are held out to score the chosen model once; the models are compared on a further part of each
+    user's training interactions: by RMSE for ratings, by NDCG@``top`` of each user's top ``top``
+    for implicit feedback. ``models`` limits the families tried (ratings: ``factors``,
+    ``item_neighbours``, ``user_neighbours``; implicit feedback: ``als``, ``item_neighbours``, ``bpr``,
+    ``embeddings``); the baselines (mean rating and user/item biases, or the most popular items) are
+    always scored. ``items``: a table with the item column and names (``item_name``, or
+    its first text column) shown in the report and beside recommendations. The chosen model is then
+    refit on every interaction.
+    """
+    from homl.models import free_cores
+
+    progress = progress or Progress()
+    started = _time.monotonic()
+    if time_limit <= 0:
+        raise ConfigError(f"time_limit must be positive; got {time_limit}")
+    if not 0 < test_size < 1:
+        raise ConfigError(f"test_size must be between 0 and 1 (a share of each user's interactions); got {test_size}")
+    top = _check_top(top)
+    if output is not None:
+        check_output(Path(output), overwrite)
+    progress.phase("reading the interactions")
+    log = hdata.read_interactions(data, user=user, item=item, rating=rating, time=time, scale=scale, query=query)
+    notes = list(log.notes)
+    decisions: list[str] = []
+
+    def say(message: str) -> None:
+        decisions.append(message)
+        progress.note(message)
+
+    for note in notes:
+        progress.note(note)
+    frame = log.frame
+    user_codes, user_labels = pd.factorize(frame["user"])
+    item_codes, item_labels = pd.factorize(frame["item"])
+    names, item_name = _item_names(items, item, item_name, item_labels, notes)  # a bad table stops us before training
+    X = np.column_stack([user_codes, item_codes]).astype(np.int64)
+    y = frame["rating"].to_numpy(dtype=float)
+    times = frame["time"].to_numpy(dtype=float) if "time" in frame else None
+    train, test = hdata.per_user_split(user_codes, test_size, seed=seed, times=times)
+    if len(test) == 0:
+        raise DataError(f"{log.name}: no user has two interactions, so none can be held out to test on; "
+                        "a recommender learns from users with several")
+    fit_at, check_at = hdata.per_user_split(user_codes[train], VALIDATION_SHARE, seed=seed + 1,
+                                            times=None if times is None else times[train])
+    fit_rows, check_rows = train[fit_at], train[check_at]
+    scorer = _Scorer(log.explicit, top, len(item_labels), seed)
+    threads = free_cores()
+
+    trials = _try_models(candidates(log.explicit, models, seed=seed, scale=log.scale, threads=threads), scorer,
+                         X, y, fit_rows, check_rows, started + SEARCH_SHARE * time_limit, say, progress)
+    progress.end_phase()
+    if log.explicit:
+        blend = blend_trial(trials, y[check_rows], X[check_rows, 0], seed=seed, scale=log.scale)
+        if blend is not None:
+            trials.append(blend)
+    if not trials:
+        raise DataError(f"every recommender failed on {log.name}; see the notes above")
+    best = min(trials, key=lambda t: scorer.sort_key(t.scores))
+    baseline = next((t for t in trials if t.candidate.family == BASELINES[log.explicit][-1]), best)
+    choice = (f"{best.candidate.name} scores best on the held-out part of the training interactions "
+              f"({scorer.metric} {best.scores[scorer.metric]:.4f}; {baseline.candidate.name}: "
+              f"{baseline.scores[scorer.metric]:.4f})")
+    say(choice)
+
+    progress.phase("scoring the chosen model once on the test interactions")
+
+    def allowance(share: float) -> float:
+        """A deadline ``share`` of the time left away, but as far as the model's validation fit took at least."""
+        left = started + time_limit - _time.monotonic()
+        return _time.monotonic() + max(share * left, best.seconds)
+
+    chosen, _ = timed_fit(best.candidate, X[train], y[train], allowance(0.5))
+    test_scores, per_user = scorer.score(chosen, X, y, train, test, detail=True)
+    base_model, _ = timed_fit(baseline.candidate, X[train], y[train])
+    baseline_scores = scorer.score(base_model, X, y, train, test)[0]
+    say(f"test ({len(test):,} held-out interactions): " + ", ".join(
+        f"{k} {_num(v)} ({baseline.candidate.name}: {_num(baseline_scores[k])})" for k, v in test_scores.items()))
+
+    progress.phase("refitting on every interaction")
+    final = chosen
+    if _time.monotonic() + best.seconds * 1.3 < started + time_limit:
+        final, _ = timed_fit(best.candidate, X, y, allowance(1.0))
+    else:
+        say("the chosen model is kept as fitted without the test interactions: refitting on all of them "
+            f"would not end within the time limit ({time_limit:g} s)")
+    recommender = Recommender.build(final, user_labels, item_labels, X, explicit=log.explicit, scale=log.scale,
+                                    item_names=names)
+    board = _leaderboard(trials, scorer)
+    metadata = {
+        "form": "ratings" if log.explicit else "implicit", "columns": log.columns, "scale": log.scale,
+        "user": user, "item": item, "rating": rating,
+        "item_name": item_name,
+        "source": log.name, "n_rows": len(frame), "n_users": len(user_labels), "n_items": len(item_labels),
+        "test_rows": len(test), "test_size": test_size, "k": top, "metric": scorer.metric,
+        "model": best.candidate.family, "model_name": best.candidate.name, "choice": choice,
+        "test_scores": test_scores, "baseline_test_scores": baseline_scores, "baseline_name": baseline.candidate.name,
+        "winner": best.candidate.name,
+        "test_score": {"metric": scorer.metric, "value": test_scores[scorer.metric], "n_rows": len(test)},
+        "notes": notes + decisions, "data_sha256": data_hash(frame), "seed": seed, "time_limit": time_limit,
+        "trained": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "seconds": round(_time.monotonic() - started, 1),
+    }
+    model = RecommendModel(recommender, metadata, {"leaderboard": board})
+    diagnostics = _diagnostics(frame, X, y, recommender, board, per_user, scorer, log.explicit, seed)
+    result = RecommendResult(model, board, test_scores, baseline_scores, diagnostics, notes + decisions)
+    progress.end_phase()
+    if output is not None:
+        result.save(output, overwrite=overwrite)
+    return result
+
+
+#: Share of the time limit for trying the models; the rest scores the chosen one and refits it.
+SEARCH_SHARE = 0.7
+
+
+def _try_models(tried: list[Candidate], scorer: _Scorer, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
+                check_rows: np.ndarray, deadline: float, say: Any, progress: Progress) -> list[Trial]:
+    """Each candidate fitted on ``fit_rows`` and scored on ``check_rows``, skipped once ``deadline`` has
+    passed or when its family's last fit says it would not end before it; a baseline is always tried."""
+    progress.phase("trying the models", total=len(tried))
+    trials: list[Trial] = []
+    rate: dict[str, float] = {}  # the slowest seconds per unit of cost seen in each family
+    for candidate in tried:
+        guess = rate[candidate.family] * candidate.cost if candidate.family in rate else 0.0
+        baseline = candidate.family in BASELINES[scorer.explicit]
+        if not baseline and _time.monotonic() + guess > deadline:
+            say(f"{candidate.name} skipped: it would not end within the time limit")
+            progress.advance(1, candidate.name)
+            continue
+        try:
+            model, took = timed_fit(candidate, X[fit_rows], y[fit_rows], deadline)
+            predictions = model.predict(X[check_rows]) if scorer.explicit else None
+            scores = (scorer.rating_scores(predictions, y[check_rows]) if scorer.explicit
+                      else scorer.score(model, X, y, fit_rows, check_rows)[0])
+        except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as error:
+            say(f"{candidate.name} failed and was left out: {error}")
+            progress.advance(1, candidate.name)
+            continue
+        rate[candidate.family] = max(took / candidate.cost, rate.get(candidate.family, 0.0))
+        trials.append(Trial(candidate, scores, took, predictions))
+        progress.advance(1, f"{candidate.name}: {scorer.metric} {scores[scorer.metric]:.4f}")
+    return trials
+
+
+class _Scorer:
+    """How a form's models are scored on held-out interactions."""
+
+    def __init__(self, explicit: bool, k: int, n_items: int, seed: int):
+        self.explicit, self.k, self.n_items, self.seed = explicit, k, n_items, seed
+        self.metric = "rmse" if explicit else f"ndcg@{k}"
+
+    @staticmethod
+    def rating_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        errors = predicted - truth
+        return {"rmse": float(np.sqrt(np.mean(errors ** 2))), "mae": float(np.mean(np.abs(errors)))}
+
+    def sort_key(self, scores: dict[str, float]) -> float:
+        value = scores[self.metric]
+        return (value if self.explicit else -value) if np.isfinite(value) else np.inf
+
+    def score(self, model: Any, X: np.ndarray, y: np.ndarray, known: np.ndarray, held: np.ndarray, *,
+              detail: bool = False) -> tuple[dict[str, float], list[float]]:
+        """The scores of ``model`` (fitted on the ``known`` rows) on the ``held`` rows, and per user
+        (when ``detail``): RMSE and MAE of ratings, or the ranking metrics of each user's top k."""
+        if self.explicit:
+            predicted = model.predict(X[held])
+            per_user = []
+            if detail:
+                squared = pd.Series((predicted - y[held]) ** 2).groupby(X[held, 0]).mean()
+                per_user = np.sqrt(squared.to_numpy()).tolist()
+            return self.rating_scores(predicted, y[held]), per_user
+        from homl.evaluate import per_user_ranking, ranking_scores, top_items
+
+        users, relevant = _by_user(X[held])
+        if len(users) > MAX_RANKED_USERS:
+            keep = np.sort(np.random.default_rng(self.seed).choice(len(users), MAX_RANKED_USERS, replace=False))
+            users, relevant = users[keep], [relevant[i] for i in keep]
+        seen = _seen_lookup(X[known])
+        recommended = np.full((len(users), self.k), -1, dtype=np.int64)
+        for start in range(0, len(users), 1000):
+            block = users[start:start + 1000]
+            exclude = [seen.get(int(u), np.empty(0, np.int64)) for u in block]
+            recommended[start:start + len(block)] = top_items(model.score_items(block), self.k, exclude)[0]
+        scores = ranking_scores(recommended, relevant, k=self.k, n_items=self.n_items)
+        per_user = per_user_ranking(recommended, relevant, k=self.k)[self.metric].tolist() if detail else []
+        return {key: float(value) for key, value in scores.items()}, per_user
+
+
+def _by_user(pairs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The users of coded pairs and each one's items."""
+    order = np.argsort(pairs[:, 0], kind="stable")
+    users, starts = np.unique(pairs[order, 0], return_index=True)
+    return users, np.split(pairs[order, 1], starts[1:])
+
+
+def _seen_lookup(pairs: np.ndarray) -> dict[int, np.ndarray]:
+    users, items = _by_user(pairs)
+    return dict(zip(users.tolist(), items))
+
+
+def _leaderboard(trials: list[Trial], scorer: _Scorer) -> pd.DataFrame:
+    """Every model tried, best first: its name, its scores on the validation interactions, its fit seconds."""
+    shown = ["rmse", "mae"] if scorer.explicit else [f"{m}@{scorer.k}" for m in ("ndcg", "precision", "recall",
+                                                                                     "coverage")]
+    rows = [{"name": t.candidate.name, **{m: t.scores[m] for m in shown}, "seconds": round(t.seconds, 2)}
+            for t in sorted(trials, key=lambda t: scorer.sort_key(t.scores))]
+    return pd.DataFrame(rows)
+
+
+def _item_names(items: Any, item: str, item_name: str | None, labels: pd.Index,
+                notes: list[str]) -> tuple[list[str] | None, str | None]:
+    """Each item's name from the ``items`` table (its ``item_name`` column, or its first text column),
+    and that column's name."""
+    if items is None:
+        if item_name is not None:
+            raise ConfigError("item_name names a column of the items table; give the table too (items=...)")
+        return None, None
+    table, name = _table(items)
+    hdata.require_column(table, item, "item", name)
+    if item_name is None:
+        texts = [c for c in table.columns if c != item and not pd.api.types.is_numeric_dtype(table[c])]
+        if not texts:
+            raise SchemaError(f"{name} has no text column to name the items by; name one with item_name")
+        item_name = texts[0]
+    hdata.require_column(table, item_name, "item name", name)
+    found = pd.Series(table[item_name].astype(str).to_numpy(), index=hdata.identifiers(table[item]).to_numpy())
+    found = found[~found.index.duplicated()]
+    names = found.reindex(labels.astype(str))
+    if names.isna().any():
+        notes.append(f"{int(names.isna().sum()):,} item(s) have no name in {name}: shown by their identifier")
+    return names.fillna(pd.Series(labels.astype(str), index=names.index)).tolist(), item_name
+
+
+def _diagnostics(frame: pd.DataFrame, X: np.ndarray, y: np.ndarray, recommender: Recommender,
+                 board: pd.DataFrame, per_user: list[float], scorer: _Scorer, explicit: bool,
+                 seed: int) -> dict[str, Any]:
+    """What the report draws: the leaderboard, ratings, popularity, per-user scores and examples."""
+    popularity = np.sort(recommender.item_users_)[::-1]
+    if len(popularity) > 20_000:
+        popularity = popularity[np.unique(np.linspace(0, len(popularity) - 1, 2000).astype(int))]
+    diagnostics: dict[str, Any] = {
+        "leaderboard": board.to_dict("records"),
+        "popularity": popularity.tolist(), "popularity_items": int(len(recommender.items_)),
+        "per_user": {"metric": scorer.metric, "values": [float(v) for v in per_user]},
+    }
+    if explicit:
+        counts = pd.Series(y).round(2).value_counts().sort_index()
+        if len(counts) <= 20:
+            diagnostics["ratings"] = {"values": counts.index.tolist(), "counts": counts.astype(int).tolist()}
+    diagnostics["examples"] = _examples(X, y, recommender, seed)
+    diagnostics["neighbours"] = [
+        {"item": recommender.item_name(int(code)),
+         "similar": [recommender.item_name(int(c)) for c in recommender.similar(int(code), SHOWN)[0]]}
+        for code in np.argsort(-recommender.item_users_, kind="stable")[:EXAMPLE_ITEMS]
+    ]
+    return diagnostics
+
+
+def _examples(X: np.ndarray, y: np.ndarray, recommender: Recommender, seed: int) -> list[dict[str, Any]]:
+    """A few users with several interactions: what they liked most, and what they are recommended."""
+    counts = np.bincount(X[:, 0])
+    eligible = np.flatnonzero(counts >= 5) if (counts >= 5).any() else np.arange(len(counts))
+    chosen = np.random.default_rng(seed).choice(eligible, min(EXAMPLE_USERS, len(eligible)), replace=False)
+    best, _, _ = recommender.top([recommender.users_[u] for u in chosen], SHOWN)
+    examples = []
+    for user, recommended in zip(chosen, best):
+        rows = np.flatnonzero(X[:, 0] == user)
+        liked = rows[np.argsort(-y[rows], kind="stable")[:SHOWN]]
+        examples.append({"user": recommender.users_[user],
+                         "liked": [recommender.item_name(int(X[r, 1])) for r in liked],
+                         "recommended": [recommender.item_name(int(c)) for c in recommended if c >= 0]})
+    return examples
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _table(data: Any) -> tuple[pd.DataFrame, str]:
+    if isinstance(data, pd.DataFrame):
+        return data, "the table"
+    return hdata.read_table(data), f"'{data}'"
+
+
+def _check_top(n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"the number of items to recommend must be a whole number of at least 1; got {n!r}")
+    return int(n)
+
+
+def _cold_issues(cold: np.ndarray, explicit: bool) -> list[str]:
+    issues = []
+    for what, fallback in (("user", "the item's average" if explicit else "the item's popularity"),
+                           ("item", "the user's average" if explicit else "the lowest score"),
+                           ("user and item", "the overall average" if explicit else "the lowest score")):
+        n = int((cold == what).sum())
+        if n:
+            subject = {"user": "a user", "item": "an item", "user and item": "a user and an item"}[what]
+            issues.append(f"{n:,} row(s) with {subject} never seen in training (cold_start = {what}): "
+                          f"predicted from {fallback}")
+    return issues
+
+
+def _tell(found: list[str], issues: list[str] | None) -> None:
+    for issue in found:
+        logger.warning(issue)
+    if issues is not None:
+        issues.extend(found)
+
+
+def _num(value: Any) -> str:
+    return "-" if value is None or not np.isfinite(value) else f"{value:.4g}"
