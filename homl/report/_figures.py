@@ -48,7 +48,7 @@ def bar_chart(counts: pd.Series, title: str, *, xlabel: str = "rows") -> Figure:
         rest = counts.iloc[MAX_BARS - 1 :].sum()
         counts = pd.concat([counts.iloc[: MAX_BARS - 1], pd.Series({f"({len(counts) - MAX_BARS + 1} others)": rest})])
     fig, ax = new_figure((SMALL[0], max(SMALL[1], 0.6 + 0.22 * len(counts))))
-    labels = [_short(label) for label in counts.index]
+    labels = [short_text(label) for label in counts.index]
     y = np.arange(len(counts))[::-1]
     ax.barh(y, counts.to_numpy(dtype=float), color=BLUE)
     ax.set_yticks(y, labels, fontsize="small")
@@ -63,7 +63,7 @@ def signed_bars(values: pd.Series, title: str, *, xlabel: str) -> Figure:
     fig, ax = new_figure((WIDE[0], max(2.5, 0.6 + 0.25 * len(values))))
     y = np.arange(len(values))[::-1]
     ax.barh(y, values.to_numpy(dtype=float), color=[BLUE if v >= 0 else ORANGE for v in values])
-    ax.set_yticks(y, [_short(v) for v in values.index], fontsize="small")
+    ax.set_yticks(y, [short_text(v) for v in values.index], fontsize="small")
     ax.axvline(0, color=GREY, linewidth=0.8)
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize="medium")
@@ -76,7 +76,7 @@ def heat_map(corr: pd.DataFrame, title: str) -> Figure:
     side = min(11.0, 2.5 + 0.45 * n)
     fig, ax = new_figure((side + 1.2, side))
     image = ax.imshow(corr.to_numpy(dtype=float), cmap="RdBu_r", vmin=-1, vmax=1)
-    labels = [_short(c, 18) for c in corr.columns]
+    labels = [short_text(c, 18) for c in corr.columns]
     ax.set_xticks(range(n), labels, rotation=90, fontsize="small")
     ax.set_yticks(range(n), labels, fontsize="small")
     if n <= 12:
@@ -111,9 +111,9 @@ def scatter_matrix(frame: pd.DataFrame, title: str, *, color: pd.Series | None =
             ax.tick_params(labelsize="xx-small")
             _compact_ticks(ax)
             if i == n - 1:
-                ax.set_xlabel(_short(col, 18), fontsize="x-small")
+                ax.set_xlabel(short_text(col, 18), fontsize="x-small")
             if j == 0:
-                ax.set_ylabel(_short(row, 18), fontsize="x-small")
+                ax.set_ylabel(short_text(row, 18), fontsize="x-small")
     fig.suptitle(title, fontsize="medium")
     return fig
 
@@ -130,17 +130,17 @@ def geo_scatter(lon: pd.Series, lat: pd.Series, title: str, *, color: pd.Series 
     kwargs: dict[str, Any] = {"s": sizes, "alpha": 0.4, "linewidths": 0}
     if color is not None and pd.api.types.is_numeric_dtype(color):
         points = ax.scatter(lon, lat, c=color.to_numpy(dtype=float), cmap="jet", **kwargs)
-        fig.colorbar(points, ax=ax, label=_short(color_label, 40), shrink=0.8)
+        fig.colorbar(points, ax=ax, label=short_text(color_label, 40), shrink=0.8)
     elif color is not None:
         codes = pd.Categorical(color.astype(str))
         points = ax.scatter(lon, lat, c=codes.codes, cmap="tab10", **kwargs)
-        handles = [ax.scatter([], [], color=points.cmap(points.norm(i)), label=_short(c)) for i, c in enumerate(codes.categories[:10])]
-        ax.legend(handles=handles, title=_short(color_label, 30), fontsize="small")
+        handles = [ax.scatter([], [], color=points.cmap(points.norm(i)), label=short_text(c)) for i, c in enumerate(codes.categories[:10])]
+        ax.legend(handles=handles, title=short_text(color_label, 30), fontsize="small")
     else:
         ax.scatter(lon, lat, color=BLUE, **kwargs)
     ax.set_xlabel("longitude")
     ax.set_ylabel("latitude")
-    ax.set_title(title + (f"\n(point size: {_short(size_label, 30)})" if size is not None and size_label else ""),
+    ax.set_title(title + (f"\n(point size: {short_text(size_label, 30)})" if size is not None and size_label else ""),
                  fontsize="medium")
     return fig
 
@@ -161,6 +161,6 @@ def _colors(values: pd.Series) -> Any:
     return pd.Categorical(values.astype(str)).codes
 
 
-def _short(text: Any, width: int = 28) -> str:
+def short_text(text: Any, width: int = 28) -> str:
     text = str(text)
     return text if len(text) <= width else text[: width - 1] + "…"

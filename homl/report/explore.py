@@ -474,4 +474,4 @@ def _num(value: float) -> str:
 
 
 def _short(text: Any) -> str:
-    return figs._short(text, 40)
+    return figs.short_text(text, 40)

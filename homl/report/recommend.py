@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ._figures import BLUE, GREY, ORANGE, RED, WIDE, _short, histogram, new_figure
+from ._figures import BLUE, GREY, ORANGE, RED, WIDE, histogram, new_figure, short_text
 from ._html import Report, Section
 from ._html import num as _plain_num
 
@@ -155,7 +155,7 @@ def _leaderboard_figure(frame: pd.DataFrame, metric: str, meta: dict[str, Any]) 
     fig, ax = new_figure((WIDE[0], max(2.5, 0.35 * len(names) + 1.2)))
     y = np.arange(len(names))[::-1]
     ax.barh(y, np.nan_to_num(values), color=colours)
-    ax.set_yticks(y, [_short(n, 45) for n in names], fontsize="small")
+    ax.set_yticks(y, [short_text(n, 45) for n in names], fontsize="small")
     for position, value in zip(y, values, strict=True):
         if np.isfinite(value):
             ax.text(value, position, f" {value:.3g}", va="center", fontsize="x-small")
@@ -244,7 +244,7 @@ def _long_tail(section: Section, meta: dict[str, Any], popularity: list[float] |
     right.set_xlabel(f"rank of '{meta.get('item') or 'item'}' by popularity")
     right.set_ylabel("interactions per item (log)")
     right.set_title("The long tail", fontsize="medium")
-    caption = "The few popular items (left of the dashed lines) take most of the interactions."
+    caption = "Items left of the dashed lines take half and 80% of all interactions."
     if len(counts) < n_items:
         caption += f" Drawn from {len(counts):,} items evenly spaced along the rank."
     section.figure(fig, "long-tail", caption)
@@ -286,7 +286,7 @@ def _examples(section: Section, meta: dict[str, Any], examples: list[dict[str, A
         section.note("Example recommendations were not saved with this model.")
         return
     liked = "picked" if meta.get("form") == "implicit" else "rated highest"
-    section.text(f"A few users: what they {liked} in the training data, beside the model's first recommendations "
+    section.text(f"A few users: what they {liked}, beside the model's first recommendations "
                  "among the items they had not seen. Judge whether the right column follows from the left.")
     for example in examples[:MAX_EXAMPLES]:
         left = [str(v) for v in example.get("liked") or []][:MAX_LISTED]

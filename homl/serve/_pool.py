@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from homl.errors import HomlError
 from homl.registry import ModelVersion, Registry
 
 from ._schema import request_model
@@ -42,6 +43,13 @@ class ServedModel:
         return self.record.version
 
 
+#: Kinds of model the server does not take (their predictions are not one row per row of a table), and why.
+UNSERVED_KINDS = {
+    "forecast": "a forecast model; forecast with `homl predict MODEL_DIR`",
+    "recommend": "a recommender; score pairs and list recommendations with `homl predict MODEL_DIR`",
+}
+
+
 class ModelPool:
     """The served versions of ``names`` (every registered model when None), from ``registry``;
     each predicts through its checked ONNX form where it has one, unless ``onnx`` is False."""
@@ -49,7 +57,16 @@ class ModelPool:
     def __init__(self, registry: Registry, names: list[str] | None = None, *, onnx: bool = True):
         self.registry = registry
         self.onnx = onnx
-        self.names = list(names) if names else registry.names()
+        if names:
+            self.names = list(names)
+        else:  # every model the server can take; the others are said and left out
+            self.names = []
+            for name in registry.names():
+                kind = registry.get(name).kind
+                if kind in UNSERVED_KINDS:
+                    logger.warning("%s is not served: %s", name, UNSERVED_KINDS[kind])
+                else:
+                    self.names.append(name)
         self._served: dict[str, ServedModel] = {}
         self._pinned: dict[tuple[str, int], ServedModel] = {}
         self._lock = threading.Lock()
@@ -89,6 +106,8 @@ class ModelPool:
         import homl
         from homl.tasks.export import served_form
 
+        if record.kind in UNSERVED_KINDS:
+            raise HomlError(f"{name} version {record.version} cannot be served: {UNSERVED_KINDS[record.kind]}")
         model = homl.load(self.registry.path(name, record.version))
         fast, engine = served_form(model) if self.onnx else (model, "Python pipeline (ONNX turned off)")
         logger.info("%s version %s: predictions by %s", name, record.version, engine)

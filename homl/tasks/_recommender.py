@@ -31,9 +31,14 @@ class Recommender(BaseEstimator):
     @classmethod
     def build(cls, scorer: Any, users: pd.Index, items: pd.Index, pairs: np.ndarray, *,
               explicit: bool, scale: tuple[float, float] | None = None,
-              item_names: list[str] | None = None) -> Recommender:
-        """Wrap ``scorer`` (fitted on the coded ``pairs``) with the labels of its codes."""
+              item_names: list[str] | None = None, attributes: Any = None) -> Recommender:
+        """Wrap ``scorer`` (fitted on the coded ``pairs``) with the labels of its codes; ``attributes``
+        (an :class:`~homl.tasks._item_attributes.AttributeBiases`) adds the items known only from
+        an items table, rated by what their attributes predict."""
         self = cls()
+        self.extra_items_ = list(attributes.labels) if attributes is not None else []
+        self.extra_names_ = attributes.names if attributes is not None else None
+        self.extra_bias_ = np.asarray(attributes.biases if attributes is not None else [], dtype=float)
         self.scorer_ = scorer
         self.users_ = [str(u) for u in users]
         self.items_ = [str(i) for i in items]
@@ -58,7 +63,7 @@ class Recommender(BaseEstimator):
         """The codes of user (``what="user"``) or item labels; -1 for a label never seen in training."""
         lookup = self.__dict__.setdefault("_lookup", {})
         if what not in lookup:
-            lookup[what] = pd.Index(self.users_ if what == "user" else self.items_)
+            lookup[what] = pd.Index(self.users_ if what == "user" else self.items_ + self.extra_items_)
         labels = identifiers(pd.Series(values)) if not isinstance(values, pd.Series) else identifiers(values)
         return lookup[what].get_indexer(labels.fillna("").astype(str))
 
@@ -71,16 +76,29 @@ class Recommender(BaseEstimator):
 
     def item_name(self, code: int) -> str:
         """How a person knows the item: its name from the item table, else its identifier."""
+        if code >= len(self.items_):
+            extra = code - len(self.items_)
+            return self.extra_names_[extra] if self.extra_names_ else self.extra_items_[extra]
         return self.item_names_[code] if self.item_names_ else self.items_[code]
+
+    def is_rated(self, code: int) -> bool:
+        """Whether the item with ``code`` was in the log (not only in the items table)."""
+        return 0 <= code < len(self.items_)
 
     # ------------------------------------------------------------ predictions
 
     def score_pairs(self, users: Any, items: Any) -> tuple[np.ndarray, np.ndarray]:
         """Each pair's predicted rating (explicit) or score, and its ``cold_start`` text."""
         u, i = self.codes(users, "user"), self.codes(items, "item")
-        scores = self.scorer_.predict(np.column_stack([u, i]))
-        cold = np.array([COLD[key] for key in zip((u < 0).tolist(), (i < 0).tolist())], dtype=object)
-        return np.asarray(scores, dtype=float), cold
+        described = i >= len(self.items_)  # known only from the items table: its attributes say how it rates
+        scores = np.asarray(self.scorer_.predict(np.column_stack([u, np.where(described, -1, i)])), dtype=float)
+        if described.any():
+            scores[described] += self.extra_bias_[i[described] - len(self.items_)]
+            if self.scale_ is not None:
+                scores = np.clip(scores, *self.scale_)
+        new_item = (i < 0) | described
+        cold = np.array([COLD[key] for key in zip((u < 0).tolist(), new_item.tolist())], dtype=object)
+        return scores, cold
 
     def top(self, users: Any, n: int, *, exclude_seen: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The ``n`` best item codes (-1 when fewer are left), their scores, and whether each user is new.

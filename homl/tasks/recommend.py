@@ -131,7 +131,7 @@ class RecommendModel:
         """The ``n`` items most like ``item`` (as named in training): rows of item, rank and similarity."""
         n = _check_top(n)
         code = int(self.recommender.codes([item], "item")[0])
-        if code < 0:
+        if not self.recommender.is_rated(code):
             raise SchemaError(f"item {item!r} was not seen in training, so nothing is known of what it is like "
                               f"(the items are the values of '{self.columns['item']}')")
         codes, similarity = self.recommender.similar(code, n)
@@ -294,7 +294,7 @@ def recommend(
     frame = log.frame
     user_codes, user_labels = pd.factorize(frame["user"])
     item_codes, item_labels = pd.factorize(frame["item"])
-    names, item_name = _item_names(items, item, item_name, item_labels, notes)  # a bad table stops us before training
+    names, item_name, item_table = _item_names(items, item, item_name, item_labels, notes)  # before any training
     X = np.column_stack([user_codes, item_codes]).astype(np.int64)
     y = frame["rating"].to_numpy(dtype=float)
     times = frame["time"].to_numpy(dtype=float) if "time" in frame else None
@@ -345,8 +345,11 @@ def recommend(
     else:
         say("the chosen model is kept as fitted without the test interactions: refitting on all of them "
             f"would not end within the time limit ({time_limit:g} s)")
+    attributes = None
+    if item_table is not None:
+        attributes = _attributes(item_table, item, item_name, item_labels, X, y, log.explicit, seed, say)
     recommender = Recommender.build(final, user_labels, item_labels, X, explicit=log.explicit, scale=log.scale,
-                                    item_names=names)
+                                    item_names=names, attributes=attributes)
     board = _leaderboard(trials, scorer)
     metadata = {
         "form": "ratings" if log.explicit else "implicit", "columns": log.columns, "scale": log.scale,
@@ -469,14 +472,32 @@ def _leaderboard(trials: list[Trial], scorer: _Scorer) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _attributes(table: pd.DataFrame, item: str, item_name: str | None, labels: pd.Index, X: np.ndarray,
+                y: np.ndarray, explicit: bool, seed: int, say: Any) -> Any:
+    """What the items table's attributes predict of the items the log lacks (ratings only)."""
+    from homl.models import BiasRating
+
+    from ._item_attributes import attribute_biases
+
+    if not explicit:
+        say("the items table names the items; its attributes are used for ratings only (an item the log "
+            "lacks ranks last for implicit feedback)")
+        return None
+    biases = BiasRating(reg_user=5.0, reg_item=3.0, n_iter=25).fit(X, y).item_bias_
+    found, sentence = attribute_biases(table, item, item_name, labels, biases,
+                                       np.bincount(X[:, 1], minlength=len(labels)), seed)
+    say(sentence)
+    return found
+
+
 def _item_names(items: Any, item: str, item_name: str | None, labels: pd.Index,
-                notes: list[str]) -> tuple[list[str] | None, str | None]:
+                notes: list[str]) -> tuple[list[str] | None, str | None, pd.DataFrame | None]:
     """Each item's name from the ``items`` table (its ``item_name`` column, or its first text column),
-    and that column's name."""
+    that column's name, and the table."""
     if items is None:
         if item_name is not None:
             raise ConfigError("item_name names a column of the items table; give the table too (items=...)")
-        return None, None
+        return None, None, None
     table, name = _table(items)
     hdata.require_column(table, item, "item", name)
     if item_name is None:
@@ -490,7 +511,7 @@ def _item_names(items: Any, item: str, item_name: str | None, labels: pd.Index,
     names = found.reindex(labels.astype(str))
     if names.isna().any():
         notes.append(f"{int(names.isna().sum()):,} item(s) have no name in {name}: shown by their identifier")
-    return names.fillna(pd.Series(labels.astype(str), index=names.index)).tolist(), item_name
+    return names.fillna(pd.Series(labels.astype(str), index=names.index)).tolist(), item_name, table
 
 
 def _diagnostics(frame: pd.DataFrame, X: np.ndarray, y: np.ndarray, recommender: Recommender,
@@ -552,7 +573,8 @@ def _check_top(n: Any) -> int:
 def _cold_issues(cold: np.ndarray, explicit: bool) -> list[str]:
     issues = []
     for what, fallback in (("user", "the item's average" if explicit else "the item's popularity"),
-                           ("item", "the user's average" if explicit else "the lowest score"),
+                           ("item", "the user's average (and the item's attributes, for an item of the items "
+                                    "table)" if explicit else "the lowest score"),
                            ("user and item", "the overall average" if explicit else "the lowest score")):
         n = int((cold == what).sum())
         if n:

@@ -151,3 +151,38 @@ def test_a_log_where_nobody_has_two_interactions_cannot_be_tested():
     log = pd.DataFrame({"u": ["a", "b", "c"], "i": ["x", "y", "z"]})
     with pytest.raises(DataError, match="no user has two interactions"):
         homl.recommend(log, user="u", item="i", time_limit=5)
+
+
+def test_item_attributes_rate_the_items_no_one_rated_yet():
+    """Items of a "good" kind are rated one star higher: an item known only from the items table is
+    predicted by its kind, and said to be a cold start."""
+    rng = np.random.default_rng(0)
+    kinds = {f"i{k:03d}": ("good|new" if k % 2 else "bad|new") for k in range(120)}
+    rows = [(f"u{u:02d}", item, 3.0 + (1.0 if "good" in kinds[item] else -1.0) + rng.normal(0, 0.3))
+            for u in range(60) for item in rng.choice(sorted(kinds)[:100], 25, replace=False)]
+    log = pd.DataFrame(rows, columns=["user", "item", "stars"])
+    table = pd.DataFrame({"item": list(kinds), "title": [f"Item {k}" for k in kinds], "kind": list(kinds.values())})
+    result = homl.recommend(log, user="user", item="item", rating="stars", items=table, models=["factors"],
+                            time_limit=10)
+    assert any("attributes explain" in note and "the 20 items of the items table" in note for note in result.notes)
+    pairs = pd.DataFrame({"user": ["u01", "u01", "u01"], "item": ["i101", "i102", "nowhere"]})
+    scored = result.predict_frame(pairs)
+    assert scored["cold_start"].tolist() == ["item", "item", "item"]
+    good, bad, unknown = scored["stars"]
+    assert good - bad > 1.2 and bad < unknown < good
+    with pytest.raises(SchemaError, match="'i101' was not seen in training"):
+        result.similar_items("i101")
+
+
+def test_the_server_leaves_out_a_recommender_saying_why(bought, tmp_path, caplog):
+    from homl.registry import Registry
+    from homl.serve import ModelPool
+
+    _, folder = bought
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    registry.add(folder, "shop")
+    with caplog.at_level(logging.WARNING, logger="homl"):
+        assert ModelPool(registry).names == []
+    assert "shop is not served: a recommender" in caplog.text
+    with pytest.raises(homl.HomlError, match="shop version 1 cannot be served: a recommender"):
+        ModelPool(registry, ["shop"])
