@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from homl._progress import Progress
 from homl.errors import ConfigError
 
 
@@ -176,3 +178,103 @@ def timed_fit(candidate: Candidate, X: np.ndarray, y: np.ndarray, deadline: floa
     with fit_deadline(deadline):
         model = candidate.make().fit(X, y)
     return model, _time.monotonic() - started
+
+
+#: Most users whose top k are ranked to score a model (a seeded sample beyond it).
+MAX_RANKED_USERS = 20_000
+#: Share of the time limit for trying the models; the rest scores the chosen one and refits it.
+SEARCH_SHARE = 0.7
+
+
+def try_models(tried: list[Candidate], scorer: Scorer, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
+               check_rows: np.ndarray, deadline: float, say: Any, progress: Progress) -> list[Trial]:
+    """Each candidate fitted on ``fit_rows`` and scored on ``check_rows``, skipped once ``deadline`` has
+    passed or when its family's last fit says it would not end before it; a baseline is always tried."""
+    progress.phase("trying the models", total=len(tried))
+    trials: list[Trial] = []
+    rate: dict[str, float] = {}  # the slowest seconds per unit of cost seen in each family
+    for candidate in tried:
+        guess = rate[candidate.family] * candidate.cost if candidate.family in rate else 0.0
+        baseline = candidate.family in BASELINES[scorer.explicit]
+        if not baseline and _time.monotonic() + guess > deadline:
+            say(f"{candidate.name} skipped: it would not end within the time limit")
+            progress.advance(1, candidate.name)
+            continue
+        try:
+            model, took = timed_fit(candidate, X[fit_rows], y[fit_rows], deadline)
+            predictions = model.predict(X[check_rows]) if scorer.explicit else None
+            scores = (scorer.rating_scores(predictions, y[check_rows]) if scorer.explicit
+                      else scorer.score(model, X, y, fit_rows, check_rows)[0])
+        except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as error:
+            say(f"{candidate.name} failed and was left out: {error}")
+            progress.advance(1, candidate.name)
+            continue
+        rate[candidate.family] = max(took / candidate.cost, rate.get(candidate.family, 0.0))
+        trials.append(Trial(candidate, scores, took, predictions))
+        progress.advance(1, f"{candidate.name}: {scorer.metric} {scores[scorer.metric]:.4f}")
+    return trials
+
+
+class Scorer:
+    """How a form's models are scored on held-out interactions."""
+
+    def __init__(self, explicit: bool, k: int, n_items: int, seed: int):
+        self.explicit, self.k, self.n_items, self.seed = explicit, k, n_items, seed
+        self.metric = "rmse" if explicit else f"ndcg@{k}"
+
+    @staticmethod
+    def rating_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        errors = predicted - truth
+        return {"rmse": float(np.sqrt(np.mean(errors ** 2))), "mae": float(np.mean(np.abs(errors)))}
+
+    def sort_key(self, scores: dict[str, float]) -> float:
+        value = scores[self.metric]
+        return (value if self.explicit else -value) if np.isfinite(value) else np.inf
+
+    def score(self, model: Any, X: np.ndarray, y: np.ndarray, known: np.ndarray, held: np.ndarray, *,
+              detail: bool = False) -> tuple[dict[str, float], list[float]]:
+        """The scores of ``model`` (fitted on the ``known`` rows) on the ``held`` rows, and per user
+        (when ``detail``): RMSE and MAE of ratings, or the ranking metrics of each user's top k."""
+        if self.explicit:
+            predicted = model.predict(X[held])
+            per_user = []
+            if detail:
+                squared = pd.Series((predicted - y[held]) ** 2).groupby(X[held, 0]).mean()
+                per_user = np.sqrt(squared.to_numpy()).tolist()
+            return self.rating_scores(predicted, y[held]), per_user
+        from homl.evaluate import per_user_ranking, ranking_scores, top_items
+
+        users, relevant = _by_user(X[held])
+        if len(users) > MAX_RANKED_USERS:
+            keep = np.sort(np.random.default_rng(self.seed).choice(len(users), MAX_RANKED_USERS, replace=False))
+            users, relevant = users[keep], [relevant[i] for i in keep]
+        seen = _seen_lookup(X[known])
+        recommended = np.full((len(users), self.k), -1, dtype=np.int64)
+        for start in range(0, len(users), 1000):
+            block = users[start:start + 1000]
+            exclude = [seen.get(int(u), np.empty(0, np.int64)) for u in block]
+            recommended[start:start + len(block)] = top_items(model.score_items(block), self.k, exclude)[0]
+        scores = ranking_scores(recommended, relevant, k=self.k, n_items=self.n_items)
+        per_user = per_user_ranking(recommended, relevant, k=self.k)[self.metric].tolist() if detail else []
+        return {key: float(value) for key, value in scores.items()}, per_user
+
+
+def _by_user(pairs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The users of coded pairs and each one's items."""
+    order = np.argsort(pairs[:, 0], kind="stable")
+    users, starts = np.unique(pairs[order, 0], return_index=True)
+    return users, np.split(pairs[order, 1], starts[1:])
+
+
+def _seen_lookup(pairs: np.ndarray) -> dict[int, np.ndarray]:
+    users, items = _by_user(pairs)
+    return dict(zip(users.tolist(), items))
+
+
+def leaderboard(trials: list[Trial], scorer: Scorer) -> pd.DataFrame:
+    """Every model tried, best first: its name, its scores on the validation interactions, its fit seconds."""
+    shown = ["rmse", "mae"] if scorer.explicit else [f"{m}@{scorer.k}" for m in ("ndcg", "precision", "recall",
+                                                                                     "coverage")]
+    rows = [{"name": t.candidate.name, **{m: t.scores[m] for m in shown}, "seconds": round(t.seconds, 2)}
+            for t in sorted(trials, key=lambda t: scorer.sort_key(t.scores))]
+    return pd.DataFrame(rows)

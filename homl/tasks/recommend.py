@@ -25,7 +25,17 @@ from homl.errors import ConfigError, DataError, ModelDirError, SchemaError
 
 from ._kinds import ModelInfo
 from ._model import check_output
-from ._recommend_search import BASELINES, Candidate, Trial, blend_trial, candidates, timed_fit
+from ._recommend_diagnostics import diagnostics_of
+from ._recommend_search import (
+    BASELINES,
+    SEARCH_SHARE,
+    Scorer,
+    blend_trial,
+    candidates,
+    leaderboard,
+    timed_fit,
+    try_models,
+)
 from ._recommender import Recommender
 from ._resume import data_hash
 from ._unsupervised import save_with_report, saved_diagnostics
@@ -36,10 +46,6 @@ logger = logging.getLogger("homl")
 TABLES = ("leaderboard",)
 #: Share of each user's training interactions held out to choose the model.
 VALIDATION_SHARE = 0.2
-#: Most users whose top k are ranked to score a model (a seeded sample beyond it).
-MAX_RANKED_USERS = 20_000
-#: Users and items shown in the report's examples.
-EXAMPLE_USERS, EXAMPLE_ITEMS, SHOWN = 3, 5, 5
 
 
 class RecommendModel:
@@ -305,10 +311,10 @@ def recommend(
     fit_at, check_at = hdata.per_user_split(user_codes[train], VALIDATION_SHARE, seed=seed + 1,
                                             times=None if times is None else times[train])
     fit_rows, check_rows = train[fit_at], train[check_at]
-    scorer = _Scorer(log.explicit, top, len(item_labels), seed)
+    scorer = Scorer(log.explicit, top, len(item_labels), seed)
     threads = free_cores()
 
-    trials = _try_models(candidates(log.explicit, models, seed=seed, scale=log.scale, threads=threads), scorer,
+    trials = try_models(candidates(log.explicit, models, seed=seed, scale=log.scale, threads=threads), scorer,
                          X, y, fit_rows, check_rows, started + SEARCH_SHARE * time_limit, say, progress)
     progress.end_phase()
     if log.explicit:
@@ -350,7 +356,7 @@ def recommend(
         attributes = _attributes(item_table, item, item_name, item_labels, X, y, log.explicit, seed, say)
     recommender = Recommender.build(final, user_labels, item_labels, X, explicit=log.explicit, scale=log.scale,
                                     item_names=names, attributes=attributes)
-    board = _leaderboard(trials, scorer)
+    board = leaderboard(trials, scorer)
     metadata = {
         "form": "ratings" if log.explicit else "implicit", "columns": log.columns, "scale": log.scale,
         "user": user, "item": item, "rating": rating,
@@ -366,110 +372,12 @@ def recommend(
         "seconds": round(_time.monotonic() - started, 1),
     }
     model = RecommendModel(recommender, metadata, {"leaderboard": board})
-    diagnostics = _diagnostics(frame, X, y, recommender, board, per_user, scorer, log.explicit, seed)
+    diagnostics = diagnostics_of(X, y, recommender, board, per_user, scorer.metric, log.explicit, seed)
     result = RecommendResult(model, board, test_scores, baseline_scores, diagnostics, notes + decisions)
     progress.end_phase()
     if output is not None:
         result.save(output, overwrite=overwrite)
     return result
-
-
-#: Share of the time limit for trying the models; the rest scores the chosen one and refits it.
-SEARCH_SHARE = 0.7
-
-
-def _try_models(tried: list[Candidate], scorer: _Scorer, X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray,
-                check_rows: np.ndarray, deadline: float, say: Any, progress: Progress) -> list[Trial]:
-    """Each candidate fitted on ``fit_rows`` and scored on ``check_rows``, skipped once ``deadline`` has
-    passed or when its family's last fit says it would not end before it; a baseline is always tried."""
-    progress.phase("trying the models", total=len(tried))
-    trials: list[Trial] = []
-    rate: dict[str, float] = {}  # the slowest seconds per unit of cost seen in each family
-    for candidate in tried:
-        guess = rate[candidate.family] * candidate.cost if candidate.family in rate else 0.0
-        baseline = candidate.family in BASELINES[scorer.explicit]
-        if not baseline and _time.monotonic() + guess > deadline:
-            say(f"{candidate.name} skipped: it would not end within the time limit")
-            progress.advance(1, candidate.name)
-            continue
-        try:
-            model, took = timed_fit(candidate, X[fit_rows], y[fit_rows], deadline)
-            predictions = model.predict(X[check_rows]) if scorer.explicit else None
-            scores = (scorer.rating_scores(predictions, y[check_rows]) if scorer.explicit
-                      else scorer.score(model, X, y, fit_rows, check_rows)[0])
-        except (ValueError, RuntimeError, ArithmeticError, np.linalg.LinAlgError) as error:
-            say(f"{candidate.name} failed and was left out: {error}")
-            progress.advance(1, candidate.name)
-            continue
-        rate[candidate.family] = max(took / candidate.cost, rate.get(candidate.family, 0.0))
-        trials.append(Trial(candidate, scores, took, predictions))
-        progress.advance(1, f"{candidate.name}: {scorer.metric} {scores[scorer.metric]:.4f}")
-    return trials
-
-
-class _Scorer:
-    """How a form's models are scored on held-out interactions."""
-
-    def __init__(self, explicit: bool, k: int, n_items: int, seed: int):
-        self.explicit, self.k, self.n_items, self.seed = explicit, k, n_items, seed
-        self.metric = "rmse" if explicit else f"ndcg@{k}"
-
-    @staticmethod
-    def rating_scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-        errors = predicted - truth
-        return {"rmse": float(np.sqrt(np.mean(errors ** 2))), "mae": float(np.mean(np.abs(errors)))}
-
-    def sort_key(self, scores: dict[str, float]) -> float:
-        value = scores[self.metric]
-        return (value if self.explicit else -value) if np.isfinite(value) else np.inf
-
-    def score(self, model: Any, X: np.ndarray, y: np.ndarray, known: np.ndarray, held: np.ndarray, *,
-              detail: bool = False) -> tuple[dict[str, float], list[float]]:
-        """The scores of ``model`` (fitted on the ``known`` rows) on the ``held`` rows, and per user
-        (when ``detail``): RMSE and MAE of ratings, or the ranking metrics of each user's top k."""
-        if self.explicit:
-            predicted = model.predict(X[held])
-            per_user = []
-            if detail:
-                squared = pd.Series((predicted - y[held]) ** 2).groupby(X[held, 0]).mean()
-                per_user = np.sqrt(squared.to_numpy()).tolist()
-            return self.rating_scores(predicted, y[held]), per_user
-        from homl.evaluate import per_user_ranking, ranking_scores, top_items
-
-        users, relevant = _by_user(X[held])
-        if len(users) > MAX_RANKED_USERS:
-            keep = np.sort(np.random.default_rng(self.seed).choice(len(users), MAX_RANKED_USERS, replace=False))
-            users, relevant = users[keep], [relevant[i] for i in keep]
-        seen = _seen_lookup(X[known])
-        recommended = np.full((len(users), self.k), -1, dtype=np.int64)
-        for start in range(0, len(users), 1000):
-            block = users[start:start + 1000]
-            exclude = [seen.get(int(u), np.empty(0, np.int64)) for u in block]
-            recommended[start:start + len(block)] = top_items(model.score_items(block), self.k, exclude)[0]
-        scores = ranking_scores(recommended, relevant, k=self.k, n_items=self.n_items)
-        per_user = per_user_ranking(recommended, relevant, k=self.k)[self.metric].tolist() if detail else []
-        return {key: float(value) for key, value in scores.items()}, per_user
-
-
-def _by_user(pairs: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The users of coded pairs and each one's items."""
-    order = np.argsort(pairs[:, 0], kind="stable")
-    users, starts = np.unique(pairs[order, 0], return_index=True)
-    return users, np.split(pairs[order, 1], starts[1:])
-
-
-def _seen_lookup(pairs: np.ndarray) -> dict[int, np.ndarray]:
-    users, items = _by_user(pairs)
-    return dict(zip(users.tolist(), items))
-
-
-def _leaderboard(trials: list[Trial], scorer: _Scorer) -> pd.DataFrame:
-    """Every model tried, best first: its name, its scores on the validation interactions, its fit seconds."""
-    shown = ["rmse", "mae"] if scorer.explicit else [f"{m}@{scorer.k}" for m in ("ndcg", "precision", "recall",
-                                                                                     "coverage")]
-    rows = [{"name": t.candidate.name, **{m: t.scores[m] for m in shown}, "seconds": round(t.seconds, 2)}
-            for t in sorted(trials, key=lambda t: scorer.sort_key(t.scores))]
-    return pd.DataFrame(rows)
 
 
 def _attributes(table: pd.DataFrame, item: str, item_name: str | None, labels: pd.Index, X: np.ndarray,
@@ -512,47 +420,6 @@ def _item_names(items: Any, item: str, item_name: str | None, labels: pd.Index,
     if names.isna().any():
         notes.append(f"{int(names.isna().sum()):,} item(s) have no name in {name}: shown by their identifier")
     return names.fillna(pd.Series(labels.astype(str), index=names.index)).tolist(), item_name, table
-
-
-def _diagnostics(frame: pd.DataFrame, X: np.ndarray, y: np.ndarray, recommender: Recommender,
-                 board: pd.DataFrame, per_user: list[float], scorer: _Scorer, explicit: bool,
-                 seed: int) -> dict[str, Any]:
-    """What the report draws: the leaderboard, ratings, popularity, per-user scores and examples."""
-    popularity = np.sort(recommender.item_users_)[::-1]
-    if len(popularity) > 20_000:
-        popularity = popularity[np.unique(np.linspace(0, len(popularity) - 1, 2000).astype(int))]
-    diagnostics: dict[str, Any] = {
-        "leaderboard": board.to_dict("records"),
-        "popularity": popularity.tolist(), "popularity_items": int(len(recommender.items_)),
-        "per_user": {"metric": scorer.metric, "values": [float(v) for v in per_user]},
-    }
-    if explicit:
-        counts = pd.Series(y).round(2).value_counts().sort_index()
-        if len(counts) <= 20:
-            diagnostics["ratings"] = {"values": counts.index.tolist(), "counts": counts.astype(int).tolist()}
-    diagnostics["examples"] = _examples(X, y, recommender, seed)
-    diagnostics["neighbours"] = [
-        {"item": recommender.item_name(int(code)),
-         "similar": [recommender.item_name(int(c)) for c in recommender.similar(int(code), SHOWN)[0]]}
-        for code in np.argsort(-recommender.item_users_, kind="stable")[:EXAMPLE_ITEMS]
-    ]
-    return diagnostics
-
-
-def _examples(X: np.ndarray, y: np.ndarray, recommender: Recommender, seed: int) -> list[dict[str, Any]]:
-    """A few users with several interactions: what they liked most, and what they are recommended."""
-    counts = np.bincount(X[:, 0])
-    eligible = np.flatnonzero(counts >= 5) if (counts >= 5).any() else np.arange(len(counts))
-    chosen = np.random.default_rng(seed).choice(eligible, min(EXAMPLE_USERS, len(eligible)), replace=False)
-    best, _, _ = recommender.top([recommender.users_[u] for u in chosen], SHOWN)
-    examples = []
-    for user, recommended in zip(chosen, best):
-        rows = np.flatnonzero(X[:, 0] == user)
-        liked = rows[np.argsort(-y[rows], kind="stable")[:SHOWN]]
-        examples.append({"user": recommender.users_[user],
-                         "liked": [recommender.item_name(int(X[r, 1])) for r in liked],
-                         "recommended": [recommender.item_name(int(c)) for c in recommended if c >= 0]})
-    return examples
 
 
 # ---------------------------------------------------------------- small helpers
