@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from homl.errors import ConfigError
-from homl.models._feedback_base import top_n
+from homl.models import top_n
 
 
 def top_items(scores: np.ndarray, n: int, exclude: list[np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:

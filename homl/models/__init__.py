@@ -19,6 +19,7 @@ from ._calls import fit_pipeline, predict_output
 from ._catboost import CatBoostClassification, CatBoostRegression
 from ._detectors import DETECTORS, available_detectors
 from ._feedback import FeedbackALS, FeedbackBPR, ItemNeighbours, PopularItems
+from ._feedback_base import top_n
 from ._feedback_neural import FeedbackEmbeddings
 from ._forecast_base import Forecaster, LocalForecaster, check_horizon
 from ._forecast_ensemble import ForecastEnsemble, combine, members_of
@@ -44,6 +45,7 @@ from ._wrappers import ClippedOutput, EarlyStopping, LabelEncoded, RowCap
 from ._zoo import SPECS, ModelSpec, candidates_for, get_spec, missing_families, prep_space
 
 __all__ = [
+    "top_n",
     "BiasRating",
     "FactorRating",
     "MeanRating",
