@@ -3,7 +3,7 @@
 Explicit ratings are scored by RMSE on held-out pairs; implicit feedback by NDCG@k of each user's
 top k (items seen in training left out) against the items they went on to pick. Candidates come in
 rounds: the first setting of every family, then the second..., so a short time limit still sees
-every family. For ratings, a blend of the best setting of each family that beats the biases is
+every family; the network comes last, and trains for the time left. For ratings, a blend of the best setting of each family that beats the biases is
 weighed on their validation predictions last.
 """
 
@@ -46,6 +46,8 @@ class Trial:
 RATING_FAMILIES = ("mean", "biases", "factors", "item_neighbours", "user_neighbours")
 FEEDBACK_FAMILIES = ("popular", "als", "item_neighbours", "bpr", "embeddings")
 BASELINES = {True: ("mean", "biases"), False: ("popular",)}
+#: Families tried after every round of the others: a network trains as long as the time left allows.
+LAST = ("embeddings",)
 
 
 def candidates(explicit: bool, families: list[str] | None, *, seed: int, scale: tuple[float, float] | None,
@@ -60,10 +62,11 @@ def candidates(explicit: bool, families: list[str] | None, *, seed: int, scale: 
     baselines = BASELINES[explicit]
     chosen = [f for f in known if f not in baselines and (not families or f in families)]
     settings = _rating_settings(seed, scale) if explicit else _feedback_settings(seed, threads)
-    chosen = [f for f in chosen if settings[f]]
+    chosen = [f for f in chosen if settings[f] and f not in LAST]
     rounds = max((len(settings[f]) for f in chosen), default=0)
     ordered = [settings[f][r] for r in range(rounds) for f in chosen if r < len(settings[f])]
-    return [settings[f][0] for f in baselines] + ordered
+    late = [c for f in LAST if f in known and (not families or f in families) for c in settings.get(f, [])]
+    return [settings[f][0] for f in baselines] + ordered + late
 
 
 def _rating_settings(seed: int, scale: tuple[float, float] | None) -> dict[str, list[Candidate]]:
