@@ -16,7 +16,7 @@ import typer
 from homl import HomlError, __version__, write_text_atomic
 
 from ._flags import as_flags
-from ._options import Output, Overwrite, Seed, TimeLimit, Verbose, run_training, setup_logging
+from ._options import Output, Overwrite, Query, Seed, TimeLimit, Verbose, run_training, setup_logging
 from ._registry import registry_app
 from ._render import console, frame_table, leaderboard_table, out, schema_table
 
@@ -64,7 +64,7 @@ def fit(
     ensemble: Annotated[bool, typer.Option("--ensemble/--no-ensemble", help="Try voting and stacking.")] = True,
     refit_full: Annotated[bool, typer.Option("--refit-full/--no-refit-full", help="Refit the final model on all rows.")] = True,
     bagging: Annotated[bool, typer.Option("--bag/--no-bag", help="Average the final model over fold copies when affordable.")] = True,
-    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    query: Query = None,
     prep: Annotated[list[str] | None, typer.Option("--prep", help="A preparation option fixed for every model, NAME=VALUE (repeatable), e.g. cluster_features=8.")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="The most epochs a neural network trains (with --models mlp).")] = None,
     exportable: Annotated[bool, typer.Option("--exportable", help="Keep to models with an exact ONNX form (for `homl export` and the server's fast path).")] = False,
@@ -110,7 +110,7 @@ def segment(
     method: Annotated[str, typer.Option(help="auto, kmeans, gaussian_mixture, bayesian_gaussian_mixture, agglomerative, spectral, dbscan or hdbscan.")] = "auto",
     max_k: Annotated[int, typer.Option("--max-k", help="The most segments tried when choosing k.")] = 10,
     seed: Seed = 42,
-    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    query: Query = None,
     overwrite: Overwrite = False,
     verbose: Verbose = False,
 ) -> None:
@@ -150,7 +150,7 @@ def anomalies(
     precision: Annotated[float | None, typer.Option(help="With --label: threshold reaching this precision.")] = None,
     recall: Annotated[float | None, typer.Option(help="With --label: threshold reaching this recall.")] = None,
     seed: Seed = 42,
-    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    query: Query = None,
     overwrite: Overwrite = False,
     verbose: Verbose = False,
 ) -> None:
@@ -184,7 +184,7 @@ def reduce(
     model: Annotated[Path | None, typer.Option("--model", help="Also save a model directory that places new rows (homl predict).")] = None,
     chunk_rows: Annotated[int | None, typer.Option("--chunk-rows", min=2, help="Read SOURCE this many rows at a time (a file larger than memory); with --method incremental_pca.")] = None,
     seed: Seed = 42,
-    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    query: Query = None,
     overwrite: Overwrite = False,
     verbose: Verbose = False,
 ) -> None:
@@ -230,7 +230,7 @@ def forecast(
     output: Output = None,
     time_limit: TimeLimit = 120,
     seed: Seed = 42,
-    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    query: Query = None,
     overwrite: Overwrite = False,
     verbose: Verbose = False,
 ) -> None:
@@ -271,7 +271,7 @@ def recommend(
     output: Output = None,
     time_limit: TimeLimit = 60,
     seed: Seed = 42,
-    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    query: Query = None,
     overwrite: Overwrite = False,
     verbose: Verbose = False,
 ) -> None:
@@ -431,7 +431,7 @@ def explore(
     target: Annotated[str | None, typer.Option("--target", "-t", help="Column to be predicted later (adds its distribution and correlations).")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="HTML file to write (default: <table name>-explore.html here).")] = None,
     example: Annotated[str | None, typer.Option(help="Explore a bundled example table instead: housing or titanic.")] = None,
-    query: Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")] = None,
+    query: Query = None,
     verbose: Verbose = False,
 ) -> None:
     """Profile a table before modelling and write a self-contained HTML report (figures beside it)."""

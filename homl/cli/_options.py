@@ -34,6 +34,7 @@ Output = Annotated[
 ]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace a model already in the output directory.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Explain each decision (columns, models, budget).")]
+Query = Annotated[str | None, typer.Option(help="SQL query or table name, with a SQLAlchemy URL source.")]
 
 
 def setup_logging(verbose: bool) -> None:

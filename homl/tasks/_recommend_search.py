@@ -20,6 +20,8 @@ import pandas as pd
 from homl._progress import Progress
 from homl.errors import ConfigError
 
+from ._recommender import top_unseen
+
 
 @dataclass
 class Candidate:
@@ -245,18 +247,14 @@ class Scorer:
                 squared = pd.Series((predicted - y[held]) ** 2).groupby(X[held, 0]).mean()
                 per_user = np.sqrt(squared.to_numpy()).tolist()
             return self.rating_scores(predicted, y[held]), per_user
-        from homl.evaluate import per_user_ranking, ranking_scores, top_items
+        from homl.evaluate import per_user_ranking, ranking_scores
 
         users, relevant = _by_user(X[held])
         if len(users) > MAX_RANKED_USERS:
             keep = np.sort(np.random.default_rng(self.seed).choice(len(users), MAX_RANKED_USERS, replace=False))
             users, relevant = users[keep], [relevant[i] for i in keep]
-        seen = _seen_lookup(X[known])
-        recommended = np.full((len(users), self.k), -1, dtype=np.int64)
-        for start in range(0, len(users), 1000):
-            block = users[start:start + 1000]
-            exclude = [seen.get(int(u), np.empty(0, np.int64)) for u in block]
-            recommended[start:start + len(block)] = top_items(model.score_items(block), self.k, exclude)[0]
+        seen, none = _seen_lookup(X[known]), np.empty(0, np.int64)
+        recommended = top_unseen(model.score_items, users, self.k, lambda u: seen.get(u, none))[0]
         scores = ranking_scores(recommended, relevant, k=self.k, n_items=self.n_items)
         per_user = per_user_ranking(recommended, relevant, k=self.k)[self.metric].tolist() if detail else []
         return {key: float(value) for key, value in scores.items()}, per_user

@@ -8,6 +8,7 @@ average rating, the most popular items) and every output row says so in ``cold_s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -64,7 +65,7 @@ class Recommender(BaseEstimator):
         lookup = self.__dict__.setdefault("_lookup", {})
         if what not in lookup:
             lookup[what] = pd.Index(self.users_ if what == "user" else self.items_ + self.extra_items_)
-        labels = identifiers(pd.Series(values)) if not isinstance(values, pd.Series) else identifiers(values)
+        labels = identifiers(values if isinstance(values, pd.Series) else pd.Series(values))
         return lookup[what].get_indexer(labels.fillna("").astype(str))
 
     def seen(self, user: int) -> np.ndarray:
@@ -105,18 +106,15 @@ class Recommender(BaseEstimator):
 
         Ratings are ranked before they are held to the scale (clipped ratings tie at the top) and
         shown after."""
-        from homl.evaluate import top_items
-
         codes = self.codes(users, "user")
-        best = np.full((len(codes), n), -1, dtype=np.int64)
-        scores = np.full((len(codes), n), np.nan)
-        for start in range(0, len(codes), USER_BATCH):
-            block = codes[start:start + USER_BATCH]
-            exclude = [self.seen(u) if u >= 0 and exclude_seen else np.empty(0, np.int64) for u in block]
-            raw = self.scorer_.score_items(block, clip=False) if self.explicit_ else self.scorer_.score_items(block)
-            chosen, value = top_items(raw, n, exclude)
-            best[start:start + len(block)] = chosen
-            scores[start:start + len(block)] = value if self.scale_ is None else np.clip(value, *self.scale_)
+        none = np.empty(0, np.int64)
+
+        def scored(block: np.ndarray) -> np.ndarray:
+            return self.scorer_.score_items(block, clip=False) if self.explicit_ else self.scorer_.score_items(block)
+
+        best, scores = top_unseen(scored, codes, n, lambda u: self.seen(u) if u >= 0 and exclude_seen else none)
+        if self.scale_ is not None:
+            scores = np.clip(scores, *self.scale_)
         return best, scores, codes < 0
 
     def similar(self, item: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,3 +146,18 @@ class Recommender(BaseEstimator):
         common = np.asarray((matrix.T @ matrix[:, item]).todense()).ravel()
         norms = np.sqrt(self.item_users_.astype(float))
         return common / np.maximum(norms * norms[item], 1e-12)
+
+
+def top_unseen(score_items: Callable[[np.ndarray], np.ndarray], users: np.ndarray, n: int,
+               seen: Callable[[int], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each user code's ``n`` best item codes (-1 when fewer are left) and their scores, leaving out
+    ``seen(user)``; ``score_items`` scores ``USER_BATCH`` users at a time."""
+    from homl.evaluate import top_items
+
+    best = np.full((len(users), n), -1, dtype=np.int64)
+    scores = np.full((len(users), n), np.nan)
+    for start in range(0, len(users), USER_BATCH):
+        block = users[start:start + USER_BATCH]
+        best[start:start + len(block)], scores[start:start + len(block)] = top_items(
+            score_items(block), n, [seen(int(u)) for u in block])
+    return best, scores

@@ -144,8 +144,9 @@ class UnsupervisedModel(CheckedRows):
 
 
 class UnsupervisedResult:
-    """What the results of the tasks without a target share: their ``model`` (an
-    :class:`UnsupervisedModel`) and the ``diagnostics`` its report is drawn from."""
+    """What the results of the tasks without a target share (and a recommender's): their ``model``
+    (an :class:`UnsupervisedModel`, or any model with its ``_build_report``) and the ``diagnostics``
+    its report is drawn from."""
 
     model: UnsupervisedModel
     diagnostics: dict[str, Any]

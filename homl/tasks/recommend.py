@@ -38,7 +38,7 @@ from ._recommend_search import (
 )
 from ._recommender import Recommender
 from ._resume import data_hash
-from ._unsupervised import save_with_report, saved_diagnostics
+from ._unsupervised import UnsupervisedResult, saved_diagnostics
 
 logger = logging.getLogger("homl")
 
@@ -199,17 +199,21 @@ class RecommendModel:
                          versions=dict(meta.get("library_versions", {})))
 
     def report(self) -> Any:
+        return self._build_report(self.metadata, saved_diagnostics(self.path))
+
+    def _build_report(self, metadata: dict[str, Any], diagnostics: dict[str, Any] | None) -> Any:
         from homl.report.recommend import build_recommend_report
 
-        return build_recommend_report(self.metadata, saved_diagnostics(self.path))
+        return build_recommend_report(metadata, diagnostics)
 
     def __repr__(self) -> str:
         return f"RecommendModel(form={self.metadata.get('form')!r}, model={self.metadata.get('model_name')!r})"
 
 
 @dataclass
-class RecommendResult:
-    """What ``recommend`` found: the model, the leaderboard of validation scores and the test scores."""
+class RecommendResult(UnsupervisedResult):
+    """What ``recommend`` found: the model, the leaderboard of validation scores and the test scores
+    (``predict_frame``, ``report`` and ``save`` as every result with diagnostics)."""
 
     model: RecommendModel
     leaderboard: pd.DataFrame
@@ -218,26 +222,11 @@ class RecommendResult:
     diagnostics: dict[str, Any] = field(repr=False)
     notes: list[str] = field(default_factory=list)
 
-    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
-        return self.model.predict_frame(data, issues=issues)
-
     def recommend(self, users: Any = None, n: int = 10) -> pd.DataFrame:
         return self.model.recommend(users, n)
 
     def similar_items(self, item: Any, n: int = 10) -> pd.DataFrame:
         return self.model.similar_items(item, n)
-
-    def report(self, path: str | Path | None = None) -> Any:
-        from homl.report.recommend import build_recommend_report
-
-        report = build_recommend_report(self.model.metadata, self.diagnostics)
-        if path is not None:
-            report.write(path)
-        return report
-
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the model directory with ``diagnostics.json``, ``report.html`` and its figures."""
-        return save_with_report(self.model, self.diagnostics, self.report, path, overwrite=overwrite)
 
 
 # ---------------------------------------------------------------- the task
