@@ -8,7 +8,7 @@ one-row and 100-row requests, by ``wrk`` (a load generator in C, one thread; Deb
 package) where it is installed, else by async HTTP clients in this process. The in-process
 prediction of the same rows is timed too, for each engine.
 
-    .venv/bin/python bench/serve.py [--seconds 30] [--engines onnx,python] [--out bench/results/serve.md]
+    .venv/bin/python bench/serve.py [--seconds 30] [--engines onnx,python,onnx-logged] [--out bench/results/serve.md]
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ EMPTY_SERVER = textwrap.dedent("""
 
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
 """)
+
+
+#: How each engine is served: ``onnx-logged`` also writes every request's rows and predictions
+#: to the registry's prediction log (``--log-inputs 1``), to measure what logging costs a request.
+ENGINES = {"onnx": ["--onnx"], "python": ["--no-onnx"], "onnx-logged": ["--onnx", "--log-inputs", "1"]}
 
 
 def _port() -> int:
@@ -135,7 +140,8 @@ def _predictors(model):
     fast, engine = served_form(model)
     if not engine.startswith("ONNX"):
         raise SystemExit(f"the bench model has no ONNX form: {engine}")
-    return {"onnx": lambda records: fast.predict_rows(records, issues=[]),
+    onnx = lambda records: fast.predict_rows(records, issues=[])  # noqa: E731
+    return {"onnx": onnx, "onnx-logged": onnx,
             "python": lambda records: model.predict_frame(pd.DataFrame(records), issues=[])}
 
 
@@ -150,7 +156,7 @@ def _time(predict, records, repeats: int = 200) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--engines", default="onnx,python", help="comma-separated: onnx, python")
+    parser.add_argument("--engines", default="onnx,python", help=f"comma-separated: {', '.join(ENGINES)}")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "serve.md")
     args = parser.parse_args()
     import homl
@@ -176,8 +182,7 @@ def main() -> None:
         for engine, port in ports.items():
             servers.append(subprocess.Popen(
                 [sys.executable, "-m", "homl", "serve", "housing", "--port", str(port), "--registry", url,
-                 "--onnx" if engine == "onnx" else "--no-onnx"], env=env, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL))
+                 *ENGINES[engine]], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         try:
             _wait(f"http://127.0.0.1:{empty_port}/docs")
             for port in ports.values():

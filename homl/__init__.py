@@ -11,6 +11,8 @@
 >>> homl.reduce("faces.csv", n_components=0.95).embedding                        # doctest: +SKIP
 >>> homl.recommend("ratings.csv", user="userId", item="movieId", rating="rating")  # doctest: +SKIP
 >>> homl.export_onnx(homl.load("models/housing"), "housing.onnx")                 # doctest: +SKIP
+>>> homl.monitor("models/housing", "last_week.csv").alerts                         # doctest: +SKIP
+>>> homl.retrain("housing", "fresh.csv").promoted                                  # doctest: +SKIP
 
 The public functions load on first use (PEP 562), so ``import homl`` stays fast and the
 heavy libraries (scikit-learn, LightGBM, Optuna...) load only when work starts.
@@ -33,10 +35,14 @@ if TYPE_CHECKING:
     from homl.tasks import ModelKind, load
     from homl.tasks.anomalies import AnomalyModel, AnomalyResult, detect_anomalies
     from homl.tasks.batch import BatchResult, predict_batch
+    from homl.tasks.batch_ray import RayBatchResult, predict_batch_ray
     from homl.tasks.export import ExportError, export_onnx, onnx_form
+    from homl.tasks.feedback import feed_back
     from homl.tasks.forecast import ForecastModel, ForecastResult, forecast
+    from homl.tasks.monitor import MonitorResult, monitor
     from homl.tasks.recommend import RecommendModel, RecommendResult, recommend
     from homl.tasks.reduce import ReduceModel, ReduceResult, reduce
+    from homl.tasks.retrain import RetrainResult, retrain
     from homl.tasks.segment import SegmentModel, SegmentResult, segment
     from homl.tasks.tabular import FitResult, TabularModel, fit
 
@@ -59,8 +65,15 @@ _LAZY = {
     "SegmentResult": "homl.tasks.segment",
     "SegmentModel": "homl.tasks.segment",
     "load": "homl.tasks",
+    "monitor": "homl.tasks.monitor",
+    "MonitorResult": "homl.tasks.monitor",
+    "feed_back": "homl.tasks.feedback",
+    "retrain": "homl.tasks.retrain",
+    "RetrainResult": "homl.tasks.retrain",
     "predict_batch": "homl.tasks.batch",
     "BatchResult": "homl.tasks.batch",
+    "predict_batch_ray": "homl.tasks.batch_ray",
+    "RayBatchResult": "homl.tasks.batch_ray",
     "export_onnx": "homl.tasks.export",
     "onnx_form": "homl.tasks.export",
     "ExportError": "homl.tasks.export",
@@ -97,11 +110,14 @@ __all__ = [
     "HomlError",
     "ModelDirError",
     "ModelKind",
+    "MonitorResult",
     "Progress",
     "RecommendModel",
     "RecommendResult",
     "ReduceModel",
+    "RayBatchResult",
     "ReduceResult",
+    "RetrainResult",
     "SchemaError",
     "SegmentModel",
     "SegmentResult",
@@ -111,13 +127,17 @@ __all__ = [
     "detect_anomalies",
     "explore",
     "export_onnx",
+    "feed_back",
     "fit",
     "forecast",
     "load",
+    "monitor",
     "onnx_form",
     "predict_batch",
+    "predict_batch_ray",
     "recommend",
     "reduce",
+    "retrain",
     "segment",
     "write_text_atomic",
 ]

@@ -7,7 +7,7 @@ one of those two forms, so cross-validation, ensembles and the test score share 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -222,23 +222,74 @@ def bootstrap_interval(
     seed: int = 42,
 ) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the metric over the rows (the book's test CI)."""
-    rng = np.random.default_rng(seed)
     y_true, prediction = np.asarray(y_true), np.asarray(prediction)
-    n = len(y_true)
-    chunk = max(1, RESAMPLE_CELLS // max(n, 1))  # resamples drawn at once: bounded memory
-    parts = []
+    samples = np.concatenate([_resampled_scores(metric, y_true, prediction, classes, rows)
+                              for rows in _row_resamples(len(y_true), n_resamples, seed)])
+    return _percentiles(samples[np.isfinite(samples)], confidence)
+
+
+def _row_resamples(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
+    """Row positions of ``n_resamples`` resamples of ``n`` rows, a bounded block of them at a time."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, RESAMPLE_CELLS // max(n, 1))
     for start in range(0, n_resamples, chunk):
-        rows = rng.integers(0, n, size=(min(chunk, n_resamples - start), n))
-        if metric.resampled is not None:
-            parts.append(np.asarray(metric.resampled(y_true, prediction, classes, rows), dtype=float))
-        else:
-            parts.append(np.array([metric(y_true[idx], prediction[idx], classes) for idx in rows]))
-    samples = np.concatenate(parts)
-    samples = samples[np.isfinite(samples)]
+        yield rng.integers(0, n, size=(min(chunk, n_resamples - start), n))
+
+
+def _resampled_scores(metric: Metric, y_true: np.ndarray, prediction: np.ndarray, classes: np.ndarray | None,
+                      rows: np.ndarray) -> np.ndarray:
+    """The metric on each resample (one line of ``rows`` each)."""
+    if metric.resampled is not None:
+        return np.asarray(metric.resampled(y_true, prediction, classes, rows), dtype=float)
+    return np.array([metric(y_true[idx], prediction[idx], classes) for idx in rows])
+
+
+def _percentiles(samples: np.ndarray, confidence: float) -> tuple[float, float]:
     if not len(samples):
         return float("nan"), float("nan")
     alpha = (1 - confidence) / 2
     return float(np.quantile(samples, alpha)), float(np.quantile(samples, 1 - alpha))
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Model B against model A on the same rows: the scores, and how often B wins over row resamples."""
+
+    metric: str
+    score_a: float
+    score_b: float
+    #: B's improvement over A (positive: B is better), with its percentile bootstrap interval.
+    improvement: float
+    low: float
+    high: float
+    #: The share of resamples on which B scores better than A.
+    b_wins: float
+    n_rows: int
+
+
+def paired_bootstrap(
+    metric: Metric,
+    y_true: np.ndarray,
+    prediction_a: np.ndarray,
+    prediction_b: np.ndarray,
+    classes: np.ndarray | None = None,
+    *,
+    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    seed: int = 42,
+) -> PairedComparison:
+    """Compare two models' predictions of the same rows: each resample of the rows scores both,
+    so what the rows have in common cancels out and only the models' difference is left."""
+    y_true, prediction_a, prediction_b = np.asarray(y_true), np.asarray(prediction_a), np.asarray(prediction_b)
+    gains = [metric.loss(_resampled_scores(metric, y_true, prediction_a, classes, rows))
+             - metric.loss(_resampled_scores(metric, y_true, prediction_b, classes, rows))
+             for rows in _row_resamples(len(y_true), n_resamples, seed)]
+    samples = np.concatenate(gains)
+    samples = samples[np.isfinite(samples)]
+    score_a, score_b = metric(y_true, prediction_a, classes), metric(y_true, prediction_b, classes)
+    low, high = _percentiles(samples, confidence)
+    return PairedComparison(metric.name, score_a, score_b, metric.loss(score_a) - metric.loss(score_b), low, high,
+                            float(np.mean(samples > 0)) if len(samples) else float("nan"), len(y_true))
 
 
 @dataclass

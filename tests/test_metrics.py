@@ -73,3 +73,22 @@ def test_bootstrap_interval_of_a_single_class_sample_is_undefined():
     auc = get_metric("roc_auc", "binary")
     low, high = bootstrap_interval(auc, np.array(["a"] * 5), np.full((5, 2), 0.5), np.array(["a", "b"]))
     assert np.isnan(low) and np.isnan(high)
+
+
+def test_the_paired_bootstrap_tells_a_better_model_from_an_equal_one():
+    from homl.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=400)
+    worse, better = y + rng.normal(scale=1.0, size=400), y + rng.normal(scale=0.7, size=400)
+    rmse = get_metric("rmse", "regression")
+    found = paired_bootstrap(rmse, y, worse, better)
+    assert found.score_a == pytest.approx(rmse(y, worse)) and found.score_b == pytest.approx(rmse(y, better))
+    assert found.improvement == pytest.approx(found.score_a - found.score_b) and 0 < found.low < found.high
+    assert found.b_wins > 0.99 and found.n_rows == 400
+    same = paired_bootstrap(rmse, y, worse, worse.copy())
+    assert same.improvement == 0 and same.b_wins == 0 and same.low == same.high == 0
+    labels = (y > 0).astype(int)
+    sharp, blunt = np.column_stack([1 - (y > 0) * 0.8 - 0.1, (y > 0) * 0.8 + 0.1]), np.full((400, 2), 0.5)
+    auc = paired_bootstrap(get_metric("roc_auc", "binary"), labels, sharp, blunt, np.array([0, 1]))
+    assert auc.improvement == pytest.approx(-0.5) and auc.b_wins == 0  # higher is better: B (blunt) loses

@@ -16,7 +16,20 @@ import typer
 from homl import HomlError, __version__, write_text_atomic
 
 from ._flags import as_flags
-from ._options import Output, Overwrite, Query, Seed, TimeLimit, Verbose, run_training, setup_logging
+from ._operate import feedback, monitor, retrain
+from ._options import (
+    Mlflow,
+    MlflowExperiment,
+    Output,
+    Overwrite,
+    Query,
+    Seed,
+    TimeLimit,
+    Verbose,
+    log_run,
+    run_training,
+    setup_logging,
+)
 from ._registry import registry_app
 from ._render import console, frame_table, leaderboard_table, out, schema_table
 
@@ -70,6 +83,9 @@ def fit(
     exportable: Annotated[bool, typer.Option("--exportable", help="Keep to models with an exact ONNX form (for `homl export` and the server's fast path).")] = False,
     overwrite: Overwrite = False,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted search stored beside the output.")] = False,
+    ray: Annotated[str | None, typer.Option("--ray", envvar="HOML_RAY_ADDRESS", help="Run the search on a Ray cluster, a trial per CPU of every node: auto (the cluster this machine joined), HOST:6379 or ray://HOST:10001 (needs homl[scale] on every node).")] = None,
+    mlflow: Mlflow = None,
+    mlflow_experiment: MlflowExperiment = "homl",
     verbose: Verbose = False,
 ) -> None:
     """Learn to predict TARGET from the other columns, and save the best model found."""
@@ -90,7 +106,7 @@ def fit(
         models=[m.strip() for m in models.split(",")] if models else None,
         tune=tune, ensemble=ensemble, refit_full=refit_full, bagging=bagging, output=output, overwrite=overwrite,
         resume=resume, query=query, progress=progress, prep=_settings(prep or []), epochs=epochs,
-        exportable=exportable,
+        exportable=exportable, ray=ray,
     ), verbose=verbose)
     out.print(leaderboard_table(result.leaderboard, result.metric, limit=12, width=out.width))
     if result.baseline_score is not None:
@@ -100,6 +116,7 @@ def fit(
     out.print(f"model saved to {output}  ({result.timings['total']:.0f} s)")
     if (Path(output) / "report.html").exists():
         out.print(f"report: {Path(output) / 'report.html'}  (rebuild and open it with `homl report {output}`)")
+    log_run(result, Path(output), mlflow, mlflow_experiment)
 
 
 @app.command()
@@ -112,6 +129,8 @@ def segment(
     seed: Seed = 42,
     query: Query = None,
     overwrite: Overwrite = False,
+    mlflow: Mlflow = None,
+    mlflow_experiment: MlflowExperiment = "homl",
     verbose: Verbose = False,
 ) -> None:
     """Split the rows of SOURCE into segments of similar rows, and say what sets each apart.
@@ -138,6 +157,7 @@ def segment(
     for profile in result.profiles:
         out.print(f"  {profile['description']}", markup=False, highlight=False)
     out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}", markup=False, highlight=False)
+    log_run(result, Path(output), mlflow, mlflow_experiment)
 
 
 @app.command()
@@ -152,6 +172,8 @@ def anomalies(
     seed: Seed = 42,
     query: Query = None,
     overwrite: Overwrite = False,
+    mlflow: Mlflow = None,
+    mlflow_experiment: MlflowExperiment = "homl",
     verbose: Verbose = False,
 ) -> None:
     """Score every row of SOURCE by how unusual it is, flag the anomalies and say why each is one."""
@@ -172,6 +194,7 @@ def anomalies(
     for line in result.model.info().summary[:-1]:
         out.print(line, markup=False, highlight=False)
     out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}", markup=False, highlight=False)
+    log_run(result, Path(output), mlflow, mlflow_experiment)
 
 
 @app.command()
@@ -186,6 +209,8 @@ def reduce(
     seed: Seed = 42,
     query: Query = None,
     overwrite: Overwrite = False,
+    mlflow: Mlflow = None,
+    mlflow_experiment: MlflowExperiment = "homl",
     verbose: Verbose = False,
 ) -> None:
     """Fewer columns for the rows of SOURCE: one output row per input row, in order, and a report."""
@@ -212,6 +237,7 @@ def reduce(
               markup=False, highlight=False)
     if model is not None:
         out.print(f"model saved to {model}", markup=False, highlight=False)
+    log_run(result, model, mlflow, mlflow_experiment, run_name=output.stem, report=output.with_suffix(".html"))
 
 
 @app.command()
@@ -232,6 +258,8 @@ def forecast(
     seed: Seed = 42,
     query: Query = None,
     overwrite: Overwrite = False,
+    mlflow: Mlflow = None,
+    mlflow_experiment: MlflowExperiment = "homl",
     verbose: Verbose = False,
 ) -> None:
     """Forecast the next HORIZON steps of a series (or of one series per --id), with intervals and a report."""
@@ -253,6 +281,7 @@ def forecast(
         out.print(frame_table(result.forecast, f"Forecast of the next {horizon} step(s)", limit=15))
     out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}; "
               f"`homl predict {output}` forecasts again", markup=False, highlight=False)
+    log_run(result, Path(output), mlflow, mlflow_experiment)
 
 
 @app.command()
@@ -273,6 +302,8 @@ def recommend(
     seed: Seed = 42,
     query: Query = None,
     overwrite: Overwrite = False,
+    mlflow: Mlflow = None,
+    mlflow_experiment: MlflowExperiment = "homl",
     verbose: Verbose = False,
 ) -> None:
     """Learn which items each user will like from a log of ratings or interactions, with a report."""
@@ -293,6 +324,7 @@ def recommend(
            else "`homl predict MODEL --top 10` lists each user's next items")
     out.print(f"model saved to {output}; report: {Path(output) / 'report.html'}; {how.replace('MODEL', str(output))}",
               markup=False, highlight=False)
+    log_run(result, Path(output), mlflow, mlflow_experiment)
 
 
 def _scale(text: str | None) -> tuple[float, float] | None:
@@ -359,16 +391,32 @@ def predict(
 @app.command("predict-batch")
 def predict_batch(
     model: Annotated[str, typer.Argument(help="A model directory, or a registered model: NAME, NAME@VERSION or NAME@ALIAS.")],
-    source: Annotated[str, typer.Argument(help="CSV or Parquet file of new rows, of any size.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet or CSV file to write.")],
-    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows predicted at a time.")] = 100_000,
+    sources: Annotated[list[str], typer.Argument(metavar="SOURCE", help="CSV or Parquet file of new rows, of any size; with --ray, one or more files, folders or glob patterns.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet or CSV file to write; with --ray, the folder to write the parts to.")],
+    chunk_rows: Annotated[int | None, typer.Option("--chunk-rows", min=1, help="Rows predicted at a time (default 100,000; with --ray, each block read).")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray", envvar="HOML_RAY_ADDRESS", metavar="ADDRESS", help="Predict on the Ray cluster at ADDRESS (host:port of its head, or auto for the one this machine is in): one Parquet part per block, in order, and a manifest.json in the -o folder.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="With --ray: replace the predictions an earlier run left in the output folder.")] = False,
     registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Predict every row of SOURCE chunk by chunk, in constant memory; run it again to resume."""
+    """Predict every row of SOURCE chunk by chunk, in constant memory; run it again to resume.
+    With --ray, predict every SOURCE in parallel on a Ray cluster."""
     import homl
 
     setup_logging(verbose)
+    if ray_address is not None:
+        from homl.tasks.batch_ray import predict_batch_ray
+
+        with console.status("connecting to Ray...") as status:
+            done = predict_batch_ray(model, sources, output, address=ray_address, registry=registry,
+                                     batch_rows=chunk_rows, overwrite=overwrite,
+                                     on_progress=lambda parts, rows: status.update(f"part {parts}: {rows:,} rows"))
+        console.print(f"{done.rows:,} predictions of {done.model} written to {output} in {done.parts} parts on "
+                      f"{done.nodes} node(s), {done.rows_per_second:,.0f} rows/s")
+        return
+    if len(sources) != 1:
+        raise HomlError(f"{len(sources)} sources given: predict-batch reads one file, or several with --ray ADDRESS")
+    source, chunk_rows = sources[0], chunk_rows or 100_000
     with console.status("predicting...") as status:
         done = homl.predict_batch(model, source, output, chunk_rows=chunk_rows, registry=registry,
                                   on_chunk=lambda chunk, rows: status.update(f"chunk {chunk}: {rows:,} rows"))
@@ -379,19 +427,30 @@ def predict_batch(
 @app.command()
 def export(
     model: Annotated[str, typer.Argument(help="A model directory, or a registered model: NAME, NAME@VERSION or NAME@ALIAS.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write; its schema goes beside it as NAME.schema.json.")],
-    format_: Annotated[str, typer.Option("--format", help="Format to write: onnx.")] = "onnx",
-    data: Annotated[str | None, typer.Option("--data", help="Rows to check the export on (default: the test rows saved with the model).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="ONNX file to write, its schema beside it as NAME.schema.json; with --format mlflow, the MLflow model directory.")],
+    format_: Annotated[str, typer.Option("--format", help="Format to write: onnx, or mlflow (a pyfunc model for MLflow's tools, e.g. `mlflow models serve`).")] = "onnx",
+    data: Annotated[str | None, typer.Option("--data", help="Rows to check the ONNX export on (default: the test rows saved with the model).")] = None,
     registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
     overwrite: Overwrite = False,
 ) -> None:
-    """Write MODEL as ONNX, checked against the Python model, with a JSON schema of its inputs and outputs."""
+    """Write MODEL as ONNX, checked against the Python model, with a JSON schema of its inputs and outputs;
+    or as an MLflow model that predicts as `homl predict` does."""
     import homl
     from homl.tasks.batch import model_folder
 
-    if format_.lower() != "onnx":
-        raise HomlError(f"--format {format_!r}: the format written is onnx")
+    if format_.lower() not in ("onnx", "mlflow"):
+        raise HomlError(f"--format {format_!r}: the formats written are onnx and mlflow")
+    if format_.lower() == "mlflow" and data is not None:
+        raise HomlError("--data is for --format onnx; an MLflow model's signature comes from the rows saved with the model")
     folder, label = model_folder(model, registry)
+    if format_.lower() == "mlflow":
+        from homl.tasks import export_mlflow
+
+        with console.status("writing the MLflow model..."):
+            path = export_mlflow(folder, output, overwrite=overwrite)
+        out.print(f"{label} written to {path} as an MLflow model; serve it with `mlflow models serve -m {path} "
+                  "--env-manager local`", markup=False, highlight=False)
+        return
     with console.status("converting and checking..."):
         name = folder.name if Path(model).exists() else model.partition("@")[0]
         path, schema_path, form = homl.export_onnx(homl.load(folder), output, rows=data, name=name,
@@ -485,6 +544,7 @@ def serve(
     poll: Annotated[float, typer.Option(help="Seconds between checks of the registry for newly promoted versions.")] = 5.0,
     registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
     onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Predict in ONNX Runtime where a model's checked ONNX form exists.")] = True,
+    log_inputs: Annotated[float, typer.Option("--log-inputs", min=0, max=1, help="Share of requests whose rows and predictions are logged to the registry, for `homl feedback` and `homl monitor` (e.g. 0.1).")] = 0.0,
 ) -> None:
     """Serve the promoted version of registered models over REST until stopped (Ctrl-C)."""
     from homl.serve import serve as run_server
@@ -492,7 +552,7 @@ def serve(
     out.print(f"serving {', '.join(names) if names else 'every registered model'} on http://{host}:{port} "
               f"(docs at /docs, metrics at /metrics)", markup=False)
     run_server(names or None, registry=registry, host=host, port=port, api_key_hashes=api_key_hash,
-               insecure=insecure, poll_seconds=poll, onnx=onnx)
+               insecure=insecure, poll_seconds=poll, onnx=onnx, log_inputs=log_inputs)
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:
@@ -523,12 +583,16 @@ def _stem(source: Any) -> str:
     return Path(name).stem or "model"
 
 
+for _command in (feedback, monitor, retrain):
+    app.command()(_command)  # operating a model in use: see _operate
+
+
 def main() -> None:
     """Entry point: bad input ends in one clear line and exit code 2, never a traceback."""
     from rich.markup import escape
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # a command's typer.Exit(code) comes back as its return value
     except HomlError as error:
         console.print(f"[bold red]error:[/bold red] {escape(as_flags(str(error)))}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -550,3 +614,5 @@ def main() -> None:
             raise
         console.print("set HOML_DEBUG=1 to see the traceback, and please report it")
         sys.exit(1)
+    if isinstance(code, int) and code:
+        sys.exit(code)

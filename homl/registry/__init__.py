@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from homl.registry._artifacts import FORMATS, ArtifactFormat, format_for, is_trusted_type, register_format
+from homl.registry._logs import FeedbackCount, LoggedPrediction, PredictionLog
 from homl.registry._modeldir import (
     DEFAULT_KIND,
     FORMAT_VERSION,
@@ -19,6 +20,9 @@ from homl.registry._modeldir import (
 from homl.registry._versions import PRODUCTION, REGISTRY_ENV, ModelVersion, Registry, default_url, directory_sha256
 
 __all__ = [
+    "FeedbackCount",
+    "LoggedPrediction",
+    "PredictionLog",
     "PRODUCTION",
     "REGISTRY_ENV",
     "ModelVersion",

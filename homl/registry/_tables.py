@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -37,4 +37,29 @@ aliases = Table(
     Column("version_id", Integer, ForeignKey("versions.id"), nullable=False),
     Column("set_at", DateTime(timezone=True)),
     Column("set_by", String(200)),
+)
+
+predictions = Table(
+    "predictions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("logged_at", DateTime(timezone=True), nullable=False),
+    Column("inputs", Text, nullable=False),  # JSON: {feature: value}
+    Column("outputs", Text, nullable=False),  # JSON: {"prediction": ..., "probabilities": {...}}
+    UniqueConstraint("model_id", "request_id", "row", name="one_log_per_row"),
+    Index("predictions_by_time", "model_id", "logged_at"),
+)
+
+feedback = Table(
+    "feedback", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("model_id", Integer, ForeignKey("models.id"), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("label", Text, nullable=False),  # JSON: the true outcome
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("model_id", "request_id", "row", name="one_label_per_row"),
 )

@@ -6,6 +6,8 @@ URL: a SQLite file by default (``$HOME/.homl/registry.db``, or ``HOML_REGISTRY``
 SHA-256 of its content, and records it as the model's next version (1, 2, ...) with who added it
 and when, its kind, metrics, training-data hash and schema. Aliases name versions: ``promote``
 moves ``production`` (a rollback promotes an older version), and any other alias can be set.
+A sample of served predictions and the outcomes fed back for them are kept beside the versions
+(see :mod:`homl.registry._logs`).
 
 Writes are safe under concurrency and interruption:
 
@@ -38,6 +40,7 @@ from typing import Any
 from homl.errors import ModelDirError, RegistryError
 
 from . import _tables as t
+from ._logs import PredictionLogs
 from ._modeldir import _verified_file, read_metadata
 
 #: The alias ``promote`` moves: the version a server answers with.
@@ -72,7 +75,7 @@ class ModelVersion:
     aliases: tuple[str, ...] = ()
 
 
-class Registry:
+class Registry(PredictionLogs):
     """Model versions recorded in the database at ``url``, their directories under ``store``.
 
     ``store`` defaults to the folder ``store`` beside a SQLite file, else ``$HOME/.homl/store``

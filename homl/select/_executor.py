@@ -2,12 +2,13 @@
 
 The short-list and the search describe each piece of work as a :class:`Job` (a pipeline to
 cross-validate on the shared folds, with its deadlines) and give a stream of jobs to an
-executor, which runs them and gives back one :class:`Outcome` per job, in order. Jobs are
-drawn from the stream only when a slot is free, so each one is planned with the time left
-at its start (and the search asks its sampler for the next trial after the last result).
+executor, which runs them and gives back one :class:`Outcome` per job, as each finishes (the
+callers know a job by its ``tag``, not by its place in the stream). Jobs are drawn from the
+stream only when a slot is free, so each one is planned with the time left at its start
+(and the search asks its sampler for the next trial after the last result).
 
-:class:`LocalExecutor`, one job after another in this process, is the default; a
-distributed executor (Ray) implements the same two members.
+:class:`LocalExecutor`, one job after another in this process, is the default;
+:class:`~homl.select.RayExecutor` runs them on a Ray cluster, one per CPU.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class Outcome:
     out_of_time: OutOfTime | None = None
     error: Exception | None = None
     pruned: bool = False
+    #: Where it ran, when an executor runs jobs on several machines (a Ray node's address).
+    node: str | None = None
 
 
 class Pruned(Exception):
@@ -56,7 +59,11 @@ class Pruned(Exception):
 
 
 class Executor(Protocol):
-    """Runs jobs and yields their outcomes in the order the jobs came."""
+    """Runs jobs and yields one outcome per job, as each finishes (one at a time: in the order they came).
+
+    A job's ``on_fold`` and ``on_epoch`` are called where the job runs; an executor that runs
+    jobs in other processes drops them (its jobs are not pruned).
+    """
 
     #: How many jobs may run at once.
     slots: int

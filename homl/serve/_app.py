@@ -3,7 +3,8 @@
 - homl's own: ``POST /v1/models/{name}/predict`` (and ``/versions/{v}/predict``) with
   ``{"instances": [{column: value, ...}, ...]}``, or a CSV or Parquet table of the same rows,
   answering ``{"predictions", "probabilities" (classifiers), "outputs" (other columns of the
-  model's kind), "warnings", "model", "version"}``, or that as a CSV table for ``Accept: text/csv``;
+  model's kind), "warnings", "model", "version", "request_id"}``, or that as a CSV table for
+  ``Accept: text/csv``;
 - TensorFlow Serving's REST form (the book's chapter 19): ``POST /v1/models/{name}:predict`` with
   ``instances`` (rows) or ``inputs`` (columns), answering ``{"predictions": [...]}``;
 - the Open Inference Protocol (KServe v2): ``POST /v2/models/{name}/infer``.
@@ -26,6 +27,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from collections.abc import Collection
 from contextlib import asynccontextmanager
 from typing import Any
@@ -38,6 +40,7 @@ from starlette.routing import Route
 
 from homl.errors import HomlError
 
+from ._logging import PredictionLogger
 from ._pool import ModelPool, ServedModel
 from ._schema import BadRows, check_columns, parse_instances
 from ._uploads import JSON_TYPES, TABLE_TYPES, content_type, csv_answer, table_rows, wants_csv
@@ -46,15 +49,20 @@ from ._uploads import JSON_TYPES, TABLE_TYPES, content_type, csv_answer, table_r
 MAX_BODY_BYTES = 10 * 2**20
 #: The longest a prediction may take, in seconds.
 TIMEOUT_SECONDS = 30.0
+#: The response header (and ``request_id`` in homl's JSON answer, ``id`` in the Open Inference
+#: Protocol's) naming each prediction request: feedback on its rows refers to it.
+REQUEST_ID = "X-Request-ID"
 #: Requests of at most this many rows to a model served by ONNX Runtime are predicted on the event
 #: loop itself (well under a millisecond): handing them to a worker thread would cost more.
 INLINE_ROWS = 100
 
 
 def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES,
-               timeout_seconds: float = TIMEOUT_SECONDS, poll_seconds: float | None = 5.0) -> FastAPI:
+               timeout_seconds: float = TIMEOUT_SECONDS, poll_seconds: float | None = 5.0,
+               prediction_log: PredictionLogger | None = None) -> FastAPI:
     """The FastAPI application serving ``pool``'s models; ``poll_seconds``: how often it asks the
-    registry for newly promoted versions (None: never; call ``pool.refresh()`` yourself)."""
+    registry for newly promoted versions (None: never; call ``pool.refresh()`` yourself).
+    With ``prediction_log``, a sample of requests' rows and predictions goes to the registry."""
     from prometheus_client import CollectorRegistry, Counter, Histogram
 
     metrics = CollectorRegistry()
@@ -63,6 +71,14 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
     latency = Histogram("homl_request_seconds", "Prediction latency", ["model", "version", "route"],
                         registry=metrics, buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))
     rows = Counter("homl_predicted_rows", "Rows predicted", ["model", "version"], registry=metrics)
+    if prediction_log is not None:
+        from prometheus_client import Gauge
+
+        logged = Gauge("homl_logged_rows", "Rows written to the prediction log (this process)", ["outcome"],
+                       registry=metrics)
+        logged.labels("written").set_function(lambda: prediction_log.logged)
+        logged.labels("dropped").set_function(lambda: prediction_log.dropped)
+        logged.labels("failed").set_function(lambda: prediction_log.failed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -78,8 +94,12 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
                         logging.getLogger("homl").warning("registry refresh failed: %s", error)
 
             threading.Thread(target=poll, name="homl-registry-poll", daemon=True).start()
+        if prediction_log is not None:
+            prediction_log.start()
         yield
         stop.set()
+        if prediction_log is not None:
+            prediction_log.stop()
 
     app = FastAPI(title="homl model server", version="1", lifespan=lifespan)
     keys = {h.lower() for h in api_key_hashes} if api_key_hashes else None
@@ -136,6 +156,9 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
         timed.observe(time.perf_counter() - started)
         counted.inc()
         predicted.inc(len(instances))
+        result["request_id"] = request_id = uuid.uuid4().hex
+        if prediction_log is not None:
+            prediction_log.offer(model.name, model.version, request_id, instances, result)
         return result
 
     children: dict[tuple[str, int, str], tuple[Any, Any, Any]] = {}
@@ -226,7 +249,7 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
         else:
             instances = rows_of(model, "tf", lambda: parse_instances(model.request, body))
         result = await answer(model, "tf", instances)
-        return {"predictions": result["predictions"]}
+        return JSONResponse({"predictions": result["predictions"]}, headers={REQUEST_ID: result["request_id"]})
 
     @app.post("/v2/models/{name}/infer", tags=["Open Inference Protocol"])
     async def open_inference(name: str, request: Request) -> dict[str, Any]:
@@ -248,7 +271,8 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
         for label in (result.get("probabilities") or [{}])[0]:
             values = [row[label] for row in result["probabilities"]]
             outputs.append({"name": f"proba_{label}", "shape": [len(values)], "datatype": "FP64", "data": values})
-        return {"model_name": model.name, "model_version": str(model.version), "outputs": outputs}
+        return {"model_name": model.name, "model_version": str(model.version), "id": result["request_id"],
+                "outputs": outputs}
 
     @app.get("/v2/models/{name}", tags=["Open Inference Protocol"])
     def open_inference_metadata(name: str, request: Request) -> dict[str, Any]:
@@ -319,9 +343,12 @@ def _add_typed_routes(app: FastAPI, item: ServedModel, served: Any, authorised: 
             instances = rows_of(model, "v1", lambda: parse_instances(model.request, body))
         result = await answer(model, "v1", instances)
         if wants_csv(request):
-            return csv_answer(result)
+            answered = csv_answer(result)
+            answered.headers[REQUEST_ID] = result["request_id"]
+            return answered
         # Plain data already: encoded at once, without FastAPI's walk through every value.
-        return Response(json.dumps(result, allow_nan=False).encode(), media_type="application/json")
+        return Response(json.dumps(result, allow_nan=False).encode(), media_type="application/json",
+                        headers={REQUEST_ID: result["request_id"]})
 
     async def predict_latest(request: Request) -> dict[str, Any] | Response:
         return await predict(request)

@@ -10,6 +10,7 @@ from homl.errors import ConfigError
 from homl.registry import Registry
 
 from ._app import create_app
+from ._logging import PredictionLogger
 from ._pool import ModelPool
 
 #: Addresses only this machine reaches, where the server may run without API keys.
@@ -25,15 +26,20 @@ def hash_key(key: str) -> str:
 
 def serve(names: list[str] | None = None, *, registry: str | None = None, host: str = "127.0.0.1", port: int = 8080,
           api_key_hashes: list[str] | None = None, insecure: bool = False, poll_seconds: float = 5.0,
-          onnx: bool = True) -> None:
+          onnx: bool = True, log_inputs: float = 0.0) -> None:
     """Serve the promoted version of each of ``names`` (every registered model when None) until stopped.
 
     Each model predicts in ONNX Runtime where its checked ONNX form exists, unless ``onnx`` is False.
+    With ``log_inputs`` (a share of requests, up to 1), that share of requests' rows and predictions
+    goes to the registry's prediction log, for ``homl feedback`` and ``homl monitor``.
     Off the loopback address, API keys are required unless ``insecure``: their SHA-256 hashes,
     from ``api_key_hashes`` or the ``HOML_API_KEY_HASHES`` variable.
     """
     import uvicorn
 
+    if not 0 <= log_inputs <= 1:
+        raise ConfigError(f"--log-inputs {log_inputs:g}: expected the share of requests to log, from 0 to 1 "
+                          "(e.g. 0.1 for one request in ten)")
     hashes = list(api_key_hashes or []) + [h for h in os.environ.get(KEYS_ENV, "").split(",") if h.strip()]
     for value in hashes:
         if len(value.strip()) != 64 or any(c not in "0123456789abcdefABCDEF" for c in value.strip()):
@@ -47,7 +53,9 @@ def serve(names: list[str] | None = None, *, registry: str | None = None, host: 
         raise ConfigError(f"the registry at {opened.location} has no models to serve: add one with "
                           "`homl registry add MODEL_DIR --name NAME`")
     pool = ModelPool(opened, names, onnx=onnx)
-    app = create_app(pool, api_key_hashes={h.strip() for h in hashes} or None, poll_seconds=poll_seconds)
+    logger = PredictionLogger(opened, log_inputs) if log_inputs > 0 else None
+    app = create_app(pool, api_key_hashes={h.strip() for h in hashes} or None, poll_seconds=poll_seconds,
+                     prediction_log=logger)
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

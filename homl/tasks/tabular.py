@@ -27,6 +27,7 @@ from ._finish import affordable, finish, reserve_for_finish, with_categories_of
 from ._model import EXAMPLE_ROWS, EXAMPLE_TABLE, TabularModel, check_output, summary_repr
 from ._resume import data_hash, load_shortlist, open_workdir, save_shortlist
 from ._settings import Budget, SearchSettings, SplitSettings, TrainTest, report_seconds
+from .monitor import REFERENCE_FILE, reference_for
 
 #: Families fine-tuned after the short-list.
 TUNED_FAMILIES = 3
@@ -76,6 +77,9 @@ class FitResult:
     #: A few test rows as given (feature columns), saved as the model's input example: what
     #: an exported form of the model is checked against (see :func:`homl.tasks.export_onnx`).
     example_rows: pd.DataFrame | None = None
+    #: A summary of the training rows and of the predictions on test rows, which monitoring
+    #: compares new rows with (see :func:`homl.tasks.monitor.reference_for`); saved as ``reference.json``.
+    reference: dict[str, Any] | None = field(default=None, repr=False)
     #: Test-set predictions, importances, curves... (plain data) behind the model report.
     diagnostics: dict[str, Any] | None = field(default=None, repr=False)
     _pending: Any = field(default=None, repr=False)  # what ``report()`` needs when fit ran without one
@@ -105,6 +109,10 @@ class FitResult:
             network = Path(folder) / NETWORK_FILE
             if zoo.save_network(self.model, network):  # the network alone, for Keras itself
                 files[NETWORK_FILE] = network
+            if self.reference is not None:
+                reference = Path(folder) / REFERENCE_FILE
+                reference.write_text(json.dumps(to_json(self.reference)), encoding="utf-8")
+                files[REFERENCE_FILE] = reference
             return self.tabular.save(path, overwrite=overwrite, files=files or None, tables=tables or None)
 
     def report(self, path: str | Path | None = None) -> Any:
@@ -177,6 +185,7 @@ def fit(
     prep: dict[str, Any] | None = None,
     epochs: int | None = None,
     exportable: bool = False,
+    ray: str | None = None,
     **options: Any,
 ) -> FitResult:
     """Learn ``target`` from the other columns of ``source`` within ``time_limit`` seconds.
@@ -199,6 +208,9 @@ def fit(
     ``exportable`` keeps to what has an exact ONNX form (see :func:`homl.tasks.export.onnx_form`):
     no free-text column, no nearest-neighbour target features, no CatBoost or neural family, no
     second stacking layer; the final model is then checked in ONNX Runtime on test rows.
+    ``ray`` runs the short-list and the search on a Ray cluster, one trial per CPU: ``"auto"``
+    (the cluster this machine belongs to), ``"HOST:6379"`` or ``"ray://HOST:10001"``; the
+    trials there are not pruned, and ``metadata["ray"]`` counts the trials each node ran.
     """
     _check_options(options, time_limit, cv, models)
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1):
@@ -215,6 +227,7 @@ def fit(
     progress = progress or Progress()
     if output is not None:
         check_output(Path(output), overwrite)
+    executor = _ray_executor(ray, progress)  # an unreachable cluster fails here, before any work
 
     # 1-3. Load, frame, and set the test set aside before anything looks at the data.
     frame, labeled_rows, task, metric_ = _load_and_frame(source, target, task, metric, query, progress)
@@ -276,7 +289,7 @@ def fit(
     evaluations = select.shortlist(
         specs, lambda spec: build(spec, {}), folds, deadline=budget.shortlist_end(tune),
         anchor_deadline=budget.anchor_end(tune),
-        progress=progress, done=load_shortlist(workdir) if resume else {}, on_result=on_result,
+        progress=progress, done=load_shortlist(workdir) if resume else {}, on_result=on_result, executor=executor,
     ) or [_fallback(specs, build, folds, progress, budget.fit_end - 0.2 * budget.time_limit)]
     ranked = sorted(evaluations, key=lambda e: metric_.loss(e.mean))
 
@@ -287,8 +300,9 @@ def fit(
         tuned, studies = _tune(
             ranked, build, folds, task, context, storage, workdir, seed, progress,
             deadline_for=lambda finalists: budget.fit_end - reserve_for_finish(
-                finalists, folds, len(rows.X_train), n_final, time_limit),
+                finalists, folds, len(rows.X_train), n_final, time_limit), executor=executor,
         )
+    ray_summary = _ray_done(executor, progress)
     candidates = _unique([*tuned, *ranked])
     pool = {id(e) for e in _pool(candidates)}
     for evaluation in candidates:  # only the ensembles' pool may become the final model
@@ -329,9 +343,16 @@ def fit(
         "data_sha256": data_sha256,
         "time_limit": time_limit,
         "prep": fixed_prep,
+        # What `homl retrain` fits again with.
+        "settings": {"test_size": test_size, "cv": cv, "seed": seed, "group_by": group_by,
+                     "time_column": time_column, "gap": gap, "models": list(models) if models else None,
+                     "tune": tune, "ensemble": ensemble, "refit_full": refit_full, "bagging": bagging,
+                     "epochs": epochs, "exportable": exportable},
         "decision": None if decision is None else decision.to_dict(),
         "notes": list(progress.notes),
     }
+    if ray_summary is not None:
+        metadata["ray"] = ray_summary
     result = FitResult(
         model=final, leaderboard=select.leaderboard([base, *candidates], metric_), test_score=test_score,
         baseline_score=baseline_score, task=task, target=target, metric=metric_.name, schema=schema,
@@ -341,6 +362,8 @@ def fit(
     )
     if exportable:
         _check_export(result, progress)
+    checked = rows.X_test if len(rows.X_test) else rows.X_train
+    result.reference = reference_for(rows.X_train, schema.kinds(), task, trained.predict, checked, seed=seed)
     # 9. Diagnostics for the report, from the model fitted on the training rows only.
     pending = _diagnose_input(trained, rows, task, metric_, schema, winner, candidates, build, studies, specs,
                               folds, result, seed)
@@ -459,14 +482,14 @@ def _groups_of(frame: pd.DataFrame, group_by: str) -> np.ndarray | None:
     return frame[group_by].astype(str).to_numpy() if group_by in frame.columns else None
 
 
-def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress, deadline_for):
+def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress, deadline_for, executor=None):
     """Fine-tune the best ``TUNED_FAMILIES`` families that have something to tune."""
     families = [(zoo.get_spec(e.name), e) for e in ranked if _space(e.name, task, context)][:TUNED_FAMILIES]
     if not families:
         return [], {}
     search = select.Search(
         families, build, lambda spec: _space(spec.name, task, context), folds,
-        storage=storage, workdir=workdir, seed=seed, progress=progress,
+        storage=storage, workdir=workdir, seed=seed, progress=progress, executor=executor,
     )
     # The finish must fit after the search: its cost grows with the models found so far (the
     # winner may be an ensemble of every tuned family's best).
@@ -669,3 +692,22 @@ def _unique(evaluations: list[select.Evaluation]) -> list[select.Evaluation]:
             seen.add(key)
             kept.append(e)
     return kept
+
+
+def _ray_executor(address: str | None, progress: Progress) -> select.RayExecutor | None:
+    """The executor of the short-list and the search on the Ray cluster at ``address``, joined now (None: here)."""
+    if address is None:
+        return None
+    if not isinstance(address, str) or not address.strip():
+        raise ConfigError(f"ray={address!r}: expected a Ray cluster's address: 'auto', 'HOST:6379' or "
+                          "'ray://HOST:10001'")
+    return select.RayExecutor(address.strip(), progress=progress).connect()
+
+
+def _ray_done(executor: select.RayExecutor | None, progress: Progress) -> dict[str, Any] | None:
+    """Leave the cluster, say how many trials each node ran, and return that as plain data."""
+    if executor is None:
+        return None
+    executor.close()
+    progress.note(f"trials per node: {executor.describe()}")
+    return executor.summary()
