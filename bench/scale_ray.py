@@ -106,9 +106,13 @@ def fit_section(budget: float, big_budget: float, nodes: int) -> pd.DataFrame:
         print(f"{name}, Ray: {on_ray}", flush=True)
         for how, found in (("this process (2 CPUs)", local), (f"Ray, {nodes} one-CPU nodes", on_ray)):
             rows.append({"table": name, "budget s": seconds, "how": how, "jobs run": found["jobs"],
-                         "nodes": found["nodes"], f"test {found['metric']}": f"{found['test score']:,.4g}",
+                         "nodes": found["nodes"], f"test {found['metric']}": _score(found["test score"]),
                          "wall s": round(found["seconds"], 1), "jobs vs. here": found["jobs"] / local["jobs"]})
     return pd.DataFrame(rows)
+
+
+def _score(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def time_local(model: Path, files: list[Path], folder: Path) -> float:

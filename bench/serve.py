@@ -47,8 +47,9 @@ EMPTY_SERVER = textwrap.dedent("""
 
 
 #: How each engine is served: ``onnx-logged`` also writes every request's rows and predictions
-#: to the registry's prediction log (``--log-inputs 1``), to measure what logging costs a request.
-ENGINES = {"onnx": ["--onnx"], "python": ["--no-onnx"], "onnx-logged": ["--onnx", "--log-inputs", "1"]}
+#: to the registry's prediction log (``--log-inputs 1``), ``onnx-logged-10%`` one request in ten.
+ENGINES = {"onnx": ["--onnx"], "python": ["--no-onnx"], "onnx-logged": ["--onnx", "--log-inputs", "1"],
+           "onnx-logged-10%": ["--onnx", "--log-inputs", "0.1"]}
 
 
 def _port() -> int:
@@ -141,7 +142,7 @@ def _predictors(model):
     if not engine.startswith("ONNX"):
         raise SystemExit(f"the bench model has no ONNX form: {engine}")
     onnx = lambda records: fast.predict_rows(records, issues=[])  # noqa: E731
-    return {"onnx": onnx, "onnx-logged": onnx,
+    return {"onnx": onnx, "onnx-logged": onnx, "onnx-logged-10%": onnx,
             "python": lambda records: model.predict_frame(pd.DataFrame(records), issues=[])}
 
 
