@@ -7,9 +7,10 @@ with ``ray.data.read_parquet`` / ``read_csv`` and predicts them with ``map_batch
 actors, one CPU each, that load the model once. Each file is one read task, fused with the actor
 that predicts it, so the files are the unit of parallelism: split a big table into several. The
 model directory travels as bytes through the object store and is unpacked in a temporary folder
-on each worker, so the workers need not see the driver's files. The inputs and ``output_dir`` must be on storage every node sees (a shared
-filesystem; on one machine, any folder): each actor writes its parts there itself, so no rows
-pass through the driver, and the driver numbers the parts in input order as they finish.
+on each worker, so the workers need not see the driver's files. The inputs and ``output_dir``
+must be on storage every node sees (a shared filesystem; on one machine, any folder): each actor
+writes its parts there itself, so no rows pass through the driver, and the driver numbers the
+parts in input order as they finish.
 
 ``output_dir`` holds ``part-000000.parquet``, ... (the same columns ``homl predict`` writes) and
 ``manifest.json``: the parts in order with their rows, the model, the sources and the total. It is
@@ -177,7 +178,7 @@ def _connect(address: str) -> bool:
     try:
         import ray
     except ImportError:
-        raise ConfigError("predicting on a Ray cluster needs Ray: pip install 'ray[data]'") from None
+        raise ConfigError("predicting on a Ray cluster needs Ray: pip install 'homl[scale]'") from None
     if ray.is_initialized():
         return False
     try:
