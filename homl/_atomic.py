@@ -1,8 +1,10 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic writes: a reader sees the old file or folder or the new one, never half of one."""
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -28,3 +30,35 @@ def _write_atomic(path: Path, content: str | bytes, mode: str) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def replace_dir(built: Path, final: Path) -> None:
+    """Rename the finished folder ``built`` to ``final``. What was at ``final`` goes aside first
+    (and back, if the rename fails) and is removed once ``built`` is in place."""
+    if not os.path.lexists(final):
+        os.rename(built, final)
+        return
+    aside = free_sibling(Path(final), "old")
+    os.rename(final, aside)
+    try:
+        os.rename(built, final)
+    except BaseException:
+        os.rename(aside, final)
+        raise
+    remove_tree(aside)
+
+
+def remove_tree(path: Path) -> None:
+    """Best-effort removal of a directory tree (or of a file, or a link to one)."""
+    if path.is_symlink() or not path.is_dir():
+        path.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def free_sibling(final: Path, tag: str) -> Path:
+    """A free hidden name next to ``final``, e.g. ``.model.old-1a2b3c4d``."""
+    while True:
+        candidate = final.with_name(f".{final.name}.{tag}-{secrets.token_hex(4)}")
+        if not os.path.lexists(candidate):
+            return candidate

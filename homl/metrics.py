@@ -305,12 +305,13 @@ class TestScore:
 
     def __str__(self) -> str:
         return (
-            f"{self.metric} {_fmt(self.value)} ({self.confidence:.0%} CI {_fmt(self.low)} to "
-            f"{_fmt(self.high)}, {self.n_rows:,} test rows)"
+            f"{self.metric} {format_score(self.value)} ({self.confidence:.0%} CI {format_score(self.low)} to "
+            f"{format_score(self.high)}, {self.n_rows:,} test rows)"
         )
 
 
-def _fmt(value: float) -> str:
+def format_score(value: float) -> str:
+    """A score as a person reads it: ``51,809`` or ``0.8123``."""
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 

@@ -110,16 +110,16 @@ def retrain(
 
     Exits 0 when the new version was promoted, 3 when it was registered but kept out of production,
     2 on bad input."""
-    from homl.tasks.retrain import number
+    from homl.metrics import format_score
     from homl.tasks.retrain import retrain as run_retrain
 
     result = run_training(lambda progress: run_retrain(
         name, fresh, registry=registry, old=old, window=window, holdout=holdout, time_limit=time_limit,
         force=force, seed=seed, progress=progress), verbose=verbose)
     c = result.comparison
-    out.print(f"{c.metric} on {c.n_rows:,} fresh holdout rows: version {result.old_version} {number(c.score_a)}, "
-              f"version {result.new_version} {number(c.score_b)} (improvement {number(c.improvement)}, 95% CI "
-              f"{number(c.low)} to {number(c.high)})", markup=False)
+    out.print(f"{c.metric} on {c.n_rows:,} fresh holdout rows: version {result.old_version} {format_score(c.score_a)}, "
+              f"version {result.new_version} {format_score(c.score_b)} (improvement {format_score(c.improvement)}, 95% CI "
+              f"{format_score(c.low)} to {format_score(c.high)})", markup=False)
     style = "bold green" if result.promoted else "bold yellow"
     out.print(f"[{style}]{'promoted' if result.promoted else 'kept out'}[/{style}]: {result.reason}", highlight=False)
     log_run(result.fit, result.model_dir, mlflow, mlflow_experiment, run_name=f"{name} version {result.new_version}")

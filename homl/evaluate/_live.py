@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from homl.errors import DataError
-from homl.metrics import Metric, bootstrap_interval
+from homl.metrics import Metric, bootstrap_interval, format_score
 
 #: Windows tried, shortest first, when none is given: the first that makes at most ``MAX_WINDOWS``.
 WINDOWS = ("1h", "3h", "6h", "12h", "1D", "2D", "7D", "14D", "28D", "91D", "182D", "364D")
@@ -184,7 +184,7 @@ def _verdict(overall: dict[str, Any], windows: pd.DataFrame, reference: float | 
 
 
 def _num(value: float) -> str:
-    return "-" if not np.isfinite(value) else f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return "-" if not np.isfinite(value) else format_score(value)
 
 
 def _date(value: Any) -> str:

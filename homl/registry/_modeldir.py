@@ -30,12 +30,12 @@ import importlib.metadata
 import json
 import os
 import platform
-import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
+from homl._atomic import free_sibling, remove_tree, replace_dir
 from homl.errors import ModelDirError
 
 from ._artifacts import format_for
@@ -63,9 +63,6 @@ _DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "catboost": ("catboost",),
     "xgboost": ("xgboost", "xgboost-cpu"),
 }
-
-_Existing = Literal["absent", "empty", "model"]
-
 
 # ------------------------------------------------------------------- versions
 
@@ -105,22 +102,21 @@ def is_model_dir(path: str | os.PathLike[str]) -> bool:
     return p.is_dir() and (p / MODEL_FILE).is_file() and (p / METADATA_FILE).is_file()
 
 
-def _check_target(final: Path, shown: Path, overwrite: bool) -> _Existing:
-    """Say what is at the target now, or raise if it must not be replaced."""
+def _check_target(final: Path, shown: Path, overwrite: bool) -> None:
+    """Raise unless the target is free: absent, an empty folder, or a model and ``overwrite``."""
     if not os.path.lexists(final):
-        return "absent"
+        return
     if not final.is_dir():
         raise ModelDirError(f"{shown} exists and is not a directory; choose another model path")
     if is_model_dir(final):
         if not overwrite:
             raise ModelDirError(f"{shown} holds a model already; use overwrite=True to replace it")
-        return "model"
+        return
     if any(final.iterdir()):
         raise ModelDirError(
             f"{shown} is a non-empty directory that is not a homl model directory; "
             "refusing to replace it (choose a new or empty directory)"
         )
-    return "empty"
 
 
 def _check_extra_names(
@@ -190,7 +186,7 @@ def write_model_dir(
     artifacts = dict(artifacts or {})
     tables = dict(tables or {})
     files = dict(files or {})
-    existing = _check_target(final, shown, overwrite)
+    _check_target(final, shown, overwrite)
     _check_extra_names(shown, artifacts, tables, files)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -199,12 +195,12 @@ def write_model_dir(
         raise ModelDirError(f"cannot write model directory {shown}: {exc}") from exc
     try:
         _fill_dir(tmp, shown, {MODEL_FILE: estimator, **artifacts}, {**metadata, "kind": kind}, tables, files)
-        _move_into_place(tmp, final, existing)
+        replace_dir(tmp, final)  # an empty folder or a replaced model goes aside first
     except OSError as exc:
         raise ModelDirError(f"cannot write model directory {shown}: {exc}") from exc
     finally:
         if os.path.lexists(tmp):
-            _remove_tree(tmp)
+            remove_tree(tmp)
     _fsync_dir(final.parent)
     return shown
 
@@ -212,20 +208,12 @@ def write_model_dir(
 def _make_sibling_dir(final: Path, tag: str) -> Path:
     """Create a new hidden directory next to ``final`` (default permissions)."""
     while True:
-        candidate = _sibling_name(final, tag)
+        candidate = free_sibling(final, tag)
         try:
             candidate.mkdir()
         except FileExistsError:
             continue
         return candidate
-
-
-def _sibling_name(final: Path, tag: str) -> Path:
-    """A free hidden name next to ``final``, e.g. ``.model.tmp-1a2b3c4d``."""
-    while True:
-        candidate = final.with_name(f".{final.name}.{tag}-{secrets.token_hex(4)}")
-        if not os.path.lexists(candidate):
-            return candidate
 
 
 def _fill_dir(
@@ -283,32 +271,6 @@ def _json_default(obj: Any) -> Any:
     if hasattr(obj, "tolist") and callable(obj.tolist):
         return obj.tolist()
     return str(obj)
-
-
-def _move_into_place(tmp: Path, final: Path, existing: _Existing) -> None:
-    """Rename the finished ``tmp`` to ``final``; a replaced model goes aside first."""
-    if existing == "absent":
-        os.rename(tmp, final)
-    elif existing == "empty":
-        final.rmdir()
-        os.rename(tmp, final)
-    else:
-        aside = _sibling_name(final, "old")
-        os.rename(final, aside)
-        try:
-            os.rename(tmp, final)
-        except BaseException:
-            os.rename(aside, final)
-            raise
-        _remove_tree(aside)
-
-
-def _remove_tree(path: Path) -> None:
-    """Best-effort removal of a directory tree (or of a link to one)."""
-    if path.is_symlink() or not path.is_dir():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _flush_sync(fh: Any) -> None:

@@ -24,7 +24,7 @@ from ._ensemble import LAYERED, greedy_weights, layered, stacking, voting
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
 from ._forecast_blend import blend_backtest, selection_weights
 from ._leaderboard import leaderboard
-from ._ray import RayExecutor
+from ._ray import RayExecutor, join_cluster
 from ._search import Search, cost_ratio, size_defaults
 from ._shortlist import baseline, shortlist
 from ._threshold import THRESHOLD_METRICS, Decision, choose_threshold, decision_metric
@@ -49,6 +49,7 @@ __all__ = [
     "Outcome",
     "Pruned",
     "RayExecutor",
+    "join_cluster",
     "run_job",
     "Folds",
     "OutOfTime",

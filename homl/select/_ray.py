@@ -91,13 +91,7 @@ class RayExecutor:
         if ray.is_initialized():
             self._check_same_cluster(ray)
         else:
-            _probe(self.address)
-            try:
-                ray.init(address=self.address, ignore_reinit_error=True, log_to_driver=False,
-                         logging_level=logging.WARNING)
-            except Exception as error:  # ConnectionError, a malformed address, a version mismatch...
-                raise ConfigError(f"cannot join the Ray cluster at '{self.address}': {error}") from None
-            self._owns_connection = True
+            self._owns_connection = join_cluster(self.address)
         self._look(force=True)
         if self.slots < 1:
             self.close()
@@ -258,6 +252,28 @@ class RayExecutor:
         if node_id not in self._labels:
             self._look(force=True)
         return self._labels.get(node_id, node_id or "unknown")
+
+
+def join_cluster(address: str) -> bool:
+    """Join the Ray cluster at ``address`` unless this process already belongs to one; whether it
+    joined. A head that does not answer is a :class:`~homl.errors.ConfigError` at once (``ray.init``
+    alone would retry for minutes)."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("running on a Ray cluster needs Ray: pip install 'homl[scale]'") from None
+    if ray.is_initialized():
+        return False
+    _probe(address)
+    try:
+        # The workers' own logs stay on their nodes: their errors come back as exceptions.
+        ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, logging_level=logging.WARNING)
+    except ConnectionError:
+        raise ConfigError(f"'{address}' answers, but not as a Ray head; name the head's GCS port (6379 unless "
+                          "`ray start --port` changed it)") from None
+    except Exception as error:  # a malformed address, a version mismatch...
+        raise ConfigError(f"cannot join the Ray cluster at '{address}': {error}") from None
+    return True
 
 
 def shipped(job: Job) -> Job:

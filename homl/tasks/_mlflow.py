@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import secrets
 import shutil
 import socket
 import tempfile
@@ -24,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
+from homl._atomic import replace_dir
 from homl._version import __version__
 from homl.errors import ConfigError
 
@@ -169,7 +169,7 @@ def export_mlflow(model_dir: str | os.PathLike[str], output: str | os.PathLike[s
             building / "model", python_model=str(Path(__file__).with_name("_mlflow_model.py")),
             artifacts={ARTIFACT: str(folder)}, signature=signature, pip_requirements=[f"homl=={__version__}"],
             input_example=None if signature is None else example.head(EXAMPLE_ROWS))
-        _move_into_place(building / "model", output)
+        replace_dir(building / "model", output)
     except MlflowException as error:
         raise ConfigError(f"cannot export '{folder}' as an MLflow model: {error.message}") from None
     finally:
@@ -291,18 +291,3 @@ def _check_output(output: Path, overwrite: bool) -> None:
     if not (output / "MLmodel").is_file():
         raise ConfigError(f"output '{output}' is a folder that holds no MLflow model (no MLmodel file); "
                           "refusing to replace it: choose a new or empty folder")
-
-
-def _move_into_place(built: Path, output: Path) -> None:
-    """Rename ``built`` to ``output``; what was there goes aside first and is removed once replaced."""
-    if not os.path.lexists(output):
-        os.rename(built, output)
-        return
-    aside = output.with_name(f".{output.name}.old-{secrets.token_hex(4)}")
-    os.rename(output, aside)
-    try:
-        os.rename(built, output)
-    except BaseException:
-        os.rename(aside, output)
-        raise
-    shutil.rmtree(aside, ignore_errors=True)

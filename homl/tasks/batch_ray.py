@@ -25,7 +25,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import tarfile
 import tempfile
 import time
@@ -38,16 +37,16 @@ from typing import Any
 
 import pandas as pd
 
+from homl._atomic import replace_dir
 from homl.errors import ConfigError, DataError, HomlError
 from homl.registry import directory_sha256
+from homl.select import join_cluster
 
 from ._kinds import load
 from .batch import model_folder
 
 _SUFFIXES = {".csv": "csv", ".parquet": "parquet"}
 _MANIFEST = "manifest.json"
-#: Seconds to wait for the head's port to answer before calling the address unreachable.
-CONNECT_TIMEOUT = 5.0
 
 
 @dataclass
@@ -80,7 +79,7 @@ def predict_batch_ray(model: str | os.PathLike[str], sources: Sequence[str | os.
         raise ConfigError(f"batch_rows={batch_rows!r}: a batch is a whole number of rows, at least 1")
     folder, label = model_folder(model, registry)
     _check_columns(load(folder), files)
-    connected = _connect(address)
+    connected = join_cluster(address)
     staging = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.partial")
     staging.mkdir(parents=True)
     try:
@@ -92,7 +91,7 @@ def predict_batch_ray(model: str | os.PathLike[str], sources: Sequence[str | os.
                     "sources": [str(f) for f in files], "rows": rows,
                     "parts": [{"file": p["file"], "rows": p["rows"], "node": p["node"]} for p in parts]}
         (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        _put_in_place(staging, output)
+        replace_dir(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if connected:
@@ -170,45 +169,6 @@ def _check_columns(loaded: Any, files: list[Path], rows: int = 20) -> None:
 def _stripped(frame: pd.DataFrame) -> pd.DataFrame:
     """Column names stripped of spaces, as ``homl.data.read_table`` gives them."""
     return frame.rename(columns=lambda name: str(name).strip())
-
-
-def _connect(address: str) -> bool:
-    """Connect to the cluster at ``address`` unless this process already is; whether it connected.
-    An address that does not answer is a ConfigError before ``ray.init`` would retry for minutes."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("predicting on a Ray cluster needs Ray: pip install 'homl[scale]'") from None
-    if ray.is_initialized():
-        return False
-    try:
-        # "auto" read from the environment or this machine's running cluster; 127.0.0.1 as Ray
-        # itself would rewrite it (to this machine's address on the network, unless Ray is local-only).
-        from ray._private.services import canonicalize_bootstrap_address
-
-        bootstrap = (address.removeprefix("ray://") if address.startswith("ray://")
-                     else canonicalize_bootstrap_address(address))
-    except (ConnectionError, ValueError) as error:
-        raise ConfigError(f"no Ray cluster found at address '{address}': {error}") from None
-    except ImportError:  # a Ray without the helper: the address as given
-        bootstrap = address
-    if bootstrap is None:
-        raise ConfigError(f"no Ray cluster found at address '{address}': start one with `ray start --head`, or "
-                          "name its head as host:port")
-    host, _, port = str(bootstrap).rpartition(":")
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
-            pass
-    except (OSError, ValueError) as error:
-        shown = address if address == bootstrap else f"{address} ({bootstrap})"
-        raise ConfigError(f"cannot reach the Ray head at {shown}: {error}; is the cluster running?") from None
-    try:
-        # The workers' own logs stay on their nodes: their errors come back as exceptions.
-        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-    except ConnectionError:
-        raise ConfigError(f"{address} answers, but not as a Ray head; name the head's GCS port (6379 unless "
-                          "`ray start --port` changed it)") from None
-    return True
 
 
 def _predict_parts(folder: Path, files: list[Path], staging: Path, batch_rows: int | None,
@@ -351,14 +311,3 @@ class _Predictor:
         predicted.to_parquet(partial, index=False)
         os.replace(partial, self.staging / name)
         return name, len(predicted)
-
-
-def _put_in_place(staging: Path, output: Path) -> None:
-    """Rename the finished folder to ``output``, replacing what was there only once it is whole."""
-    old = None
-    if output.exists():
-        old = output.with_name(f".{output.name}.{uuid.uuid4().hex[:8]}.old")
-        os.replace(output, old)
-    os.replace(staging, output)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -24,6 +24,7 @@ from homl import data as hdata
 from homl._deadline import fit_deadline
 from homl._progress import Progress
 from homl.errors import ConfigError, DataError, ModelDirError
+from homl.metrics import format_score
 
 from ._kinds import ModelInfo
 from ._model import check_output
@@ -657,8 +658,7 @@ def _quoted(names: list[str]) -> str:
 def _num(value: Any) -> str:
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "-"
-    value = float(value)
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return format_score(float(value))
 
 
 def _pct(value: Any) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from homl._json import to_json
 from homl.data import read_table
 from homl.errors import ConfigError, DataError, ModelDirError
 
@@ -116,7 +117,7 @@ class MonitorResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "status": self.status, "alerts": self.alerts, "drift": self.drift.to_dict(),
-                "predictions": None if self.predictions is None else _plain(self.predictions),
+                "predictions": None if self.predictions is None else to_json(self.predictions),
                 "live": None if self.live is None else self.live.to_dict(), "notes": self.notes}
 
 
@@ -147,7 +148,7 @@ def monitor(
     notes: list[str] = []
 
     # Current rows: a table, or what the server logged.
-    labels = times = logged_predictions = None
+    labels = times = outputs = None  # outputs: as the prediction log holds them
     if current is not None:
         frame = _read(current, "current")
         with _quiet():  # its problems go to the notes
@@ -176,7 +177,7 @@ def monitor(
         notes.extend(issues[:5])
         labels = log.info["label"].where(log.labelled)
         times = log.info["logged_at"]
-        logged_predictions = log.outputs
+        outputs = log.outputs
         where = f"{len(log):,} logged rows of {log_name}{_period(since, until)}"
         notes.append(f"current rows: {where}, {int(log.labelled.sum()):,} with outcomes fed back")
 
@@ -191,45 +192,48 @@ def monitor(
             from homl.evaluate import summary_of_predictions
 
             sampled = _sample(ref_X, PREDICTION_ROWS, 0)
-            summary["predictions"] = summary_of_predictions(prediction_values(loaded.predict(sampled), task), task)
+            with _quiet():
+                values = prediction_values(loaded.predict(sampled), task)
+            summary["predictions"] = summary_of_predictions(values, task)
     else:
         summary = _saved_reference(loaded, name)
     drift = check_drift(summary, X, thresholds=thresholds, columns=[c for c in kinds if c in summary["columns"]])
 
-    # Predictions: as logged, or the model's on the current rows (checked once already: said once).
+    # Predictions: as logged, or the model's on the current rows, once for both checks.
     predictions = live = None
-    with _quiet():
-        if "predictions" in summary and task in ("regression", "binary", "multiclass"):
-            values = (logged_predictions["prediction"].to_numpy() if logged_predictions is not None
-                      else loaded.predict(X))
-            predictions = check_prediction_drift(summary["predictions"], prediction_values(values, task), task,
-                                                 thresholds)
-        if labels is not None and labels.notna().any():
-            live = _live(loaded, task, X, labels, times, logged_predictions, window, notes)
-    if live is None and task in ("regression", "binary", "multiclass"):
+    supervised = task in ("regression", "binary", "multiclass")
+    labelled = labels is not None and labels.notna().any()
+    if supervised and ("predictions" in summary or labelled):
+        if outputs is None:
+            with _quiet():  # the rows were checked above, their problems said once
+                outputs = loaded.predict_frame(X).rename(columns={loaded.target: "prediction"})
+        outputs = outputs.reset_index(drop=True)
+        if "predictions" in summary:
+            values = prediction_values(outputs["prediction"].to_numpy(), task)
+            predictions = check_prediction_drift(summary["predictions"], values, task, thresholds)
+        if labelled:
+            live = _live(loaded, task, outputs, labels, times, window, notes)
+    if live is None and supervised:
         notes.append("no true outcomes for these rows: live performance is not measured (feed them back with "
                      "`homl feedback`, or give a current table with the target column)")
     return MonitorResult(name, task, drift, predictions, live, notes)
 
 
-def _live(model: Any, task: str, X: pd.DataFrame, labels: pd.Series, times: pd.Series | None,
-          logged: pd.DataFrame | None, window: str | None, notes: list[str]) -> LivePerformance:
-    """The live score of the rows with outcomes, beside the test score."""
+def _live(model: Any, task: str, outputs: pd.DataFrame, labels: pd.Series, times: pd.Series | None,
+          window: str | None, notes: list[str]) -> LivePerformance:
+    """The live score of the rows with outcomes, beside the test score; ``outputs`` are the model's
+    for every row, as the prediction log holds them (``prediction``, then ``proba_<class>``)."""
     from homl.evaluate import live_performance
     from homl.metrics import get_metric
 
     metric = get_metric(model.metadata.get("metric"), task)
     known = labels.notna().to_numpy()
-    if logged is not None:
-        outputs = logged.reset_index(drop=True)[known]
-    else:
-        outputs = model.predict_frame(X[known])
+    outputs = outputs[known]
     y = labels.to_numpy()[known]
     classes = None
     if task == "regression":
         y_true = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float)
-        prediction = pd.to_numeric(outputs["prediction" if logged is not None else model.target],
-                                   errors="coerce").to_numpy(dtype=float)
+        prediction = pd.to_numeric(outputs["prediction"], errors="coerce").to_numpy(dtype=float)
         usable = np.isfinite(y_true) & np.isfinite(prediction)
     else:
         classes = np.asarray(model.classes)
@@ -317,9 +321,3 @@ def _label_text(value: Any) -> str:
 def _period(since: datetime | None, until: datetime | None) -> str:
     parts = ([f" since {since:%Y-%m-%d %H:%M}"] if since else []) + ([f" until {until:%Y-%m-%d %H:%M}"] if until else [])
     return "".join(parts)
-
-
-def _plain(feature: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return json.loads(json.dumps(asdict(feature), default=str))

@@ -22,7 +22,7 @@ import pandas as pd
 
 from homl.data import read_table, require_column, split_train_test
 from homl.errors import ConfigError, DataError
-from homl.metrics import PairedComparison, get_metric, paired_bootstrap
+from homl.metrics import PairedComparison, format_score, get_metric, paired_bootstrap
 
 if TYPE_CHECKING:
     from homl._progress import Progress
@@ -113,12 +113,12 @@ def retrain(
         comparison = compare_on(current, result.tabular, held, seed=seed)
         added = opened.add(folder / "model", name, description=f"retrained on {len(training):,} rows; "
                            f"{comparison.metric} on {comparison.n_rows:,} fresh holdout rows "
-                           f"{number(comparison.score_b)} (version {record.version}: {number(comparison.score_a)})")
+                           f"{format_score(comparison.score_b)} (version {record.version}: {format_score(comparison.score_a)})")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     wins = comparison.b_wins >= confidence and comparison.improvement > 0
-    verdict = (f"version {added.version} scores {comparison.metric} {number(comparison.score_b)} against "
-               f"{number(comparison.score_a)} for version {record.version} on {comparison.n_rows:,} fresh holdout "
+    verdict = (f"version {added.version} scores {comparison.metric} {format_score(comparison.score_b)} against "
+               f"{format_score(comparison.score_a)} for version {record.version} on {comparison.n_rows:,} fresh holdout "
                f"rows, better on {comparison.b_wins:.0%} of the bootstrap resamples ({confidence:.0%} needed)")
     promoted = wins or force
     if promoted:
@@ -156,11 +156,6 @@ def _probabilities(model: Any, rows: pd.DataFrame, classes: list[Any]) -> np.nda
     for j, label in enumerate(model.classes):
         out[:, position[str(label)]] = proba[:, j]
     return out
-
-
-def number(value: float) -> str:
-    """A score as a person reads it: ``51,809`` or ``0.8123``."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def _labelled(source: Any, target: str, role: str) -> pd.DataFrame:

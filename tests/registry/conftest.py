@@ -1,4 +1,5 @@
-"""A PostgreSQL server for the registry's tests, started on a loopback port and stopped after.
+"""A PostgreSQL server for the registry's tests, started on a loopback port and stopped after;
+and ``schema_at``, a SQLite registry database left at an older schema revision.
 
 It needs Debian's ``postgresql`` package (``initdb`` and ``pg_ctl``) and the ``psycopg`` driver;
 without them the PostgreSQL tests skip, saying which is missing. Run as root, the server runs as
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,29 @@ def postgres_url(postgres_server):
     with psycopg.connect(f"{address}/postgres", autocommit=True) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     return f"{postgres_server}/{name}"
+
+
+@pytest.fixture
+def schema_at():
+    """``with schema_at(url, "0001") as connection:`` migrates the database at ``url`` to that revision
+    only, and gives its open transaction to fill in (committed at the block's end)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    import homl.registry
+
+    @contextmanager
+    def at(url: str, revision: str):
+        config = Config()
+        config.set_main_option("script_location", str(Path(homl.registry.__file__).parent / "migrations"))
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                yield connection
+        finally:
+            engine.dispose()
+
+    return at

@@ -72,21 +72,10 @@ def test_an_unknown_model_is_named(registry):
         registry.add_feedback("other", [("r", 0, 1)])
 
 
-def test_a_registry_of_the_second_schema_is_migrated_to_hold_the_log(tmp_path):
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    import homl.registry
-
+def test_a_registry_of_the_second_schema_is_migrated_to_hold_the_log(tmp_path, schema_at):
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = Config()
-    config.set_main_option("script_location", str(Path(homl.registry.__file__).parent / "migrations"))
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
-    engine.dispose()
+    with schema_at(url, "0002"):
+        pass
     opened = Registry(url, store=tmp_path / "store")
     opened.add(_model_dir(tmp_path / "m"), "m")
     assert opened.log_predictions("m", 1, _rows("r", 2)) == 2

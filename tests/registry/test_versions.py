@@ -83,26 +83,16 @@ def test_bad_names_versions_and_directories_are_named(registry, tmp_path):
     assert [v.version for v in registry.versions("housing")] == [1]
 
 
-def test_a_registry_made_with_the_first_schema_opens_and_is_migrated(tmp_path):
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine, text
+def test_a_registry_made_with_the_first_schema_opens_and_is_migrated(tmp_path, schema_at):
+    from sqlalchemy import text
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    import homl.registry
-
-    config = Config()
-    config.set_main_option("script_location", str(Path(homl.registry.__file__).parent / "migrations"))
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+    with schema_at(url, "0001") as connection:
         connection.execute(text("INSERT INTO models (id, name, created_at) VALUES (1, 'old', '2026-01-02 03:04:05')"))
         connection.execute(text(
             "INSERT INTO versions (id, model_id, version, sha256, kind, created_at, created_by, source, metrics) "
             "VALUES (1, 1, 1, :sha, 'supervised', '2026-01-02 03:04:05', 'someone', '/old', '{}')"), {"sha": "0" * 64})
         connection.execute(text("INSERT INTO aliases (model_id, alias, version_id) VALUES (1, 'production', 1)"))
-    engine.dispose()
     opened = Registry(url, store=tmp_path / "store")
     [old] = opened.versions("old")
     assert old.aliases == ("production",) and old.created_by == "someone" and old.description is None
