@@ -10,6 +10,7 @@ from ._backtest import (
     window_length,
 )
 from ._cv import (
+    BOOSTER_FIXED_SHARE,
     Evaluation,
     Folds,
     OutOfTime,
@@ -30,6 +31,7 @@ from ._shortlist import baseline, shortlist
 from ._threshold import THRESHOLD_METRICS, Decision, choose_threshold, decision_metric
 
 __all__ = [
+    "BOOSTER_FIXED_SHARE",
     "Backtest",
     "backtest",
     "coverage",

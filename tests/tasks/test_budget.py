@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 
 from homl._progress import Progress
 from homl.metrics import get_metric
-from homl.select import Evaluation, Folds, cost_ratio, refit_time, size_defaults
+from homl.select import BOOSTER_FIXED_SHARE, Evaluation, Folds, cost_ratio, refit_time, size_defaults
 from homl.tasks._finish import SAFETY, affordable, reserve_for_finish
 from homl.tasks._settings import REPORT_SECONDS, REPORT_SHARE, Budget, report_seconds
 
@@ -45,6 +45,17 @@ def test_refit_time_grows_with_the_rows_from_the_fold_fits() -> None:
     assert refit_time(candidate("a", 2.0), 300, on) == pytest.approx(2.0)
     assert refit_time(candidate("a", 2.0), 600, on) == pytest.approx(4.0)
     assert refit_time(candidate("a", 2.0), 30, on) == pytest.approx(2.0)  # never below a fold's fit
+
+
+def test_refit_time_of_an_early_stopping_booster_grows_slower_than_its_rows() -> None:
+    on = folds()
+    booster = Evaluation("lightgbm", {}, [1.0], 2.0, rounds=120)
+    assert refit_time(booster, 300, on) == pytest.approx(2.0)
+    share = BOOSTER_FIXED_SHARE
+    assert refit_time(booster, 300 * 20, on) == pytest.approx(2.0 * (share + (1 - share) * 20))
+    assert 2.0 * 5 < refit_time(booster, 300 * 20, on) < 2.0 * 20
+    blend = ensemble_of(booster, candidate("forest", 1.0))  # each member grows its own way
+    assert refit_time(blend, 600, on) == pytest.approx(2.0 * (share + (1 - share) * 2) + 2.0)
 
 
 def test_refit_time_of_an_ensemble_is_its_members_refits() -> None:
