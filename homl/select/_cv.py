@@ -25,6 +25,8 @@ from homl.data import SplitStrategy
 from homl.metrics import Metric
 from homl.models import fit_pipeline, predict_output, stopped_rounds
 
+from ._prepared import PreparedFolds, shares_preparation
+
 
 class OutOfTime(Exception):
     """The time budget ran out before the evaluation could finish."""
@@ -87,6 +89,9 @@ class Folds:
     strategy: SplitStrategy = field(default_factory=SplitStrategy)
     groups: np.ndarray | None = None
     keep_models: bool = False
+    #: Fitted preparations shared by the candidates that prepare the same way (never copied
+    #: to folds made from these with other rows or columns).
+    prepared: PreparedFolds = field(default_factory=PreparedFolds, init=False, repr=False, compare=False)
 
     @property
     def validated(self) -> np.ndarray:
@@ -112,6 +117,27 @@ class Folds:
         """A fresh clone of ``pipeline`` fitted on the rows at positions ``rows``."""
         groups = None if self.groups is None else self.groups[rows]
         return fit_pipeline(clone(pipeline), self.X.iloc[rows], self.y[rows], groups=groups)
+
+    def fit_fold(self, pipeline: Any, fold: int) -> tuple[Any, np.ndarray]:
+        """``pipeline`` fitted on fold ``fold``'s training rows, and its predictions of the fold's
+        validation rows. A preparation fitted on this fold before, for any candidate, is reused."""
+        train, valid = self.splits[fold]
+        if not shares_preparation(pipeline):
+            model = self.fit(pipeline, train)
+            return model, predict_output(model, self.X.iloc[valid], self.classes)
+
+        def prepare() -> tuple[Any, Any, Any]:
+            preparation = clone(pipeline)[:-1]
+            train_rows = preparation.fit_transform(self.X.iloc[train], self.y[train])
+            return preparation, train_rows, preparation.transform(self.X.iloc[valid])
+
+        preparation, train_rows, valid_rows = self.prepared.get(pipeline, fold, prepare)
+        name, model = pipeline.steps[-1]
+        groups = None if self.groups is None else self.groups[train]
+        fitted = fit_pipeline(clone(model), train_rows, self.y[train], groups=groups)
+        whole = clone(pipeline)
+        whole.steps = [*preparation.steps, (name, fitted)]
+        return whole, predict_output(fitted, valid_rows, self.classes)
 
 
 def make_folds(
@@ -161,7 +187,7 @@ def cross_validate(
     scores: list[float] = []
     rounds: list[int | None] = []
     models: list[Any] | None = [] if folds.keep_models else None
-    for i, (train, valid) in enumerate(folds.splits):
+    for i, (_, valid) in enumerate(folds.splits):
         expected = np.mean(fit_times) * 1.1 if fit_times else fold_estimate
         if expected is not None:
             now, left_folds = time.monotonic(), len(folds.splits) - i
@@ -180,8 +206,7 @@ def cross_validate(
             fold_end = start + max(shared_until - start, 0.0) / (len(folds.splits) - i)
         with warnings.catch_warnings(), fit_deadline(fold_end), watching_epochs(on_epoch if i == 0 else None):
             warnings.simplefilter("ignore")
-            model = folds.fit(pipeline, train)
-            predicted = predict_output(model, folds.X.iloc[valid], folds.classes)
+            model, predicted = folds.fit_fold(pipeline, i)
         fit_times.append(time.monotonic() - start)
         rounds.append(stopped_rounds(model))
         total[valid] += predicted

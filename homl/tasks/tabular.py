@@ -319,6 +319,7 @@ def fit(
             layers=not exportable and len(sample) == len(rows.y_train) >= LAYERED_MIN_ROWS,
             deadline=budget.fit_end - reserve_for_finish([best], folds, len(rows.X_train), n_final, time_limit))
     candidates.sort(key=lambda e: metric_.loss(e.mean))
+    folds.prepared.clear()  # no more cross-validation: let go of the prepared rows
 
     # 8. Finish: refit the winner on the training rows, test once, refit on all rows.
     winner = affordable(candidates, folds, len(rows.X_train), budget.fit_end, progress, time_limit)
