@@ -3,9 +3,10 @@
 Most families share a preparation (every tree family fits the same imputing and encoding),
 and a search's trials often repeat one. Fitting it once per fold and reusing the prepared
 rows spares each of them that fit: on mid-sized tables with encoded categories or
-geographic features, up to half of a booster's fold fit. A fold's preparation is fitted as the whole pipeline would fit it
-(``fit_transform`` on the fold's training rows, so target encodings are cross-fitted the
-same way), and a fold model is the same pipeline: the shared preparation, then the model.
+geographic features, up to half of a booster's fold fit. A fold's preparation is fitted
+as the whole pipeline would fit it (``fit_transform`` on the fold's training rows, so
+target encodings are cross-fitted the same way), and a fold model is the same pipeline:
+the shared preparation, then the model.
 """
 
 from __future__ import annotations
