@@ -164,22 +164,53 @@ def test_a_fit_on_the_cluster_runs_trials_on_both_nodes_and_scores_as_a_local_fi
 
 
 @pytest.mark.slow
-def test_a_fit_goes_on_when_a_node_dies_mid_search(cluster, housing):
+def test_a_fit_goes_on_when_a_node_dies_mid_search(cluster, housing, monkeypatch):
+    from homl.select import _ray
+
+    # Jobs in flight, seen from this process: the node is killed only while every node runs one.
+    in_flight: set[Any] = set()
+    submit, collect, cancel = RayExecutor._submit, RayExecutor._collect, _ray._cancel
+
+    def counted_submit(self, job, folds_ref):
+        ref = submit(self, job, folds_ref)
+        in_flight.add(ref)
+        return ref
+
+    def counted_collect(self, ref, flight):
+        in_flight.discard(ref)
+        return collect(self, ref, flight)
+
+    def counted_cancel(refs):
+        in_flight.difference_update(refs)
+        return cancel(refs)
+
+    monkeypatch.setattr(RayExecutor, "_submit", counted_submit)
+    monkeypatch.setattr(RayExecutor, "_collect", counted_collect)
+    monkeypatch.setattr(_ray, "_cancel", counted_cancel)
     extra = cluster.add_node(**NODE)
     label = f"127.0.0.1 ({extra.node_id[:8]})"
-    crash = threading.Timer(10, cluster.remove_node, args=(extra,), kwargs={"allow_graceful": False})
-    start = time.monotonic()
+    start, stop, killed_at = time.monotonic(), threading.Event(), []
+
+    def kill_when_all_nodes_are_busy() -> None:
+        while not stop.wait(0.02):
+            if time.monotonic() - start >= 8 and len(in_flight) >= 3:  # three nodes of one CPU each
+                killed_at.append(time.monotonic() - start)
+                cluster.remove_node(extra, allow_graceful=False)
+                return
+
+    crash = threading.Thread(target=kill_when_all_nodes_are_busy, daemon=True)
     crash.start()
     try:
         result = homl.fit(housing, TARGET, time_limit=30, models=MODELS, cv=3, ray=cluster.address)
     finally:
-        crash.cancel()
+        stop.set()
         crash.join()
+    assert killed_at, "no moment after 8 s with a job on every node"
     assert time.monotonic() - start < 30 + 10
     ray_run = result.metadata["ray"]
     assert ray_run["nodes_left"] == [label]
     assert ray_run["nodes"][label] >= 1  # it ran trials before it died
-    assert ray_run["rerun"] + ray_run["lost"] >= 1  # and the ones it was running ran again, or failed
+    assert ray_run["rerun"] + ray_run["lost"] >= 1  # and the one it was running ran again, or failed
     assert any(f"{label} left the cluster" in note for note in result.notes)
 
 
