@@ -97,16 +97,17 @@ def with_epochs(pipeline: Any, epochs: int | None) -> Any:
     return pipeline.set_params(**{f"{key}__epochs": int(epochs) for key in keys}) if keys else pipeline
 
 
-def with_rounds(pipeline: Any, rounds: int | None) -> Any:
+def with_rounds(pipeline: Any, rounds: int | None, growth: float = 1.0) -> Any:
     """``pipeline`` with its early-stopping booster set to grow ``rounds`` trees on every row
-    (see :class:`EarlyStopping`), or its early-stopping network to train ``rounds`` epochs on
-    every row; unchanged when ``rounds`` is None or it holds neither."""
+    (see :class:`EarlyStopping`), ``growth`` times as many when it learns from more rows than
+    ``rounds`` were chosen on, or its early-stopping network to train ``rounds`` epochs on every
+    row (an epoch already grows with the rows); unchanged when ``rounds`` is None or it holds neither."""
     if rounds is None:
         return pipeline
     params = pipeline.get_params(deep=True)
     boosters = [key for key, value in params.items() if isinstance(value, EarlyStopping)]
     networks = [key for key, value in params.items() if isinstance(value, KerasModel) and value.early_stopping]
-    settings = {f"{key}__rounds": int(rounds) for key in boosters}
+    settings = {f"{key}__rounds": max(1, round(rounds * growth)) for key in boosters}
     for key in networks:  # every row learns, for the epochs the held-out rows chose
         settings.update({f"{key}__epochs": int(rounds), f"{key}__early_stopping": False})
     return pipeline.set_params(**settings) if settings else pipeline

@@ -220,8 +220,9 @@ class EarlyStopping(_Wrapper):
 
     With ``rounds`` set nothing is held out: the booster grows exactly that many trees on
     every row. A final model is refitted so, with the rounds early stopping chose on the
-    cross-validation folds: the tenth of the rows that would only decide when to stop is
-    learned from too (lower test error on most tables).
+    cross-validation folds, grown with its rows (see :func:`homl.select.rounds_growth`): the
+    tenth of the rows that would only decide when to stop is learned from too (lower test
+    error on most tables).
     """
 
     #: Models saved before ``holdout`` existed load without it: they held out random rows.

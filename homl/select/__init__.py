@@ -11,6 +11,7 @@ from ._backtest import (
 )
 from ._cv import (
     BOOSTER_FIXED_SHARE,
+    ROUNDS_GROWTH_POWER,
     Evaluation,
     Folds,
     OutOfTime,
@@ -20,6 +21,7 @@ from ._cv import (
     make_folds,
     predict_output,
     refit_time,
+    rounds_growth,
 )
 from ._ensemble import LAYERED, greedy_weights, layered, stacking, voting
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
@@ -32,6 +34,7 @@ from ._threshold import THRESHOLD_METRICS, Decision, choose_threshold, decision_
 
 __all__ = [
     "BOOSTER_FIXED_SHARE",
+    "ROUNDS_GROWTH_POWER",
     "Backtest",
     "backtest",
     "coverage",
@@ -69,6 +72,7 @@ __all__ = [
     "make_folds",
     "predict_output",
     "refit_time",
+    "rounds_growth",
     "shortlist",
     "size_defaults",
     "stacking",

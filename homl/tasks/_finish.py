@@ -82,13 +82,34 @@ def reserve_for_finish(
 ) -> float:
     """Seconds to keep for the finish: refits of the dearest likely winner, an ensemble of all
     the ``finalists`` (twice if refitted on all rows), plus the test score, its bootstrap
-    interval and the save (a few seconds, more for long runs). Nothing is kept for bagging:
-    the finish bags only when the time is already there (a reserve for it cost the search
-    more than bagging gained)."""
+    interval and the save (a few seconds, more for long runs). Nothing is kept for bagging,
+    nor for the boosters' rounds grown with the rows (see :func:`rounds_growths`): the finish
+    bags and grows them only when the time is already there (a reserve for them cost the
+    search more than they gained)."""
     def refits(rows: int) -> float:
         return sum(select.refit_time(f, rows, folds) for f in finalists)
 
-    return SAFETY * (refits(n_train) + refits(n_final) * (n_final > n_train)) + 0.03 * time_limit + 1.5
+    return SAFETY * (refits(n_train) + refits(n_final) * (n_final > n_train)) + _scoring_seconds(time_limit)
+
+
+def _scoring_seconds(time_limit: float) -> float:
+    """Seconds the finish keeps beside its refits: the test score, its bootstrap interval, the save."""
+    return 0.03 * time_limit + 1.5
+
+
+def rounds_growths(winner: select.Evaluation, folds: select.Folds | None, rows: list[int], fits: int,
+                   seconds: float) -> list[float]:
+    """How much each planned refit (``fits`` fits on each of ``rows`` rows) grows its boosters'
+    rounds: as much of :func:`homl.select.rounds_growth` as the ``seconds`` allow, the same share
+    for every refit, none when even the rounds as kept do not fit."""
+    members = winner.members or [(winner, 1.0)]
+    if folds is None or not rows or not any(m.rounds for m, _ in members):
+        return [1.0] * len(rows)
+    wanted = [select.rounds_growth(n, folds) for n in rows]
+    kept = fits * sum(select.refit_time(winner, n, folds) for n in rows)
+    grown = fits * sum(select.refit_time(winner, n, folds, g) for n, g in zip(rows, wanted)) - kept
+    share = 1.0 if grown <= 0 else min(max((seconds - kept) / grown, 0.0), 1.0)
+    return [1.0 + share * (g - 1.0) for g in wanted]
 
 
 def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train: int, end: float,
@@ -114,7 +135,7 @@ def affordable(candidates: list[select.Evaluation], folds: select.Folds, n_train
 
 def final_estimator(winner: select.Evaluation, build, task: str, decision: select.Decision | None = None,
                     bag: str | None = None, classes: np.ndarray | None = None, holdout: str = "random",
-                    first_layer: list[np.ndarray] | None = None) -> Any:
+                    first_layer: list[np.ndarray] | None = None, growth: float = 1.0) -> Any:
     """The winner as one pipeline: ``schema → model``, where an ensemble's members each
     carry their own preparation (they may have tuned it differently); a binary ``decision``
     sets the probability above which it predicts the second class. With ``bag`` (how folds
@@ -123,15 +144,16 @@ def final_estimator(winner: select.Evaluation, build, task: str, decision: selec
     ``first_layer`` (one per member, on the rows it is fitted on; by default, ``BAG_FOLDS``
     folds drawn the ``holdout`` way), as the ``classes``' log-odds for a classifier; each
     member is then fitted once on every row (see :class:`homl.models.LayeredStack`).
-    An early-stopping booster grows, on every row, the rounds it kept in cross-validation."""
-    pipeline = _winner_pipeline(winner, build, task, bag, classes, holdout, first_layer)
+    An early-stopping booster grows, on every row, ``growth`` times the rounds it kept in cross-validation."""
+    pipeline = _winner_pipeline(winner, build, task, bag, classes, holdout, first_layer, growth)
     return pipeline if decision is None else zoo.with_threshold(pipeline, decision.threshold)
 
 
 def _winner_pipeline(winner: select.Evaluation, build, task: str, bag: str | None, classes=None,
-                     holdout: str = "random", first_layer: list[np.ndarray] | None = None) -> Any:
+                     holdout: str = "random", first_layer: list[np.ndarray] | None = None,
+                     growth: float = 1.0) -> Any:
     def built(evaluation: select.Evaluation) -> Any:
-        pipeline = zoo.with_rounds(build(zoo.get_spec(evaluation.name), evaluation.params), evaluation.rounds)
+        pipeline = zoo.with_rounds(build(zoo.get_spec(evaluation.name), evaluation.params), evaluation.rounds, growth)
         return pipeline if bag is None else zoo.bagged(pipeline, BAG_FOLDS, bag, random_state=0)
 
     if winner.members is None:
@@ -170,14 +192,18 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     reused = None if layered or not searching.bagging else reused_bag(winner, folds, len(X_train), task)
     bag = None if layered else _bagging(winner, folds, rows, budget, searching, progress, reused is not None)
     reuse = bag is not None and reused is not None
+    all_rows = refit_full and len(X_test) > 0
+    # Boosters learn longer on more rows, with the time left (each bag's fit sees (k-1)/k of them).
+    share = 1.0 if bag is None else (BAG_FOLDS - 1) / BAG_FOLDS
+    on_train, on_all = int(len(X_train) * share), int(rows.n_final * share)
+    planned = [*([] if reuse else [on_train]), *([on_all] if all_rows else [])]
+    seconds = (end - time.monotonic() - _scoring_seconds(time_limit)) / SAFETY
+    growths = rounds_growths(winner, folds, planned, 1 if bag is None else BAG_FOLDS, seconds)
+    growth = 1.0 if reuse else growths[0]
     if reuse:
         final = reused if decision is None else zoo.with_threshold(reused, decision.threshold)
     else:
-        final = final_estimator(winner, build, task, decision, bag, classes, holdout, first_layer)
-    rounds = [f"{m.name} {m.rounds}" for m, _ in winner.members or [(winner, 1.0)] if m.rounds is not None]
-    if rounds:
-        progress.note(f"boosters refitted on every row with the trees early stopping kept in cross-validation "
-                      f"(median over folds): {', '.join(rounds)}")
+        final = final_estimator(winner, build, task, decision, bag, classes, holdout, first_layer, growth)
     progress.phase("Finish", total=3 if refit_full else 2)
     started = time.monotonic()
     quiet_fit(final, X_train, y_train, groups=train_groups)
@@ -193,13 +219,21 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     baseline_score = baseline_test_score(metric, X_train, y_train, X_test, y_test, classes, seed)
     progress.advance(detail="test score")
     refitted = False
-    if refit_full and len(X_test):
-        expected = fit_seconds * (len(X_train) + len(X_test)) / len(X_train)
+    growth_all = None
+    if all_rows:
+        # Timed from the refit just measured: the rounds grow as far as the time left allows.
+        growth_all = _growth_within(fit_seconds, winner, folds, (on_train, growth), on_all,
+                                    (end - time.monotonic() - _scoring_seconds(time_limit)) / SAFETY)
+        expected = _scaled(fit_seconds, winner, folds, (on_train, growth), (on_all, growth_all))
+        if growth_all < growth and time.monotonic() + _scaled(
+                fit_seconds, winner, folds, (on_train, growth), (on_all, growth)) <= end + 0.05 * time_limit:
+            growth_all = growth  # no fewer rounds than the model just tested, while that fits
+            expected = _scaled(fit_seconds, winner, folds, (on_train, growth), (on_all, growth_all))
         if time.monotonic() + expected <= end + 0.05 * time_limit:
             if first_layer is not None:  # the test rows' first-layer predictions are out of sample too
                 tested = _layered_stack(trained).first_layer_output(X_test)
                 first_layer = [np.concatenate([oof, out]) for oof, out in zip(first_layer, tested)]
-            final = final_estimator(winner, build, task, decision, bag, classes, holdout, first_layer)
+            final = final_estimator(winner, build, task, decision, bag, classes, holdout, first_layer, growth_all)
             all_groups = None if test_groups is None else np.concatenate([train_groups, test_groups])
             quiet_fit(final, pd.concat([X_train, X_test]), np.concatenate([y_train, y_test]), groups=all_groups)
             if first_layer is not None:
@@ -207,13 +241,53 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
             refitted = True
             progress.note("final model refitted on all rows (training + test)")
         else:
+            growth_all = None
             progress.note(
                 f"not refitted on all rows: that refit (about {expected:.1f} s) would pass the time limit; "
                 "the saved model is the one fitted on the training rows"
             )
+    _note_rounds(winner, progress, growth, growth_all)
     progress.advance(detail="final model")
     progress.end_phase()
     return final, test_score, baseline_score, refitted, trained
+
+
+def _note_rounds(winner: select.Evaluation, progress: Progress, growth: float, growth_all: float | None) -> None:
+    rounds = [f"{m.name} {m.rounds}" for m, _ in winner.members or [(winner, 1.0)] if m.rounds is not None]
+    if not rounds:
+        return
+    grown = [f"{g:.2f} times on the training rows" for g in [growth] if g > 1.0]
+    grown += [f"{g:.2f} times on all rows" for g in [growth_all] if g is not None and g > 1.0]
+    progress.note(f"boosters refitted on every row with the trees early stopping kept in cross-validation "
+                  f"(median over folds): {', '.join(rounds)}"
+                  + (f"; grown with the rows, {' and '.join(grown)}" if grown else ""))
+
+
+def _growth_within(fit_seconds: float, winner: select.Evaluation, folds: select.Folds | None,
+                   trained: tuple[int, float], n_rows: int, seconds: float) -> float:
+    """The most a refit on ``n_rows`` rows may grow its boosters' rounds (up to
+    :func:`homl.select.rounds_growth`) and, scaled from the measured one, take at most ``seconds``."""
+    members = winner.members or [(winner, 1.0)]
+    if folds is None or not any(m.rounds for m, _ in members):
+        return 1.0
+    wanted = select.rounds_growth(n_rows, folds)
+    low = _scaled(fit_seconds, winner, folds, trained, (n_rows, 1.0))
+    high = _scaled(fit_seconds, winner, folds, trained, (n_rows, wanted))
+    if high <= seconds:
+        return wanted
+    if seconds <= low:
+        return 1.0
+    return 1.0 + (wanted - 1.0) * (seconds - low) / (high - low)
+
+
+def _scaled(fit_seconds: float, winner: select.Evaluation, folds: select.Folds | None,
+            trained: tuple[int, float], wanted: tuple[int, float]) -> float:
+    """The refit on the training rows, as measured, scaled to another (rows, rounds' growth)."""
+    if folds is None:
+        return fit_seconds * wanted[0] / max(trained[0], 1)
+    (n_trained, grown), (n_wanted, growth) = trained, wanted
+    return fit_seconds * (select.refit_time(winner, n_wanted, folds, growth)
+                          / select.refit_time(winner, n_trained, folds, grown))
 
 
 def _bagging(winner, folds, rows: TrainTest, budget: Budget, searching: SearchSettings,

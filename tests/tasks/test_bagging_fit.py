@@ -44,7 +44,9 @@ def test_the_bag_on_the_training_rows_is_the_cross_validation_fold_models():
     assert result.test_score is not None and result.test_score.value < 1.0  # noise 0.3, signal ~2.2
 
 
-def test_a_final_booster_grows_on_every_row_the_rounds_cross_validation_kept():
+def test_a_final_booster_grows_on_every_row_the_rounds_cross_validation_kept_grown_with_the_rows():
+    import re
+
     from homl.models import EarlyStopping
 
     result = homl.fit(_table(1500), "y", models=["lightgbm"], tune=False, ensemble=False, bagging=False,
@@ -52,4 +54,9 @@ def test_a_final_booster_grows_on_every_row_the_rounds_cross_validation_kept():
     stopper = result.model.steps[-1][1]
     assert isinstance(stopper, EarlyStopping) and stopper.rounds is not None and stopper.held_out_.size == 0
     assert stopper.estimator_.booster_.num_trees() == stopper.rounds
-    assert any(f"lightgbm {stopper.rounds}" in note for note in result.notes), result.notes
+    note = next(note for note in result.notes if note.startswith("boosters refitted"))
+    kept = int(re.search(r"lightgbm (\d+)", note).group(1))
+    # 1,500 rows in all; each fold learned from 4/5 of the 1,200 training rows.
+    growth = (1500 / 960) ** 0.5
+    assert "1.25 times on all rows" in note
+    assert stopper.rounds == round(kept * growth) > kept

@@ -16,8 +16,8 @@ from sklearn.preprocessing import StandardScaler
 
 from homl._progress import Progress
 from homl.metrics import get_metric
-from homl.select import BOOSTER_FIXED_SHARE, Evaluation, Folds, cost_ratio, refit_time, size_defaults
-from homl.tasks._finish import SAFETY, affordable, reserve_for_finish
+from homl.select import BOOSTER_FIXED_SHARE, Evaluation, Folds, cost_ratio, refit_time, rounds_growth, size_defaults
+from homl.tasks._finish import SAFETY, _growth_within, _scaled, affordable, reserve_for_finish, rounds_growths
 from homl.tasks._settings import REPORT_SECONDS, REPORT_SHARE, Budget, report_seconds
 
 
@@ -56,6 +56,48 @@ def test_refit_time_of_an_early_stopping_booster_grows_slower_than_its_rows() ->
     assert 2.0 * 5 < refit_time(booster, 300 * 20, on) < 2.0 * 20
     blend = ensemble_of(booster, candidate("forest", 1.0))  # each member grows its own way
     assert refit_time(blend, 600, on) == pytest.approx(2.0 * (share + (1 - share) * 2) + 2.0)
+
+
+def test_a_booster_refit_grows_its_rounds_with_the_square_root_of_the_rows() -> None:
+    on = folds()  # folds of 300 training rows
+    assert rounds_growth(300, on) == pytest.approx(1.0)
+    assert rounds_growth(30, on) == pytest.approx(1.0)  # never fewer rounds than kept
+    assert rounds_growth(300 * 9, on) == pytest.approx(3.0)
+    booster = Evaluation("lightgbm", {}, [1.0], 2.0, rounds=120)
+    share = BOOSTER_FIXED_SHARE
+    # Only the part that grows with the rows grows with the rounds too; a forest has no rounds.
+    assert refit_time(booster, 600, on, growth=3.0) == pytest.approx(2.0 * (share + (1 - share) * 2 * 3))
+    assert refit_time(candidate("forest", 1.0), 600, on, growth=3.0) == pytest.approx(2.0)
+
+
+def test_the_rounds_grow_as_far_as_the_time_left_allows() -> None:
+    on = folds()
+    booster = Evaluation("lightgbm", {}, [1.0], 2.0, rounds=120)
+    rows = [300 * 4, 300 * 9]  # the refit on the training rows, then on all rows
+    wanted = [2.0, 3.0]
+    assert rounds_growths(booster, on, rows, 1, seconds=1e6) == pytest.approx(wanted)
+    kept = sum(refit_time(booster, n, on) for n in rows)
+    assert rounds_growths(booster, on, rows, 1, seconds=kept) == pytest.approx([1.0, 1.0])
+    assert rounds_growths(booster, on, rows, 1, seconds=kept / 2) == pytest.approx([1.0, 1.0])
+    full = sum(refit_time(booster, n, on, g) for n, g in zip(rows, wanted))
+    half = rounds_growths(booster, on, rows, 1, seconds=(kept + full) / 2)  # the same share of each growth
+    assert half == pytest.approx([1.5, 2.0])
+    assert rounds_growths(booster, on, rows, 5, seconds=(kept + full) / 2) == pytest.approx([1.0, 1.0])
+    assert rounds_growths(candidate("forest", 1.0), on, rows, 1, seconds=1e6) == [1.0, 1.0]
+
+
+def test_the_refit_on_all_rows_grows_its_rounds_as_far_as_the_measured_refit_says_they_fit() -> None:
+    on = folds()  # folds of 300 rows
+    booster = Evaluation("lightgbm", {}, [1.0], 2.0, rounds=120)
+    trained = (1200, 1.0)  # the refit on the training rows, measured at 10 s: rounds as kept
+    fastest = _scaled(10.0, booster, on, trained, (2700, 1.0))
+    slowest = _scaled(10.0, booster, on, trained, (2700, 3.0))  # 9 times a fold's rows: 3 times the rounds
+    share = BOOSTER_FIXED_SHARE
+    assert fastest == pytest.approx(10.0 * (share + (1 - share) * 9) / (share + (1 - share) * 4))
+    assert _growth_within(10.0, booster, on, trained, 2700, seconds=1e6) == pytest.approx(3.0)
+    assert _growth_within(10.0, booster, on, trained, 2700, seconds=(fastest + slowest) / 2) == pytest.approx(2.0)
+    assert _growth_within(10.0, booster, on, trained, 2700, seconds=fastest / 2) == 1.0
+    assert _growth_within(10.0, candidate("forest", 1.0), on, trained, 2700, seconds=1e6) == 1.0
 
 
 def test_refit_time_of_an_ensemble_is_its_members_refits() -> None:
