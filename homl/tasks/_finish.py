@@ -97,18 +97,34 @@ def _scoring_seconds(time_limit: float) -> float:
     return 0.03 * time_limit + 1.5
 
 
+def _refit_seconds_left(end: float, time_limit: float) -> float:
+    """Seconds the refits may still take, with the finish's margin on their estimates."""
+    return (end - time.monotonic() - _scoring_seconds(time_limit)) / SAFETY
+
+
+def _has_boosters(winner: select.Evaluation) -> bool:
+    """Whether the winner (or a member) is an early-stopping booster, whose rounds may grow."""
+    return any(m.rounds for m, _ in winner.members or [(winner, 1.0)])
+
+
+def _share_within(seconds: float, low: float, high: float) -> float:
+    """The share of the way from a refit taking ``low`` seconds to one taking ``high`` that fits in ``seconds``."""
+    if high <= seconds or high <= low:  # it all fits, or growing costs nothing
+        return 1.0
+    return min(max((seconds - low) / (high - low), 0.0), 1.0)
+
+
 def rounds_growths(winner: select.Evaluation, folds: select.Folds | None, rows: list[int], fits: int,
                    seconds: float) -> list[float]:
     """How much each planned refit (``fits`` fits on each of ``rows`` rows) grows its boosters'
     rounds: as much of :func:`homl.select.rounds_growth` as the ``seconds`` allow, the same share
     for every refit, none when even the rounds as kept do not fit."""
-    members = winner.members or [(winner, 1.0)]
-    if folds is None or not rows or not any(m.rounds for m, _ in members):
+    if folds is None or not rows or not _has_boosters(winner):
         return [1.0] * len(rows)
     wanted = [select.rounds_growth(n, folds) for n in rows]
     kept = fits * sum(select.refit_time(winner, n, folds) for n in rows)
-    grown = fits * sum(select.refit_time(winner, n, folds, g) for n, g in zip(rows, wanted)) - kept
-    share = 1.0 if grown <= 0 else min(max((seconds - kept) / grown, 0.0), 1.0)
+    grown = fits * sum(select.refit_time(winner, n, folds, g) for n, g in zip(rows, wanted))
+    share = _share_within(seconds, kept, grown)
     return [1.0 + share * (g - 1.0) for g in wanted]
 
 
@@ -197,8 +213,8 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     share = 1.0 if bag is None else (BAG_FOLDS - 1) / BAG_FOLDS
     on_train, on_all = int(len(X_train) * share), int(rows.n_final * share)
     planned = [*([] if reuse else [on_train]), *([on_all] if all_rows else [])]
-    seconds = (end - time.monotonic() - _scoring_seconds(time_limit)) / SAFETY
-    growths = rounds_growths(winner, folds, planned, 1 if bag is None else BAG_FOLDS, seconds)
+    growths = rounds_growths(winner, folds, planned, 1 if bag is None else BAG_FOLDS,
+                             _refit_seconds_left(end, time_limit))
     growth = 1.0 if reuse else growths[0]
     if reuse:
         final = reused if decision is None else zoo.with_threshold(reused, decision.threshold)
@@ -223,12 +239,11 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     if all_rows:
         # Timed from the refit just measured: the rounds grow as far as the time left allows.
         growth_all = _growth_within(fit_seconds, winner, folds, (on_train, growth), on_all,
-                                    (end - time.monotonic() - _scoring_seconds(time_limit)) / SAFETY)
-        expected = _scaled(fit_seconds, winner, folds, (on_train, growth), (on_all, growth_all))
+                                    _refit_seconds_left(end, time_limit))
         if growth_all < growth and time.monotonic() + _scaled(
                 fit_seconds, winner, folds, (on_train, growth), (on_all, growth)) <= end + 0.05 * time_limit:
             growth_all = growth  # no fewer rounds than the model just tested, while that fits
-            expected = _scaled(fit_seconds, winner, folds, (on_train, growth), (on_all, growth_all))
+        expected = _scaled(fit_seconds, winner, folds, (on_train, growth), (on_all, growth_all))
         if time.monotonic() + expected <= end + 0.05 * time_limit:
             if first_layer is not None:  # the test rows' first-layer predictions are out of sample too
                 tested = _layered_stack(trained).first_layer_output(X_test)
@@ -267,17 +282,12 @@ def _growth_within(fit_seconds: float, winner: select.Evaluation, folds: select.
                    trained: tuple[int, float], n_rows: int, seconds: float) -> float:
     """The most a refit on ``n_rows`` rows may grow its boosters' rounds (up to
     :func:`homl.select.rounds_growth`) and, scaled from the measured one, take at most ``seconds``."""
-    members = winner.members or [(winner, 1.0)]
-    if folds is None or not any(m.rounds for m, _ in members):
+    if folds is None or not _has_boosters(winner):
         return 1.0
     wanted = select.rounds_growth(n_rows, folds)
     low = _scaled(fit_seconds, winner, folds, trained, (n_rows, 1.0))
     high = _scaled(fit_seconds, winner, folds, trained, (n_rows, wanted))
-    if high <= seconds:
-        return wanted
-    if seconds <= low:
-        return 1.0
-    return 1.0 + (wanted - 1.0) * (seconds - low) / (high - low)
+    return 1.0 + (wanted - 1.0) * _share_within(seconds, low, high)
 
 
 def _scaled(fit_seconds: float, winner: select.Evaluation, folds: select.Folds | None,
