@@ -27,6 +27,9 @@ MAX_MISSES = 3
 EPOCH_STEPS = 10_000
 #: Parameters that scale fit time (trees, boosting rounds).
 _SIZE_PARAMS = ("n_estimators", "max_iter")
+#: Besides its best, each family hands back up to this many next-best trials for the ensembles:
+#: configurations that err differently average better than one configuration alone.
+RUNNERS_UP = 2
 
 
 def size_defaults(pipeline: Any) -> dict[str, float]:
@@ -80,6 +83,7 @@ class Search:
         self.workdir, self.progress = workdir, progress
         self.executor = executor or LocalExecutor()
         self.best: dict[str, Evaluation] = {}
+        self.runners: dict[str, list[Evaluation]] = {}  # each family's next-best trials, best first
         self.default_time: dict[str, float] = {}
         self.size_defaults: dict[str, dict[str, float]] = {}
         self.studies: dict[str, Any] = {}  # families still searched
@@ -159,6 +163,23 @@ class Search:
         self.progress.end_phase()
         return list(self.best.values())
 
+    @property
+    def runners_up(self) -> list[Evaluation]:
+        """Each family's next-best trials (up to ``RUNNERS_UP``), with their out-of-fold
+        predictions for the ensembles; their stage says their place (``"tuned #2"``: second best)."""
+        for kept in self.runners.values():
+            for place, evaluation in enumerate(kept, start=2):
+                evaluation.stage = f"tuned #{place}"
+        return [e for kept in self.runners.values() for e in kept]
+
+    def _keep_runner(self, name: str, evaluation: Evaluation) -> None:
+        if evaluation.stage != "tuned" or evaluation.oof is None:
+            return  # a family's defaults are on the candidates' list already (their fold models kept there)
+        kept = sorted([*self.runners.get(name, []), evaluation], key=lambda e: self.folds.metric.loss(e.mean))
+        for dropped in kept[RUNNERS_UP:]:
+            dropped.models = None  # the fold models of the runners-up stay: a blend may reuse them as its bag
+        self.runners[name] = kept[:RUNNERS_UP]
+
     def _schedule(self) -> list[str]:
         ranked = sorted(self.studies, key=lambda n: self.folds.metric.loss(self.best[n].mean))
         return ranked[:1] * 2 + ranked[1:]
@@ -230,10 +251,8 @@ class Search:
         trial.set_user_attr("fit_time", evaluation.fit_time)
         trial.set_user_attr("rounds", evaluation.rounds)
         better = self.folds.metric.better(evaluation.mean, self.best[name].mean)
-        if not better:
-            evaluation.models = None  # only a family's best may become the final model
-        elif self.best[name].stage == "tuned":
-            self.best[name].models = None
+        # Only a family's best may become the final model; the next best may join an ensemble.
+        self._keep_runner(name, self.best[name] if better else evaluation)
         path = self._oof_path(name)
         if better and path is not None:
             np.save(path, evaluation.oof)

@@ -295,9 +295,9 @@ def fit(
 
     # 6. Fine-tune the best few families (preparation options included).
     n_final = rows.n_final if refit_full else len(rows.X_train)
-    tuned, studies = [], {}
+    tuned, runners, studies = [], [], {}
     if tune:
-        tuned, studies = _tune(
+        tuned, runners, studies = _tune(
             ranked, build, folds, task, context, storage, workdir, seed, progress,
             deadline_for=lambda finalists: budget.fit_end - reserve_for_finish(
                 finalists, folds, len(rows.X_train), n_final, time_limit), executor=executor,
@@ -315,7 +315,7 @@ def fit(
         # its second layer's cross-validation may take the finish's time, short of the best model's refits.
         best = min(candidates, key=lambda e: metric_.loss(e.mean))
         candidates = _with_ensembles(
-            candidates, folds, progress, build, task,
+            candidates, folds, progress, build, task, runners=runners,
             layers=not exportable and len(sample) == len(rows.y_train) >= LAYERED_MIN_ROWS,
             deadline=budget.fit_end - reserve_for_finish([best], folds, len(rows.X_train), n_final, time_limit))
     candidates.sort(key=lambda e: metric_.loss(e.mean))
@@ -484,10 +484,11 @@ def _groups_of(frame: pd.DataFrame, group_by: str) -> np.ndarray | None:
 
 
 def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress, deadline_for, executor=None):
-    """Fine-tune the best ``TUNED_FAMILIES`` families that have something to tune."""
+    """Fine-tune the best ``TUNED_FAMILIES`` families that have something to tune: each family's
+    best, the next-best trials (for the ensembles) and the studies."""
     families = [(zoo.get_spec(e.name), e) for e in ranked if _space(e.name, task, context)][:TUNED_FAMILIES]
     if not families:
-        return [], {}
+        return [], [], {}
     search = select.Search(
         families, build, lambda spec: _space(spec.name, task, context), folds,
         storage=storage, workdir=workdir, seed=seed, progress=progress, executor=executor,
@@ -496,18 +497,23 @@ def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress,
     # winner may be an ensemble of every tuned family's best).
     tuned = search.run(lambda: deadline_for(list(search.best.values())))
     progress.note(f"fine-tuning ran {search.n_trials} trials over {', '.join(search.specs)}")
-    return tuned, search.all_studies
+    return tuned, search.runners_up, search.all_studies
 
 
-def _with_ensembles(candidates, folds, progress, build, task: str, *, layers: bool = True,
+def _with_ensembles(candidates, folds, progress, build, task: str, *, runners=(), layers: bool = True,
                     deadline: float | None = None):
     """Add voting, stacking and (with ``layers``, by ``deadline``) a two-layer stack over the
-    candidates' out-of-fold predictions; say if one wins."""
+    candidates' and the search's ``runners``-up out-of-fold predictions; say if one wins.
+
+    The runners-up join the candidates (each family's best beats them) but not the two-layer
+    stack, whose final model refits every member."""
     pool = _pool(candidates)
-    if len(pool) < 2:
+    candidates = [*candidates, *runners]
+    if len(pool) + len(runners) < 2:
         return candidates
-    blends = [b for b in (select.voting(pool, folds), select.stacking(pool, folds)) if b is not None]
-    if layers:  # the second layer is fitted; the blends above cost no fit
+    blends = [b for b in (select.voting([*pool, *runners], folds), select.stacking([*pool, *runners], folds))
+              if b is not None]
+    if layers and len(pool) >= 2:  # the second layer is fitted; the blends above cost no fit
         second = zoo.get_spec(SECOND_LAYER[task == "regression"])
         stack = select.layered(pool, folds, lambda columns: build(second, {}, columns), second=second.name,
                                deadline=deadline)

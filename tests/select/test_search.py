@@ -9,6 +9,7 @@ from homl.data import SplitStrategy, infer_schema
 from homl.metrics import get_metric
 from homl.models import build_pipeline, get_spec, tunable_space
 from homl.select import Search, cross_validate, make_folds
+from homl.select._search import RUNNERS_UP
 
 pytest.importorskip("optuna")
 
@@ -51,3 +52,15 @@ def test_search_improves_on_a_poor_start_and_resumes(tmp_path):
     assert again.n_trials == search.n_trials  # the study was kept on disk
     assert again.best["ridge"].mean == pytest.approx(best.mean)  # and its best, with predictions
     np.testing.assert_allclose(again.best["ridge"].oof, best.oof)
+
+
+def test_each_family_hands_back_its_next_best_trials_for_the_ensembles():
+    spec, default, build, folds = _setup()
+    search = _search(spec, default, build, folds, None, None)
+    search.run(lambda: np.inf if search.n_trials < 10 else -np.inf)
+
+    best, runners = search.best["ridge"], search.runners_up
+    assert len(runners) == RUNNERS_UP and [r.stage for r in runners] == ["tuned #2", "tuned #3"]
+    assert all(best.mean <= r.mean for r in runners) and runners[0].mean <= runners[1].mean  # RMSE: lower is better
+    assert all(r is not best and r.oof.shape == folds.y.shape for r in runners)
+    assert all(r.params != best.params for r in runners)
