@@ -167,9 +167,6 @@ class Search:
     def runners_up(self) -> list[Evaluation]:
         """Each family's next-best trials (up to ``RUNNERS_UP``), with their out-of-fold
         predictions for the ensembles; their stage says their place (``"tuned #2"``: second best)."""
-        for kept in self.runners.values():
-            for place, evaluation in enumerate(kept, start=2):
-                evaluation.stage = f"tuned #{place}"
         return [e for kept in self.runners.values() for e in kept]
 
     def _keep_runner(self, name: str, evaluation: Evaluation) -> None:
@@ -179,6 +176,8 @@ class Search:
         for dropped in kept[RUNNERS_UP:]:
             dropped.models = None  # the fold models of the runners-up stay: a blend may reuse them as its bag
         self.runners[name] = kept[:RUNNERS_UP]
+        for place, runner in enumerate(self.runners[name], start=2):
+            runner.stage = f"tuned #{place}"
 
     def _schedule(self) -> list[str]:
         ranked = sorted(self.studies, key=lambda n: self.folds.metric.loss(self.best[n].mean))

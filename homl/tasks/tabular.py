@@ -508,12 +508,12 @@ def _with_ensembles(candidates, folds, progress, build, task: str, *, runners=()
     The runners-up join the candidates (each family's best beats them) but not the two-layer
     stack, whose final model refits every member."""
     pool = _pool(candidates)
+    blended = [*pool, *runners]
     candidates = [*candidates, *runners]
-    if len(pool) + len(runners) < 2:
+    if len(blended) < 2:
         return candidates
-    blends = [b for b in (select.voting([*pool, *runners], folds), select.stacking([*pool, *runners], folds))
-              if b is not None]
-    if layers and len(pool) >= 2:  # the second layer is fitted; the blends above cost no fit
+    blends = [b for b in (select.voting(blended, folds), select.stacking(blended, folds)) if b is not None]
+    if layers:  # the second layer is fitted (it needs two members); the blends above cost no fit
         second = zoo.get_spec(SECOND_LAYER[task == "regression"])
         stack = select.layered(pool, folds, lambda columns: build(second, {}, columns), second=second.name,
                                deadline=deadline)
