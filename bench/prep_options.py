@@ -1,0 +1,88 @@
+"""Which preparation options help LightGBM on which tables: one option changed at a time.
+
+The question: should the search's seeded trials (the configurations it tries first, the only
+ones a small budget may reach) fix their preparation options instead of drawing them at
+random? Each table's training split (bench/peers.py's shared and unseen sets) is
+cross-validated with LightGBM at homl's first seeded configuration: once with the
+preprocessor's defaults, then once for each value of each preparation option the search
+offers on that table (``homl.models.prep_space``), one option changed at a time; where days
+repeat, the dates as categories both target-encoded and as LightGBM's own categories; and,
+beside them, every column offered to every tree (``colsample_bytree`` 1.0, the seed has 0.8).
+5 shuffled folds, three times over for tables under 2,000 rows. It prints the error (RMSE,
+or 1 - ROC AUC) with the defaults and the change of each variant (negative is better).
+
+    .venv/bin/python bench/prep_options.py [--sets housing,titanic,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import peers
+from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold, cross_val_score
+
+from homl.data import coerce_frame, infer_schema
+from homl.models import build_pipeline, get_spec, prep_space
+from homl.prep import days_repeat, find_lat_lon, heavy_tailed
+
+#: Tables under this many rows are cross-validated three times over.
+SMALL_ROWS = 2_000
+
+
+def variants(X, schema) -> dict[str, dict]:
+    """Label -> the parameters that differ from the seeded configuration with default preparation."""
+    numeric = schema.names("numeric")
+    repeated_dates = any(days_repeat(X[c]) for c in schema.names("datetime"))
+    space = prep_space(get_spec("lightgbm"), has_geo=find_lat_lon(X, numeric) is not None,
+                       has_heavy=len(heavy_tailed(X, numeric)) >= 2,
+                       has_categorical=bool(schema.names("categorical")), has_repeated_dates=repeated_dates)
+    found = {"all columns per tree": {"colsample_bytree": 1.0}}
+    defaults = {"prep:geo_clusters": 10, "prep:geo_neighbors": 0, "prep:ratios": False, "prep:categorical": "auto",
+                "prep:date_values": False}
+    for option, choice in space.items():
+        for value in choice.options:
+            if value != defaults[option]:
+                found[f"{option.removeprefix('prep:')} {value}"] = {option: value}
+    if repeated_dates:
+        found["date_values True, categorical native"] = {"prep:date_values": True, "prep:categorical": "native"}
+    return found
+
+
+def table_row(name: str) -> str:
+    """The table's row: the error with the defaults and the change of each variant."""
+    lightgbm = get_spec("lightgbm")
+    spec = peers.SETS[name]
+    train, _, _ = peers.prepare(name, spec)
+    schema = infer_schema(train, spec.target)
+    X, y = train.drop(columns=[spec.target]), train[spec.target]
+    splitter = RepeatedKFold if spec.task == "regression" else RepeatedStratifiedKFold
+    folds = splitter(n_splits=5, n_repeats=3 if len(X) < SMALL_ROWS else 1, random_state=peers.SEED)
+    scoring = "neg_root_mean_squared_error" if spec.task == "regression" else "roc_auc"
+
+    def error(params: dict) -> float:
+        model = build_pipeline(lightgbm, spec.task, schema, {**lightgbm.seeds[0], **params}, seed=peers.SEED)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score = cross_val_score(model, X, y, cv=folds, scoring=scoring).mean()
+        return -score if spec.task == "regression" else 1 - score
+
+    base = error({})
+    changes = {label: error(params) / base - 1 for label, params in variants(coerce_frame(X, schema), schema).items()}
+    return f"| {name} | {base:.5g} | " + ", ".join(f"{label} {change:+.1%}" for label, change in changes.items())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", default=",".join([*peers.SHARED, *peers.UNSEEN]))
+    args = ap.parse_args()
+    print("| table | error with the defaults | change of each variant | seconds |")
+    print("|---|---|---|---|")
+    for name in [s.strip() for s in args.sets.split(",") if s.strip()]:
+        start = time.perf_counter()
+        print(f"{table_row(name)} | {time.perf_counter() - start:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
