@@ -5,11 +5,11 @@ search time, or beyond what homl's model families and features can reach? Each c
 below is stronger than any a 300 s fit can afford on 2 cores: lower learning rates, more
 leaves, deeper CatBoost and XGBoost trees, more trees in the forest; five with the
 neighbours' target means at four scales and the ratios of the count columns, one with more
-cluster similarities and fewer neighbours instead. Each is
-cross-validated in 5 shuffled folds on the training split (bench/peers.py's, the book's),
-then fitted on every training row and scored once on the test rows. Two combinations follow:
-the plain mean of all the configurations, and non-negative least-squares weights fitted on
-their out-of-fold predictions (the training rows only).
+cluster similarities and fewer neighbours instead. Each is cross-validated in 5 shuffled
+folds on the training split (bench/peers.py's, the book's), then fitted on every training
+row and scored once on the test rows. Two combinations follow: the plain mean of all the
+configurations, and non-negative least-squares weights fitted on their out-of-fold
+predictions (the training rows only).
 
     .venv/bin/python bench/housing_ceiling.py
 """
