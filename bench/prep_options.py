@@ -25,7 +25,7 @@ from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold, cros
 
 from homl.data import coerce_frame, infer_schema
 from homl.models import build_pipeline, get_spec, prep_space
-from homl.prep import days_repeat, find_lat_lon, heavy_tailed
+from homl.prep import TablePreprocessor, days_repeat, find_lat_lon, heavy_tailed
 
 #: Tables under this many rows are cross-validated three times over.
 SMALL_ROWS = 2_000
@@ -39,11 +39,10 @@ def variants(X, schema) -> dict[str, dict]:
                        has_heavy=len(heavy_tailed(X, numeric)) >= 2,
                        has_categorical=bool(schema.names("categorical")), has_repeated_dates=repeated_dates)
     found = {"all columns per tree": {"colsample_bytree": 1.0}}
-    defaults = {"prep:geo_clusters": 10, "prep:geo_neighbors": 0, "prep:ratios": False, "prep:categorical": "auto",
-                "prep:date_values": False}
+    defaults = TablePreprocessor().get_params()
     for option, choice in space.items():
         for value in choice.options:
-            if value != defaults[option]:
+            if value != defaults[option.removeprefix("prep:")]:
                 found[f"{option.removeprefix('prep:')} {value}"] = {option: value}
     if repeated_dates:
         found["date_values True, categorical native"] = {"prep:date_values": True, "prep:categorical": "native"}
