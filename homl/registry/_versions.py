@@ -177,7 +177,7 @@ class Registry(PredictionLogs):
     def promote(self, name: str, version: int | str, *, alias: str = PRODUCTION) -> ModelVersion:
         """Point ``alias`` (default ``production``) of ``name`` at ``version`` (a number or another alias)."""
         _check_name(alias, "alias")
-        if str(alias).isdigit():
+        if str(alias).isdecimal():
             raise RegistryError(f"alias {alias!r} is a number, which would read as a version; choose a name")
         target = self.get(name, version)
 
@@ -276,7 +276,7 @@ class Registry(PredictionLogs):
         if ref is None:
             promoted = [v for v in chosen if PRODUCTION in v.aliases]
             return promoted[0] if promoted else chosen[-1]
-        if isinstance(ref, int) or str(ref).isdigit():
+        if isinstance(ref, int) or str(ref).isdecimal():
             found = [v for v in chosen if v.version == int(ref)]
         else:
             found = [v for v in chosen if ref in v.aliases]

@@ -372,7 +372,7 @@ def _k(meta: dict[str, Any]) -> int:
     if _finite(meta.get("k")):
         return int(meta["k"])
     _, _, tail = str(meta.get("metric") or "").partition("@")
-    return int(tail) if tail.isdigit() else 10
+    return int(tail) if tail.isdecimal() else 10
 
 
 def _label(metric: str) -> str:

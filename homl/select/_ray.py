@@ -345,7 +345,7 @@ def _probe(address: str) -> None:
         except ConnectionError as error:  # "auto" found no cluster on this machine
             raise ConfigError(f"no Ray cluster found for address '{address}': {error}") from None
     host, _, port = target.rstrip("/").rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not port.isdecimal():
         raise ConfigError(f"Ray address '{address}' is not HOST:PORT, ray://HOST:PORT or 'auto'")
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()

@@ -124,7 +124,7 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
     async def body_of(request: Request, kind: str, accepted: Collection[str] = JSON_TYPES) -> bytes:
         """The body, of media type ``kind`` (see ``content_type``), refused unless ``accepted`` or too large."""
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+        if declared is not None and declared.isdecimal() and int(declared) > max_body_bytes:
             raise HTTPException(413, f"the body has {int(declared):,} bytes; at most {max_body_bytes:,} are accepted")
         if kind not in accepted and kind != "":
             listed = list(accepted)
@@ -358,7 +358,7 @@ def _add_typed_routes(app: FastAPI, item: ServedModel, served: Any, authorised: 
 
     async def plain_version(request: Request) -> dict[str, Any] | Response:
         raw = request.path_params["version"]
-        if not raw.isdigit():
+        if not raw.isdecimal():
             raise HTTPException(422, [{"row": None, "field": "version", "message": f"{raw!r}: expected a version "
                                                                                    "number"}])
         return await predict(request, int(raw))

@@ -127,6 +127,8 @@ def test_bad_rows_are_refused_naming_the_row_and_the_field(client, served):
     assert client.post("/v1/models/housing/predict", json={"instances": []}).status_code == 422
     wrong_version = client.post("/v1/models/housing/versions/latest/predict", json={"instances": [good]})
     assert wrong_version.status_code == 422 and wrong_version.json()["detail"][0]["field"] == "version"
+    superscript = client.post("/v1/models/housing/versions/%C2%B2/predict", json={"instances": [good]})
+    assert superscript.status_code == 422 and "'²'" in superscript.json()["detail"][0]["message"]  # a digit, not a number
     assert client.post("/v1/models/housing/versions/9/predict", json={"instances": [good]}).status_code == 404
     assert client.get("/v1/models/housing/predict").status_code == 405
 
