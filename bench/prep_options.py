@@ -25,7 +25,8 @@ from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold, cros
 
 from homl.data import coerce_frame, infer_schema
 from homl.models import build_pipeline, get_spec, prep_space
-from homl.prep import TablePreprocessor, days_repeat, find_lat_lon, heavy_tailed
+from homl.prep import TablePreprocessor
+from homl.tasks.tabular import _context
 
 #: Tables under this many rows are cross-validated three times over.
 SMALL_ROWS = 2_000
@@ -33,18 +34,16 @@ SMALL_ROWS = 2_000
 
 def variants(X, schema) -> dict[str, dict]:
     """Label -> the parameters that differ from the seeded configuration with default preparation."""
-    numeric = schema.names("numeric")
-    repeated_dates = any(days_repeat(X[c]) for c in schema.names("datetime"))
-    space = prep_space(get_spec("lightgbm"), has_geo=find_lat_lon(X, numeric) is not None,
-                       has_heavy=len(heavy_tailed(X, numeric)) >= 2,
-                       has_categorical=bool(schema.names("categorical")), has_repeated_dates=repeated_dates)
+    context = _context(X, schema)  # what the search reads of the table: the same options as a fit's
+    space = prep_space(get_spec("lightgbm"), context["has_geo"], context["has_heavy"], context["has_categorical"],
+                       context["has_repeated_dates"])
     found = {"all columns per tree": {"colsample_bytree": 1.0}}
     defaults = TablePreprocessor().get_params()
     for option, choice in space.items():
         for value in choice.options:
             if value != defaults[option.removeprefix("prep:")]:
                 found[f"{option.removeprefix('prep:')} {value}"] = {option: value}
-    if repeated_dates:
+    if context["has_repeated_dates"]:
         found["date_values True, categorical native"] = {"prep:date_values": True, "prep:categorical": "native"}
     return found
 

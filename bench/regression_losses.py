@@ -24,7 +24,7 @@ import pandas as pd
 import peers
 from sklearn.model_selection import KFold, cross_val_score
 
-from homl.data import infer_schema
+from homl.data import Schema, infer_schema
 from homl.models import build_pipeline, get_spec
 
 #: Loss settings of LightGBM's regressor, by name.
@@ -38,11 +38,10 @@ LOSSES = {
 DEFAULT_SETS = "housing,bike_sharing,auto_mpg,diamonds,abalone,wine_red,randhie,fair,diabetes"
 
 
-def cv_rmse(train: pd.DataFrame, target: str, loss: dict) -> float:
+def cv_rmse(X: pd.DataFrame, y: np.ndarray, schema: Schema, loss: dict) -> float:
     """5-fold CV RMSE of LightGBM with ``loss`` on the standardised target."""
-    X, y = train.drop(columns=[target]), train[target].to_numpy(dtype=float)
     lightgbm = replace(get_spec("lightgbm"), scale_target=True)  # homl's own target standardisation
-    model = build_pipeline(lightgbm, "regression", infer_schema(train, target), lightgbm.seeds[0], seed=peers.SEED)
+    model = build_pipeline(lightgbm, "regression", schema, lightgbm.seeds[0], seed=peers.SEED)
     model.set_params(**{f"model__regressor__estimator__{key}": value for key, value in loss.items()})
     folds = KFold(5, shuffle=True, random_state=peers.SEED)
     with warnings.catch_warnings():
@@ -60,8 +59,10 @@ def main() -> None:
     print("|---|" + "---|" * (len(LOSSES) + 1))
     for name in names:
         start = time.perf_counter()
+        target = peers.SETS[name].target
         train, _, _ = peers.prepare(name, peers.SETS[name])
-        rmse = {label: cv_rmse(train, peers.SETS[name].target, loss) for label, loss in LOSSES.items()}
+        X, y, schema = train.drop(columns=[target]), train[target].to_numpy(dtype=float), infer_schema(train, target)
+        rmse = {label: cv_rmse(X, y, schema, loss) for label, loss in LOSSES.items()}
         base = rmse["squared"]
         cells = [f"{base:.5g}"] + [f"{v:.5g} ({v / base - 1:+.1%})" for k, v in rmse.items() if k != "squared"]
         print(f"| {name} | " + " | ".join(cells) + f" | {time.perf_counter() - start:.0f} |", flush=True)
