@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -20,16 +22,27 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 
 def _write_atomic(path: Path, content: str | bytes, mode: str) -> None:
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder; expected the name of a file to write", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {"newline": ""} if mode == "w" else {}
     handle = tempfile.NamedTemporaryFile(mode, dir=path.parent, delete=False, suffix=".tmp", **extra)
     try:
         with handle:
             handle.write(content)
+        # The temporary file is private (0600): give the file the mode a plain write would.
+        os.chmod(handle.name, stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask())
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's file mode creation mask (read by setting it, then setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def replace_dir(built: Path, final: Path) -> None:

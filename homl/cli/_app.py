@@ -596,6 +596,11 @@ def main() -> None:
     except HomlError as error:
         console.print(f"[bold red]error:[/bold red] {escape(as_flags(str(error)))}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as error:  # the file system refused: a folder where a file goes, no permission, a full disk
+        where = f"{error.filename}: " if error.filename else ""
+        console.print(f"[bold red]error:[/bold red] {escape(where + (error.strerror or str(error)))}",
+                      highlight=False, soft_wrap=True)
+        sys.exit(2)
     except KeyboardInterrupt:
         console.print("interrupted; run the same command with --resume to continue the search")
         sys.exit(130)

@@ -4,6 +4,7 @@ from ._chunks import read_chunks
 from ._coerce import SchemaCoercer, coerce_frame
 from ._examples import EXAMPLES, example_path, example_target
 from ._interactions import Interactions, identifiers, read_interactions
+from ._numbers import numbers_from_text
 from ._readers import read_table
 from ._schema import MAX_STORED_CATEGORIES, ColumnInfo, Schema, infer_schema
 from ._series import (
@@ -32,6 +33,7 @@ from ._strategy import SplitStrategy, time_order
 from ._user_split import per_user_folds, per_user_split
 
 __all__ = [
+    "numbers_from_text",
     "Interactions",
     "identifiers",
     "read_interactions",

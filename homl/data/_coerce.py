@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from homl._estimator import Transformer
 from homl.errors import SchemaError
 
+from ._numbers import numbers_from_text
 from ._schema import BOOLEAN, CATEGORICAL, DATETIME, NUMERIC, TEXT, Schema
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
@@ -35,6 +36,8 @@ def coerce_frame(
     """
     if not isinstance(df, pd.DataFrame):
         raise SchemaError(f"expected a table (pandas DataFrame), got {type(df).__name__}")
+    if not all(isinstance(c, str) for c in df.columns):  # fitting named them so (see read_table)
+        df = df.rename(columns=lambda c: str(c).strip())
     features = schema.features
     wanted = [c.name for c in features]
     missing = [name for name in wanted if name not in df.columns]
@@ -96,8 +99,7 @@ def _to_number(series: pd.Series) -> pd.Series:
         return series.astype(float)
     if pd.api.types.is_numeric_dtype(series):
         return series.astype(float)
-    text = series.astype(object).where(series.notna(), np.nan)
-    return pd.to_numeric(text.map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
+    return numbers_from_text(series)
 
 
 def _to_boolean(series: pd.Series) -> pd.Series:
@@ -110,7 +112,8 @@ def _to_boolean(series: pd.Series) -> pd.Series:
 def _to_datetime(series: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series
-    return pd.to_datetime(series, errors="coerce", format="mixed")
+    # In UTC, then without a zone: dates written with different offsets read as one column.
+    return pd.to_datetime(series, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
 
 
 def _report_lost(
@@ -142,10 +145,11 @@ def _names(names: list[str], limit: int = 8) -> str:
 
 def _missing_message(missing: list[str], present: list[str]) -> str:
     hints = []
+    lowered = {p.lower(): p for p in present}
     for name in missing[:5]:
-        close = difflib.get_close_matches(name, present, n=1)
+        close = difflib.get_close_matches(name.lower(), list(lowered), n=1)  # 'X1' is close to 'x1'
         if close:
-            hints.append(f"'{name}' (did you mean '{close[0]}'?)")
+            hints.append(f"'{name}' (did you mean '{lowered[close[0]]}'?)")
         else:
             hints.append(f"'{name}'")
     more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""

@@ -126,7 +126,23 @@ def _finish(df: pd.DataFrame, label: str, notes: list[str]) -> pd.DataFrame:
         raise DataError(f"{label}: has no columns; expected a table with a header row")
     if len(df) == 0:
         raise DataError(f"{label}: has column names but no data rows; expected at least one row")
+    _flatten_nested(df, label, notes)
     return df
+
+
+def _flatten_nested(df: pd.DataFrame, label: str, notes: list[str]) -> None:
+    """Write lists and objects held in cells (nested JSON) as their JSON text: a value a model can use."""
+    import json
+
+    nested = [c for c in df.columns if df[c].dtype == object
+              and df[c].map(lambda v: isinstance(v, (dict, list, tuple, set))).any()]
+    for column in nested:
+        df[column] = df[column].map(lambda v: json.dumps(sorted(v) if isinstance(v, set) else v, default=str,
+                                                         sort_keys=True)
+                                    if isinstance(v, (dict, list, tuple, set)) else v)
+    if nested:
+        listed = ", ".join(f"'{c}'" for c in nested)
+        notes.append(f"{label}: nested values (lists or objects) in {listed} read as their JSON text")
 
 
 def _check_duplicates(names: list[Any], label: str) -> None:
@@ -238,6 +254,7 @@ def _read_file(f: _File) -> pd.DataFrame:
         try:
             return pd.read_parquet(f.pandas_source())
         except Exception as e:  # pyarrow raises assorted types on corrupt files
+            _check_duplicates(_parquet_names(f), f.name)
             raise f.error(f"cannot be read as Parquet ({e}); expected a valid Parquet file") from e
     if f.kind == "excel":
         return _read_excel(f)
@@ -248,10 +265,21 @@ def _read_file(f: _File) -> pd.DataFrame:
     return _read_csv(f, encoding, layout, skipped)
 
 
+def _parquet_names(f: _File) -> list[str]:
+    """The column names a Parquet file's schema declares (none when even that cannot be read)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(f.pandas_source()).names)
+    except Exception:  # a corrupt file: the caller says so
+        return []
+
+
 def _sniffed_text(f: _File) -> tuple[str, str]:
     """The text encoding and the sample's whole lines, refusing a file of whitespace."""
     encoding = _encoding(f)
-    text = f.head.decode(encoding, errors="replace")
+    # Old Mac files end lines with a lone carriage return; pandas reads them, csv.reader not.
+    text = f.head.decode(encoding, errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     if f.truncated:  # the sample may end mid-line: drop the partial last line
         text = text[: text.rfind("\n") + 1] or text
     if not text.strip():
@@ -263,11 +291,37 @@ def _csv_layout(f: _File, text: str) -> tuple[dict[str, Any], list[int]]:
     """pandas' options for delimited text (delimiter, names, rows to skip), and the ragged
     leading lines skipped."""
     _refuse_binary(f, text)
+    lines = text.split("\n")
+    comments = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    if comments:
+        text = "\n".join(lines[comments:])
+        if not text.strip():
+            raise f.error("holds only comment lines ('#'); expected a header row and data rows")
+        f.note(f"{comments} comment line{'s' if comments > 1 else ''} ('#') before the header skipped")
     delimiter = _delimiter(f, text)
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if row][:1000]
     _check_duplicates(rows[0], f.name)
     layout, skipped = _header_fit(f, rows)
-    return {"sep": delimiter, **layout}, skipped
+    layout["skiprows"] += comments
+    return {"sep": delimiter, **layout, **_decimal_comma(f, rows, delimiter)}, [n + comments for n in skipped]
+
+
+_COMMA_DECIMAL = re.compile(r"[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+")
+_DOT_DECIMAL = re.compile(r"[+-]?\d*\.\d+([eE][+-]?\d+)?")
+
+
+def _decimal_comma(f: _File, rows: list[list[str]], delimiter: str) -> dict[str, str]:
+    """pandas' ``decimal`` (and ``thousands``) options for numbers written '3,14' or '1.234,5'
+    (European exports, where ';' separates the fields), found in the sample's cells."""
+    if delimiter == ",":
+        return {}
+    cells = [cell.strip() for row in rows[1:] for cell in row]
+    commas = [cell for cell in cells if _COMMA_DECIMAL.fullmatch(cell)]
+    if not commas or any(_DOT_DECIMAL.fullmatch(cell) for cell in cells):
+        return {}
+    grouped = any("." in cell for cell in commas)
+    f.note("decimal commas detected" + (" (and '.' between thousands)" if grouped else ""))
+    return {"decimal": ",", **({"thousands": "."} if grouped else {})}
 
 
 def _encoding(f: _File) -> str:
@@ -440,9 +494,13 @@ def _read_json(f: _File, encoding: str) -> pd.DataFrame:
     array = f.head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
     for lines in ([False] if array else [True, False]):
         try:
-            return pd.read_json(f.path, lines=lines, **options)
+            df = pd.read_json(f.path, lines=lines, **options)
         except ValueError as e:
             error = e
+            continue
+        # One object of columns ({"x": {"0": 1, ...}}) reads as one line of dicts.
+        if not (lines and len(df) == 1 and all(isinstance(v, dict) for v in df.iloc[0])):
+            return df
     raise f.error(f"is not valid JSON lines or a JSON array of records ({error})") from error
 
 

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._numbers import is_placeholder, numbers_from_text
+
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 BOOLEAN = "boolean"
@@ -206,9 +208,10 @@ def _looks_like_numeric_id(values: pd.Series, name: str, n_rows: int) -> bool:
 
 
 def _mostly_numbers(text: pd.Series, share: float = 0.95) -> bool:
+    """Whether nearly every value (placeholders such as '-' aside) reads as a number."""
     sample = text.head(5000)
-    parsed = pd.to_numeric(sample.str.strip(), errors="coerce")
-    return parsed.notna().mean() >= share
+    written = int((~is_placeholder(sample)).sum())
+    return written > 0 and numbers_from_text(sample).notna().sum() >= share * written
 
 
 def _mostly_dates(text: pd.Series, share: float = 0.95) -> bool:
@@ -218,5 +221,5 @@ def _mostly_dates(text: pd.Series, share: float = 0.95) -> bool:
         return False
     if not sample.str.contains(r"[-/:.]|\d{8}", regex=True).mean() >= share:
         return False
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
     return parsed.notna().mean() >= share

@@ -91,7 +91,7 @@ class SplitStrategy:
         for repeat in range(max(self.repeats, 1)):
             seed = self.seed + repeat
             if strata is None:
-                splits += KFold(self.n_folds, shuffle=True, random_state=seed).split(positions)
+                splits += KFold(min(self.n_folds, n_rows), shuffle=True, random_state=seed).split(positions)
             else:
                 n_folds = max(min(self.n_folds, int(np.min(np.unique(strata, return_counts=True)[1]))), 2)
                 splits += StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(positions, strata)
@@ -148,7 +148,7 @@ class SplitStrategy:
 
 def time_order(df: pd.DataFrame, column: str) -> np.ndarray:
     """Positions of the rows of ``df`` from the earliest ``column`` value to the latest (stable; unreadable last)."""
-    times = pd.to_datetime(df[column], errors="coerce", format="mixed").to_numpy()
+    times = pd.to_datetime(df[column], errors="coerce", format="mixed", utc=True).dt.tz_localize(None).to_numpy()
     return np.argsort(times, kind="stable")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from homl.data import numbers_from_text
 from homl.errors import ConfigError
 
 NUMERIC, CATEGORICAL, BOOLEAN, DATETIME, TEXT = "numeric", "categorical", "boolean", "datetime", "text"
@@ -39,15 +40,16 @@ def numeric_values(series: pd.Series, kind: str) -> np.ndarray:
     """Floats of a numeric-like column (NaN where missing or infinite): dates as seconds, texts as lengths."""
     if kind == DATETIME:
         times = pd.to_datetime(series, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
-        values = ((times - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(dtype=float, na_value=np.nan)
+        # Microseconds hold every year from 1 to 9999, where nanoseconds overflow past 2262.
+        moments = times.to_numpy(dtype="datetime64[us]")
+        values = np.where(np.isnat(moments), np.nan, moments.astype("int64") / 1e6)
     elif kind == TEXT:
         lengths = series.astype(object).map(lambda v: len(str(v)) if pd.notna(v) else np.nan)
         values = lengths.to_numpy(dtype=float, na_value=np.nan)
     elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         values = series.to_numpy(dtype=float, na_value=np.nan)
     else:
-        text = series.astype(object).map(lambda v: v.strip() if isinstance(v, str) else v)
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = numbers_from_text(series).to_numpy(dtype=float, na_value=np.nan)
     return np.where(np.isfinite(values), values, np.nan)
 
 

@@ -342,6 +342,6 @@ fitting, if it was one).
 
 def days_repeat(values: pd.Series) -> bool:
     """Whether the column's dates fall on few enough distinct days to be categories."""
-    days = pd.to_datetime(values, errors="coerce", format="mixed").dt.normalize().dropna()
+    days = pd.to_datetime(values, errors="coerce", format="mixed", utc=True).dt.normalize().dropna()
     return len(days) > 0 and days.nunique() * MIN_ROWS_PER_DAY <= len(days)
 

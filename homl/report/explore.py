@@ -263,7 +263,7 @@ class _Explorer:
                 marks[f"{'cap' if end == 'max' else 'floor'} {_num(value)}"] = value
             return figs.histogram(self.block[column], title, marks=marks)
         if kind == "datetime":
-            when = pd.to_datetime(series, errors="coerce", format="mixed")
+            when = pd.to_datetime(series, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
             years = when.dt.year + (when.dt.day_of_year - 1) / 366
             return figs.histogram(years, f"{title} (year)")
         if kind == "text":

@@ -26,13 +26,14 @@ from ._cv import (
 from ._ensemble import LAYERED, greedy_weights, layered, stacking, voting
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned, run_job
 from ._forecast_blend import blend_backtest, selection_weights
-from ._leaderboard import leaderboard
+from ._leaderboard import LEADERBOARD_COLUMNS, leaderboard
 from ._ray import RayExecutor, join_cluster
 from ._search import Search, cost_ratio, size_defaults
 from ._shortlist import baseline, shortlist
 from ._threshold import THRESHOLD_METRICS, Decision, choose_threshold, decision_metric
 
 __all__ = [
+    "LEADERBOARD_COLUMNS",
     "BOOSTER_FIXED_SHARE",
     "ROUNDS_GROWTH_POWER",
     "Backtest",

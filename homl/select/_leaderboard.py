@@ -11,6 +11,9 @@ from homl.metrics import Metric
 
 from ._cv import Evaluation
 
+#: The columns of every leaderboard, in order (``params``: each candidate's settings as JSON).
+LEADERBOARD_COLUMNS = ("model", "stage", "cv_mean", "cv_std", "fit_time", "params")
+
 
 def leaderboard(evaluations: list[Evaluation], metric: Metric) -> pd.DataFrame:
     """One row per candidate (model, stage, CV mean and std, fit time, settings as JSON), best first."""

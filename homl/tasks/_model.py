@@ -81,13 +81,17 @@ class TabularModel(CheckedRows):
 
     def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         """Predicted values (regression) or labels (classification), one per row."""
-        return self.pipeline.predict(self._checked(data, issues))
+        X = self._checked(data, issues)
+        if len(X) == 0:  # no rows, no predictions (the pipeline's steps refuse an empty table)
+            return np.empty(0, dtype=float if self.task == "regression" else self.classes.dtype)
+        return self.pipeline.predict(X)
 
     def predict_proba(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes``."""
         if self.task == "regression":
             raise SchemaError("predict_proba is for classifiers; this model does regression")
-        return self.pipeline.predict_proba(self._checked(data, issues))
+        X = self._checked(data, issues)
+        return np.empty((0, len(self.classes))) if len(X) == 0 else self.pipeline.predict_proba(X)
 
     def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
         """A table with the prediction in a column named after the target, and ``proba_<class>``
@@ -95,11 +99,11 @@ class TabularModel(CheckedRows):
         X = self._checked(data, issues)
         out = pd.DataFrame(index=X.index)
         if self.task == "regression":
-            out[self.target] = self.pipeline.predict(X)
+            out[self.target] = self.pipeline.predict(X) if len(X) else np.empty(0)
             return out
         from homl.models import labels_from_proba
 
-        proba = self.pipeline.predict_proba(X)
+        proba = self.pipeline.predict_proba(X) if len(X) else np.empty((0, len(self.classes)))
         classes = self.classes
         out[self.target] = labels_from_proba(self.pipeline, proba)  # as predict: its decision threshold, if any
         for j, label in enumerate(classes):
@@ -131,9 +135,7 @@ class TabularModel(CheckedRows):
             task = metadata["task"]
         except (KeyError, TypeError) as error:
             raise ModelDirError(f"{path}: metadata.json lacks the model's schema or task ({error})") from None
-        board_path = Path(path) / "leaderboard.csv"
-        leaderboard = pd.read_csv(board_path) if board_path.exists() else None
-        return cls(pipeline, schema, task, metadata, leaderboard, Path(path))
+        return cls(pipeline, schema, task, metadata, _saved_leaderboard(Path(path) / "leaderboard.csv"), Path(path))
 
     def input_example(self) -> pd.DataFrame | None:
         """The test rows saved with the model (see ``EXAMPLE_TABLE``), or None for a model without them."""
@@ -160,7 +162,14 @@ class TabularModel(CheckedRows):
         from homl.report.model import build_model_report
 
         saved = self.path / DIAGNOSTICS_FILE if self.path is not None else None
-        diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
+        try:
+            diagnostics = json.loads(saved.read_text(encoding="utf-8")) if saved and saved.exists() else None
+        except (ValueError, OSError) as error:
+            raise ModelDirError(f"{saved}: cannot be read ({error}); delete it to build the report without the "
+                                "test-set diagnostics, or fit the model again") from None
+        if diagnostics is not None and not isinstance(diagnostics, dict):
+            raise ModelDirError(f"{saved}: holds a {type(diagnostics).__name__}, not the diagnostics' object; "
+                                "delete it to build the report without them, or fit the model again")
         return build_model_report(self._report_metadata(), self.leaderboard, diagnostics)
 
     def _report_metadata(self) -> dict[str, Any]:
@@ -185,6 +194,25 @@ class TabularModel(CheckedRows):
         if "winner" in self.metadata:
             lines.append(f"model: {self.metadata['winner']}")
         return "\n".join(lines)
+
+
+def _saved_leaderboard(path: Path) -> pd.DataFrame | None:
+    """The leaderboard saved with a model; None, with a warning, where it is missing or damaged
+    (the model predicts without it)."""
+    from homl.select import LEADERBOARD_COLUMNS
+
+    if not path.exists():
+        return None
+    try:
+        board = pd.read_csv(path)
+    except (ValueError, OSError) as error:
+        logger.warning(f"{path}: cannot be read ({error}); the model is shown without its leaderboard")
+        return None
+    lacking = [c for c in LEADERBOARD_COLUMNS if c not in board.columns]
+    if lacking:
+        logger.warning(f"{path}: lacks the column(s) {', '.join(lacking)}; the model is shown without its leaderboard")
+        return None
+    return board
 
 
 def summary_repr(obj: object, kind: str, task: str, metric: str | None, winner: str | None,

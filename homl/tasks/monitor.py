@@ -160,7 +160,7 @@ def monitor(
             labels = pd.Series(frame[target].to_numpy(), index=X.index).where(labelled)
         time_column = (getattr(loaded, "metadata", {}).get("settings") or {}).get("time_column")
         if time_column and time_column in frame.columns:
-            times = pd.to_datetime(frame[time_column], errors="coerce")
+            times = pd.to_datetime(frame[time_column], errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
         where = str(current) if not isinstance(current, pd.DataFrame) else "the current rows"
     else:
         if log_name is None:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -245,9 +248,11 @@ def fit(
     if not schema.features:
         dropped = "; ".join(f"'{c.name}' ({c.reason})" for c in schema.dropped) or "none"
         raise SchemaError(f"no column can be used to predict '{target}': {dropped}")
+    with _about_test_set(test) if test is not None else nullcontext():
+        X_test = hdata.coerce_frame(test_frame, schema)
     rows = TrainTest(
         hdata.coerce_frame(train_frame, schema), _target_values(train_frame[target], task),
-        hdata.coerce_frame(test_frame, schema), _target_values(test_frame[target], task),
+        X_test, _target_values(test_frame[target], task),
         groups=_groups_of(train_frame, group_by) if strategy.kind == "group" else None,
         test_groups=_groups_of(test_frame, group_by) if strategy.kind == "group" else None,
     )
@@ -413,8 +418,9 @@ def _check_options(options: dict[str, Any], time_limit: float, cv: int, models: 
     """Refuse bad settings before any work."""
     if options:
         raise ConfigError(f"unknown option(s): {', '.join(options)}")
-    if not time_limit or not np.isfinite(time_limit) or time_limit <= 0:
-        raise ConfigError(f"time limit must be a positive number of seconds, got {time_limit}")
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not np.isfinite(time_limit) \
+            or time_limit <= 0:
+        raise ConfigError(f"time limit must be a positive number of seconds, got {time_limit!r}")
     if cv < 2:
         raise ConfigError(f"cross-validation needs at least 2 folds, got {cv}")
     for name in models or []:
@@ -464,7 +470,8 @@ def _split(frame, labeled_rows, target, task, splitting: SplitSettings):
         time_column = splitting.time_column
         hdata.check_split_columns(frame, splitting.group_by, time_column)
         test_frame = hdata.read_table(splitting.test)
-        hdata.check_target(test_frame, target)
+        with _about_test_set(splitting.test):
+            hdata.check_target(test_frame, target)
         test_frame = test_frame[test_frame[target].notna()]
         if time_column is not None:
             frame = frame.iloc[hdata.time_order(frame, time_column)]
@@ -476,6 +483,16 @@ def _split(frame, labeled_rows, target, task, splitting: SplitSettings):
         time_column=splitting.time_column,
     )
     return frame.iloc[train_pos], frame.iloc[test_pos], note, labeled_rows[test_pos] + 1
+
+
+@contextmanager
+def _about_test_set(test: Any) -> Iterator[None]:
+    """Errors about a given test set's columns say that it is the test set at fault, not the training table."""
+    try:
+        yield
+    except (SchemaError, TargetError) as error:
+        where = f"test set {test}" if isinstance(test, (str, PathLike)) else "the test set"
+        raise type(error)(f"{where}: {error}") from None
 
 
 def _groups_of(frame: pd.DataFrame, group_by: str) -> np.ndarray | None:
@@ -552,15 +569,19 @@ def _decision(winner, folds, task, metric, progress: Progress) -> select.Decisio
 
 def _target_values(y: pd.Series, task: str) -> np.ndarray:
     if task == "regression":
-        values = pd.to_numeric(y.astype(object) if not pd.api.types.is_numeric_dtype(y) else y, errors="coerce")
-        values = values.to_numpy(dtype=float)
+        values = y if pd.api.types.is_numeric_dtype(y) else hdata.numbers_from_text(y)
+        values = values.to_numpy(dtype=float, na_value=np.nan)
         if not np.all(np.isfinite(values)):
             bad = np.flatnonzero(~np.isfinite(values))[:5] + 1
             raise TargetError(f"target column '{y.name}' has values that are not finite numbers (rows {list(bad)})")
         return values
     values = y.to_numpy()
+    if values.dtype == object and all(isinstance(v, (bool, np.bool_)) for v in values):
+        return values.astype(bool)  # a boolean column that had missing values
     if values.dtype == object or pd.api.types.is_string_dtype(y):
         return np.asarray([str(v) for v in values], dtype=object)
+    if values.dtype.kind == "f" and not np.all(np.mod(values, 1) == 0):
+        return np.asarray([str(v) for v in values], dtype=object)  # classes such as 0.5 and 1.5
     return values
 
 

@@ -56,3 +56,22 @@ def test_coercer_finds_columns_by_name_and_reads_an_array_in_fitted_order():
     assert from_array.age.iloc[0] == 50.0 and from_array.city.iloc[0] == "Nice"
     with pytest.raises(SchemaError, match="missing required column"):
         coercer.transform(shuffled.drop(columns="age"))
+
+
+def test_columns_named_by_numbers_are_found_by_their_text():
+    frame = pd.DataFrame({0: [1.0, 2.0, 3.0], 1: ["a", "b", "a"]})
+    schema = infer_schema(frame.rename(columns=str))
+    assert coerce_frame(frame, schema).columns.tolist() == ["0", "1"]
+
+
+def test_a_column_written_in_another_case_is_suggested(schema):
+    with pytest.raises(SchemaError, match=r"'age' \(did you mean 'AGE'\?\)"):
+        coerce_frame(pd.DataFrame({"AGE": [1.0], "city": ["Paris"], "vip": ["no"]}), schema)
+
+
+def test_dates_with_different_offsets_are_read_as_one_utc_column():
+    written = pd.Series(["2020-03-01T10:00:00+01:00", "2020-03-02T10:00:00-05:00", "2020-03-03"] * 10, name="when")
+    schema = infer_schema(written.to_frame())
+    assert schema.columns[0].kind == "datetime"
+    out = coerce_frame(written.head(3).to_frame(), schema)["when"]
+    assert out.tolist() == [pd.Timestamp("2020-03-01 09:00"), pd.Timestamp("2020-03-02 15:00"), pd.Timestamp("2020-03-03")]

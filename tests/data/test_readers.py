@@ -71,10 +71,52 @@ def test_tab_in_tsv_is_not_noted(tmp_path):
 
 
 def test_semicolon_with_decimal_commas(tmp_path):
-    df, notes = read(write(tmp_path / "eu.csv", "a;b\n1,5;x\n2,5;y\n3,0;z\n"))
-    assert list(df.columns) == ["a", "b"]
-    assert df["a"].tolist() == ["1,5", "2,5", "3,0"]  # kept as text: the caller converts
+    df, notes = read(write(tmp_path / "eu.csv", "a;b;c\n1,5;x;1.234,5\n2,5;y;2.000,25\n3,0;z;7,1\n"))
+    assert list(df.columns) == ["a", "b", "c"]
+    assert df["a"].tolist() == [1.5, 2.5, 3.0]
+    assert df["c"].tolist() == [1234.5, 2000.25, 7.1]  # '.' between thousands
     assert "delimiter ';' detected" in notes[0]
+    assert "decimal commas detected" in notes[1]
+
+
+def test_decimal_points_beside_commas_keep_the_commas_as_text(tmp_path):
+    df, notes = read(write(tmp_path / "mixed.csv", "a;b\n1,5;2.5\n2,5;3.5\n"))
+    assert df["a"].tolist() == ["1,5", "2,5"] and df["b"].tolist() == [2.5, 3.5]
+    assert not any("decimal commas" in note for note in notes)
+
+
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+def test_lines_ended_by_carriage_returns(tmp_path, newline):
+    df, _ = read(write(tmp_path / "cr.csv", newline.join(["a,b", "1,x", "2,y", ""])))
+    assert df["a"].tolist() == [1, 2] and df["b"].tolist() == ["x", "y"]
+
+
+def test_comment_lines_before_the_header_are_skipped(tmp_path):
+    df, notes = read(write(tmp_path / "c.csv", "# exported 2024-01-01\n# by a tool\na,b\n1,x\n2,y\n"))
+    assert list(df.columns) == ["a", "b"] and len(df) == 2
+    assert any("2 comment lines" in note for note in notes)
+
+
+def test_json_of_columns_and_nested_cells(tmp_path):
+    columns = tmp_path / "cols.json"
+    columns.write_text('{"a": {"0": 1, "1": 2}, "b": {"0": "x", "1": "y"}}')
+    df, _ = read(columns)
+    assert df["a"].tolist() == [1, 2] and df["b"].tolist() == ["x", "y"]
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text('{"a": 1, "b": {"k": 1}}\n{"a": 2, "b": [1, 2]}\n')
+    df, notes = read(nested)
+    assert df["b"].tolist() == ['{"k": 1}', "[1, 2]"]
+    assert any("nested values" in note and "'b'" in note for note in notes)
+
+
+def test_parquet_with_repeated_names_says_so(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "dup.parquet"
+    pq.write_table(pa.table([[1, 2], [3, 4]], names=["x", "x"]), path)
+    with pytest.raises(DataError, match="duplicated column names 'x'"):
+        read(path)
 
 
 def test_quoted_fields_with_newlines_and_delimiters(tmp_path):

@@ -76,3 +76,26 @@ def test_text_distinct_in_nine_rows_of_ten_is_an_identifier():
     assert schema["code"].kind == "identifier"
     assert schema["code"].reason == "90 distinct values in 100 rows (ID-like)"
     assert schema.names() == ["x"]
+
+
+def test_numbers_written_as_people_write_them_are_numeric():
+    n = 60
+    values = np.linspace(1000, 90000, n)
+    frame = pd.DataFrame({
+        "grouped": [f"{v:,.2f}" for v in values],
+        "money": [f"${v:,.0f}" for v in values],
+        "share": [f"{v / 1000:.1f}%" for v in values],
+        "dashes": ["-" if i % 4 == 0 else f"{v:.1f}" for i, v in enumerate(values)],
+    })
+    assert set(_kinds(frame).values()) == {"numeric"}
+
+
+@pytest.mark.parametrize("written, number", [
+    ("$1,234.50", 1234.5), (" 12,345 ", 12345.0), ("45.2%", 45.2), ("-$5", -5.0), ("\u20ac 3", 3.0),
+    ("1e3", 1000.0), ("-", None), ("1,2", None), ("abc", None),
+])
+def test_numbers_from_text(written, number):
+    from homl.data import numbers_from_text
+
+    got = numbers_from_text(pd.Series([written]))[0]
+    assert (np.isnan(got) if number is None else got == number)

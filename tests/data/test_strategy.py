@@ -70,3 +70,8 @@ def test_repeated_random_folds_partition_the_rows_once_per_repeat_each_shuffled_
         np.testing.assert_array_equal(np.sort(valid), np.arange(40))
     assert not np.array_equal(splits[0][1], splits[4][1])
     assert "drawn 3 times" in strategy.describe(12)
+
+
+def test_more_folds_than_rows_become_one_row_a_fold():
+    splits = SplitStrategy.from_options(n_folds=500).folds(80)
+    assert len(splits) == 80 and all(len(validation) == 1 for _, validation in splits)

@@ -299,3 +299,11 @@ def test_unlabelled_rows_are_left_out_and_too_few_never_alert() -> None:
     live = live_performance(labels, prediction + 5, times, get_metric("rmse", "regression"), reference=1.0)
     assert live.overall["rows"] == 20 and not live.alert
     assert live.reason == "Only 20 labelled rows, fewer than 30: too few to judge the live RMSE."
+
+
+def test_dates_far_in_the_future_or_past_are_summarised_as_seconds() -> None:
+    from homl.evaluate._drift_stats import numeric_values
+
+    seconds = numeric_values(pd.Series(["2020-01-01", "9999-12-31", "1600-01-01", None]), "datetime")
+    assert seconds[0] == pd.Timestamp("2020-01-01").timestamp() and seconds[1] > 2.5e11 and seconds[2] < -1e10
+    assert np.isnan(seconds[3])

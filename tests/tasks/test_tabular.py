@@ -187,6 +187,63 @@ def test_class_seen_once_is_refused() -> None:
         quick_fit(frame, "y")
 
 
+def test_errors_about_a_given_test_set_name_it(tmp_path: Path) -> None:
+    frame = regression_frame()
+    test = tmp_path / "test.csv"
+    frame.drop(columns="y").to_csv(test, index=False)
+    with pytest.raises(TargetError, match=r"^test set .*test\.csv: target column 'y' not found"):
+        quick_fit(frame, "y", test=test)
+    frame.rename(columns={"x1": "X1"}).to_csv(test, index=False)
+    with pytest.raises(SchemaError, match=r"^test set .*test\.csv: missing required column\(s\): 'x1' \(did you mean 'X1'"):
+        quick_fit(frame, "y", test=test)
+
+
+# --------------------------------------------------------------------------- handled inputs
+
+
+@pytest.mark.parametrize("n", [5, 12])
+def test_a_table_of_a_few_rows_is_fitted(n: int) -> None:
+    result = quick_fit(regression_frame(n=n), "y")
+    assert result.test_score.n_rows == int(np.ceil(0.2 * n)) and np.isfinite(result.test_score.value)
+
+
+def test_classes_written_as_fractions_are_learned_as_labels() -> None:
+    frame = regression_frame()
+    frame["y"] = np.where(frame.x1 > 0, 0.5, 1.5)
+    result = quick_fit(frame, "y")
+    assert result.task == "binary" and set(result.predict(frame)) == {"0.5", "1.5"}
+
+
+def test_a_true_false_target_with_missing_values_predicts_booleans() -> None:
+    frame = regression_frame()
+    frame["y"] = pd.Series(frame.x1 > 0, dtype=object)
+    frame.loc[:4, "y"] = None
+    result = quick_fit(frame, "y")
+    assert result.predict(frame.head(10)).dtype == bool
+
+
+def test_predicting_no_rows_gives_no_predictions(titanic_model: Path, new_rows: pd.DataFrame) -> None:
+    model = homl.load(titanic_model)
+    empty = new_rows.head(0)
+    assert model.predict(empty).shape == (0,) and model.predict_proba(empty).shape == (0, 2)
+    assert model.predict_frame(empty).columns.tolist() == ["Survived", "proba_0", "proba_1"]
+    regression = quick_fit(regression_frame(), "y")
+    assert regression.predict(regression_frame().head(0)).shape == (0,)
+
+
+def test_a_damaged_report_file_is_named_and_a_damaged_leaderboard_is_left_out(titanic_model: Path,
+                                                                            tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "model"
+    shutil.copytree(titanic_model, copy)
+    (copy / "leaderboard.csv").write_text("a,b\n1,2\n")
+    assert homl.load(copy).leaderboard is None
+    (copy / "diagnostics.json").write_text("[1,2")
+    with pytest.raises(ModelDirError, match=r"diagnostics\.json: cannot be read"):
+        homl.load(copy).report()
+
+
 def test_output_holding_a_model_is_kept_without_overwrite_and_replaced_with_it(tmp_path: Path) -> None:
     out = tmp_path / "m"
     frame = regression_frame()
@@ -240,7 +297,7 @@ def test_metric_of_another_task_is_refused() -> None:
         quick_fit(regression_frame(), "y", metric="roc_auc")
 
 
-@pytest.mark.parametrize("limit", [0, -5, float("nan"), float("inf")])
+@pytest.mark.parametrize("limit", [0, -5, float("nan"), float("inf"), "10", True, None])
 def test_time_limit_must_be_a_positive_finite_number(limit: float) -> None:
     with pytest.raises(ConfigError, match=r"time limit must be a positive number of seconds"):
         homl.fit(regression_frame(), "y", time_limit=limit, models=["linear"])
