@@ -60,6 +60,10 @@ def read_interactions(data: Any, *, user: str, item: str, rating: str | None = N
     :class:`TargetError` for a rating that is not a number, :class:`DataError` when fewer than
     two users or two items are left.
     """
+    for option, column in (("user", user), ("item", item)):
+        if column is None:
+            raise ConfigError(f"{option}= must name a column of the table; got None")
+    user, item, rating, time = (c if c is None or isinstance(c, str) else str(c) for c in (user, item, rating, time))
     notes: list[str] = []
     frame = read_table(data, query=query, notes=notes)
     label = name or ("the table" if isinstance(data, pd.DataFrame) else f"'{data}'")
@@ -137,6 +141,10 @@ def _drop_incomplete(work: pd.DataFrame, roles: dict[str, str | None], label: st
 
 def _check_scale(ratings: np.ndarray, column: str, scale: tuple[float, float] | None,
                  label: str) -> tuple[float, float]:
+    if len(ratings) and ratings.min() == ratings.max():
+        raise TargetError(f"{label}: column '{column}' (the rating) holds the one value {ratings[0]:g} on every row; "
+                          "there is nothing to learn from a single rating value (expected at least two different "
+                          "ratings; leave the rating out to learn from the interactions alone)")
     if scale is None:
         return float(ratings.min()), float(ratings.max())
     low, high = (float(v) for v in scale)

@@ -106,6 +106,8 @@ def read_series(source: Any, *, time: str, target: str, id: str | None = None,
     (:attr:`SeriesTable.categories`), to encode newer rows of the same series alike (unseen ones: all 0).
     """
     label = name or (f"'{source}'" if isinstance(source, (str, PathLike)) else "the table")
+    time, target = _name(time, "time"), _name(target, "target")
+    id = None if id is None else _name(id, "id")
     known, past = _names(known, "known"), _names(past, "past")
     _check_options(time, target, id, known, past, aggregate)
     offset = _offset(freq) if freq is not None else None
@@ -133,13 +135,20 @@ def read_series(source: Any, *, time: str, target: str, id: str | None = None,
     return SeriesTable(data, frame, id, time, notes, tuple(known), tuple(past), categories, time_format)
 
 
+def _name(column: Any, role: str) -> str:
+    """A column name as tables name columns (text: ``7`` names the column ``'7'``); ConfigError for None."""
+    if column is None:
+        raise ConfigError(f"{role}= must name a column of the table; got None")
+    return column if isinstance(column, str) else str(column)
+
+
 def _names(columns: Sequence[str] | str, role: str) -> list[str]:
     if isinstance(columns, str):
         return [columns]
     names = list(columns)
-    if any(not isinstance(c, str) for c in names):
-        raise ConfigError(f"{role}= must list column names (strings), got {names!r}")
-    return names
+    if any(c is None for c in names):
+        raise ConfigError(f"{role}= must list column names, got {names!r}")
+    return [_name(c, role) for c in names]
 
 
 def _check_options(time: str, target: str, id: str | None, known: list[str], past: list[str],
@@ -171,11 +180,14 @@ def _offset(freq: str) -> BaseOffset:
 
 
 def require_column(df: pd.DataFrame, column: str, role: str, label: str) -> None:
-    """SchemaError when ``column`` is missing, suggesting the closest column name."""
+    """SchemaError when ``column`` is missing, suggesting the closest column name; ConfigError when
+    no column is named (None)."""
+    if column is None:
+        raise ConfigError(f"{label}: no {role} column named (got None); expected a column name")
     if column in df.columns:
         return
     names = {str(c).lower(): str(c) for c in df.columns}
-    close = difflib.get_close_matches(column.lower(), list(names), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(str(column).lower(), list(names), n=1, cutoff=0.5)
     hint = f"; did you mean '{names[close[0]]}'?" if close else ""
     shown = ", ".join(f"'{c}'" for c in list(df.columns)[:12]) + (", ..." if df.shape[1] > 12 else "")
     raise SchemaError(f"{label}: no column '{column}' (the {role} column){hint} (columns: {shown})")
@@ -225,7 +237,13 @@ def _numbers(values: pd.Series, column: str, role: str, label: str, error: type[
         row, n = int(np.flatnonzero(bad)[0]), int(bad.sum())
         raise error(f"{label}: column '{column}' ({role}) holds {values.iloc[row]!r} on row {row + 1}; "
                     f"expected numbers ({n} row{_s(n)} {'is' if n == 1 else 'are'} not)")
-    return numbers.astype(float).to_numpy()
+    numbers = numbers.astype(float).to_numpy()
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        row, n = int(np.flatnonzero(infinite)[0]), int(infinite.sum())
+        raise error(f"{label}: column '{column}' ({role}) holds {numbers[row]} on row {row + 1}; "
+                    f"expected finite numbers ({n} row{_s(n)} {'is' if n == 1 else 'are'} infinite)")
+    return numbers
 
 
 def _encode(values: pd.Series, column: str, role: str,

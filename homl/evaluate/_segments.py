@@ -24,6 +24,8 @@ from homl.models import NOISE_SEGMENT as NOISE
 PROFILE_ATTRIBUTES = 3
 #: Smallest difference worth naming, in standard deviations (a category's gap in share counts twice).
 MIN_DIFFERENCE = 0.1
+#: Smallest median, in standard deviations, of a column whose segments are told as ratios of medians.
+MIN_RATIO_MEDIAN = 0.1
 #: Rows drawn on the segment map and in the silhouette diagram.
 MAP_ROWS = 3000
 
@@ -34,7 +36,7 @@ def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, schema: Schema) ->
     categorical = [c for c in schema.names("categorical") if c in frame]
     yes_no = [c for c in schema.names("boolean") if c in frame]
     values = frame[numeric].apply(pd.to_numeric, errors="coerce").astype(float) if numeric else pd.DataFrame()
-    means, stds, medians = values.mean(), values.std(ddof=0), values.median()
+    means, stds, medians, lowest = values.mean(), values.std(ddof=0), values.median(), values.min()
     profiles = []
     segments = sorted(set(labels.tolist()), key=lambda s: (s == NOISE, s))
     for segment in segments:
@@ -47,8 +49,9 @@ def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, schema: Schema) ->
             inside = values.loc[rows, column]
             distance = (inside.mean() - means[column]) / spread
             if np.isfinite(distance):
+                ratio = lowest[column] > 0 and medians[column] >= MIN_RATIO_MEDIAN * spread
                 differences.append((abs(distance), column, _numeric_phrase(column, inside.median(), medians[column],
-                                                                          distance)))
+                                                                          distance, ratio)))
         for column in categorical + yes_no:
             found = _typical_level(_as_yes_no(frame[column]) if column in yes_no else frame[column], rows)
             if found is not None:
@@ -67,9 +70,11 @@ def segment_profiles(frame: pd.DataFrame, labels: np.ndarray, schema: Schema) ->
     return profiles
 
 
-def _numeric_phrase(column: str, inside: float, overall: float, distance: float) -> str:
+def _numeric_phrase(column: str, inside: float, overall: float, distance: float, ratio: bool) -> str:
+    """A segment's difference in a number column: a ratio of medians when ``ratio`` (the column's values
+    all positive, its median well away from 0), else the shift of the mean in standard deviations."""
     # a ratio of medians that reads 1.0x says nothing: the shift in the mean is told instead
-    if overall > 0 and inside >= 0 and np.isfinite(inside) and f"{inside / overall:.1f}" != "1.0":
+    if ratio and overall > 0 and inside >= 0 and np.isfinite(inside) and f"{inside / overall:.1f}" != "1.0":
         return f"{column} {inside / overall:.1f}x the median"
     direction = "above" if distance > 0 else "below"
     return f"{column} {abs(distance):.1f} sd {direction} the mean"

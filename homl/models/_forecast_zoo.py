@@ -50,10 +50,12 @@ def make_forecaster(name: str, seed: int = 0) -> Any:
     return forecaster
 
 
-def forecast_candidates(data: SeriesData, horizon: int, names: list[str] | None = None, *,
+def forecast_candidates(data: SeriesData, horizon: int, names: list[str] | str | None = None, *,
                         seed: int = 0) -> tuple[list[Any], list[str]]:
-    """The forecasters to try on ``data`` (``names``, or the default short-list), and a sentence for
-    each one left out and why (series too short for it, its library missing...)."""
+    """The forecasters to try on ``data`` (``names``: a list or names separated by commas; default the
+    short-list), and a sentence for each one left out and why (series too short for it, its library missing...)."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
     catalogue = forecaster_catalogue()
     wanted = list(names) if names else [n for n in FORECAST_ORDER if n in catalogue]
     unknown = [n for n in wanted if n not in catalogue]

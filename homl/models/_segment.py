@@ -97,9 +97,12 @@ class Segmenter(ClusterMixin, TransformerMixin, Estimator):
         n_rows = len(X)
         if n_rows < 2:
             raise ValueError(f"segmenting needs at least 2 rows; got n_samples={n_rows}")
-        if isinstance(self.n_clusters, int) and self.n_clusters > n_rows:
+        most = most_segments(self.method, n_rows)
+        if isinstance(self.n_clusters, int) and self.n_clusters > most:
             raise ValueError(f"n_clusters={self.n_clusters} segments asked of {n_rows} row(s); "
-                             "ask for at most as many segments as rows")
+                             f"{SEGMENT_METHODS.get(self.method, 'segmenting')} makes at most {most}")
+        if self.method == "spectral" and most < 2:
+            raise ValueError(f"spectral clustering needs at least 3 rows to make 2 segments; got n_samples={n_rows}")
         if np.ptp(X, axis=0).max() == 0:
             raise ValueError("every row is the same: there is nothing to segment")
         rng = np.random.default_rng(self.random_state)
@@ -136,7 +139,7 @@ class Segmenter(ClusterMixin, TransformerMixin, Estimator):
         candidates = []
         for method in methods:
             rows = X[: ROW_LIMITS.get(method) or len(X)]
-            for k in ks if method in TAKES_K else [None]:
+            for k in [k for k in ks if k <= most_segments(method, len(rows))] if method in TAKES_K else [None]:
                 candidates.append(_score(method, k, rows, self.random_state))
         return candidates
 
@@ -176,6 +179,12 @@ class Segmenter(ClusterMixin, TransformerMixin, Estimator):
         return np.asarray([f"segment_distance_{c}" for c in range(self.n_clusters_)], dtype=object)
 
 
+def most_segments(method: str, n_rows: int) -> int:
+    """The most segments ``method`` can make of ``n_rows`` rows: spectral clustering one fewer than the rows
+    (its eigen-decomposition needs more rows than segments), the others one per row."""
+    return n_rows - 1 if method == "spectral" else n_rows
+
+
 def _make(method: str, k: int | None, seed: Any, X: np.ndarray) -> Any:
     """A clustering estimator of ``method`` for ``X`` (``k`` segments where it takes a number)."""
     from sklearn import cluster, mixture
@@ -190,8 +199,8 @@ def _make(method: str, k: int | None, seed: Any, X: np.ndarray) -> Any:
     if method == "gaussian_mixture":
         return mixture.GaussianMixture(k, covariance_type=covariance, n_init=2, random_state=seed)
     if method == "bayesian_gaussian_mixture":
-        return mixture.BayesianGaussianMixture(n_components=10, covariance_type=covariance, n_init=2, max_iter=500,
-                                               random_state=seed)
+        return mixture.BayesianGaussianMixture(n_components=min(10, n_rows), covariance_type=covariance, n_init=2,
+                                               max_iter=500, random_state=seed)
     if method == "agglomerative":
         return cluster.AgglomerativeClustering(k, linkage="ward")
     if method == "spectral":

@@ -52,10 +52,12 @@ BASELINES = {True: ("mean", "biases"), False: ("popular",)}
 LAST = ("embeddings",)
 
 
-def candidates(explicit: bool, families: list[str] | None, *, seed: int, scale: tuple[float, float] | None,
-               threads: int) -> list[Candidate]:
+def candidates(explicit: bool, families: list[str] | str | None, *, seed: int,
+               scale: tuple[float, float] | None, threads: int) -> list[Candidate]:
     """Every candidate of the form in the order tried: the baselines, then rounds of the families'
-    settings (``families`` limits them; the baselines are always there)."""
+    settings (``families``, a list or names separated by commas, limits them; the baselines are always there)."""
+    if isinstance(families, str):
+        families = [f.strip() for f in families.split(",") if f.strip()]
     known = RATING_FAMILIES if explicit else FEEDBACK_FAMILIES
     unknown = [f for f in families or () if f not in known]
     if unknown:

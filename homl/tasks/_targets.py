@@ -10,6 +10,7 @@ a column per target, with its interval bounds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -19,9 +20,26 @@ from homl.errors import ConfigError, TargetError
 SEPARATOR = " / "
 
 
+def column_option(value: Any, option: str, *, required: bool = True) -> str | None:
+    """A column named by option ``option`` as tables name it: text (``7`` names the column ``'7'``);
+    ConfigError for None when ``required``."""
+    if value is None:
+        if required:
+            raise ConfigError(f"{option}= must name a column of the table; got None")
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
 def target_names(target: str | Sequence[str]) -> list[str]:
     """The target columns: one name, a comma-separated string of names, or a list of them."""
-    names = [t.strip() for t in target.split(",")] if isinstance(target, str) else [str(t).strip() for t in target]
+    if target is None:
+        raise ConfigError("target= must name the column to forecast; got None")
+    if isinstance(target, str):
+        names = [t.strip() for t in target.split(",")]
+    elif isinstance(target, Iterable):
+        names = [str(column_option(t, "target")).strip() for t in target]
+    else:  # one column named by a number
+        names = [str(target)]
     names = [n for n in names if n]
     if not names:
         raise ConfigError("target must name at least one column")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from homl import data as hdata
@@ -17,6 +18,9 @@ from homl._progress import Progress
 from homl.errors import DataError, ModelDirError, SchemaError
 
 from ._model import CheckedRows
+
+#: Largest magnitude a value may have: scaling squares the values, and beyond this the squares overflow.
+MAX_MAGNITUDE = 1e150
 
 
 @dataclass
@@ -54,6 +58,7 @@ def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, la
     schema = _distance_schema(frame.drop(columns=[label] if label is not None else []), name, what)
     notes += schema.notes
     features = hdata.coerce_frame(frame, schema)
+    _check_magnitudes(features, name)
     missing = {c: int(n) for c, n in features.isna().sum().items() if n}
     if missing:
         listed = ", ".join(f"'{c}' ({n})" for c, n in missing.items())
@@ -61,6 +66,20 @@ def read_rows(data: Any, *, query: str | None, what: str, progress: Progress, la
     for note in notes:
         progress.note(note)
     return Rows(frame, schema, features, name, notes, label)
+
+
+def _check_magnitudes(features: pd.DataFrame, name: str) -> None:
+    """A DataError naming the first value too large to scale (its column and row)."""
+    for column in features.columns:
+        values = features[column]
+        if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+            continue
+        huge = np.abs(values.to_numpy(dtype=float, na_value=np.nan)) > MAX_MAGNITUDE
+        if huge.any():
+            row, n = int(np.flatnonzero(huge)[0]), int(huge.sum())
+            raise DataError(f"{name}: column '{column}' holds {values.iloc[row]:g} on row {row + 1}, too large to "
+                            f"scale ({n} value(s) beyond {MAX_MAGNITUDE:g} in size); expected smaller numbers "
+                            "(rescale the column, e.g. to other units)")
 
 
 def _distance_schema(frame: pd.DataFrame, name: str, what: str) -> hdata.Schema:
@@ -134,6 +153,21 @@ class UnsupervisedModel(CheckedRows):
     @classmethod
     def _check_metadata(cls, metadata: dict[str, Any]) -> None:
         """Raise KeyError, TypeError or ValueError when ``metadata`` lacks what the kind needs."""
+
+    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+        """One row of named columns per input row, in input order (an empty table: no rows, the same columns)."""
+        X = self._checked(data, issues)
+        if len(X) == 0:  # the pipeline's steps refuse an empty table
+            return pd.DataFrame({c: pd.Series(dtype=d) for c, d in self._output_columns().items()}, index=X.index)
+        return self._predict_rows(X)
+
+    def _output_columns(self) -> dict[str, str]:
+        """The columns of ``predict_frame``, with their dtypes."""
+        raise NotImplementedError
+
+    def _predict_rows(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``predict_frame`` of checked rows, at least one."""
+        raise NotImplementedError
 
     def report(self) -> Any:
         """The report, from the metadata and the diagnostics saved in the model directory."""

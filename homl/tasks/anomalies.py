@@ -53,12 +53,14 @@ class AnomalyModel(UnsupervisedModel):
     def score(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         """Each row's anomaly score (higher = more anomalous), in input order."""
         X = self._checked(data, issues)
-        return self.pipeline[-1].anomaly_score(self.pipeline[:-1].transform(X))
+        return self.pipeline[-1].anomaly_score(self.pipeline[:-1].transform(X)) if len(X) else np.empty(0)
 
-    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
+    def _output_columns(self) -> dict[str, str]:
+        return {"anomaly_score": "float64", "is_anomaly": "int64", "reason": "object"}
+
+    def _predict_rows(self, X: pd.DataFrame) -> pd.DataFrame:
         from homl.evaluate import row_reasons
 
-        X = self._checked(data, issues)
         scores = self.pipeline[-1].anomaly_score(self.pipeline[:-1].transform(X))
         out = pd.DataFrame(index=X.index)
         out["anomaly_score"] = scores
@@ -158,6 +160,7 @@ def detect_anomalies(
     for name, value in (("precision", precision), ("recall", recall)):
         if value is not None and not 0 < value <= 1:
             raise ConfigError(f"{name} must be in (0, 1]; got {value}")
+    contamination = _contamination(contamination)
     if output is not None:
         check_output(Path(output), overwrite)
     rows = read_rows(data, query=query, what="anomaly detection", progress=progress, label=label)
@@ -209,6 +212,23 @@ def detect_anomalies(
     if output is not None:
         result.save(output, overwrite=overwrite)
     return result
+
+
+def _contamination(value: Any) -> float | str:
+    """``contamination`` checked: "auto", or a share above 0 and at most 0.5 (a number, or its text)."""
+    if isinstance(value, str) and value.strip() == "auto":
+        return "auto"
+    share = value
+    if isinstance(value, str):
+        try:
+            share = float(value)
+        except ValueError:
+            share = None
+    if isinstance(share, (bool, np.bool_)) or not isinstance(share, (int, float, np.integer, np.floating)) \
+            or not 0 < share <= 0.5:
+        raise ConfigError(f"contamination must be 'auto' or the expected share of anomalies, above 0 and at most "
+                          f"0.5 (e.g. 0.01); got {value!r}")
+    return float(share)
 
 
 def _detector_name(members: tuple[str, ...]) -> str:

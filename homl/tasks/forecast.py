@@ -29,7 +29,7 @@ from homl.metrics import format_score
 from ._kinds import ModelInfo
 from ._model import check_output
 from ._resume import data_hash
-from ._targets import check_numbers, free_name, stack, target_names, unstack
+from ._targets import check_numbers, column_option, free_name, stack, target_names, unstack
 from ._unsupervised import save_with_report, saved_diagnostics
 
 logger = logging.getLogger("homl")
@@ -117,9 +117,9 @@ class ForecastModel:
     ``predict_frame()`` forecasts the ``horizon`` steps after the end of the saved history;
     ``predict_frame(rows)`` after the end of newer rows of the same series (no refit). Rows after
     the last target value, with the target empty, give the known covariates of the steps to
-    forecast; a table without the target column gives only those. Output: one row per series and
-    step, with the id (when there is one), the time, the forecast (named after the target) and
-    the 80 % and 95 % interval bounds.
+    forecast; a table without the target column but with every known covariate gives only those.
+    Output: one row per series and step, with the id (when there is one), the time, the forecast
+    (named after the target) and the 80 % and 95 % interval bounds.
     """
 
     kind: ClassVar[str] = "forecast"
@@ -172,8 +172,10 @@ class ForecastModel:
         settings = self.settings
         frame = data if isinstance(data, pd.DataFrame) else hdata.read_table(data)
         name = "the rows" if isinstance(data, pd.DataFrame) else f"'{data}'"
-        if not any(t in frame.columns for t in settings.target_columns):  # only the known covariates to come
-            return self._saved_history(), frame, []
+        if not any(t in frame.columns for t in settings.target_columns):
+            if settings.known and all(c in frame.columns for c in settings.known):  # the known covariates to come
+                return self._saved_history(), frame, []
+            hdata.require_column(frame, settings.target_columns[0], "target", name)
         observed, future = split_future(frame, settings)
         table = settings.read(observed, name=name, categories=self.metadata.get("categories"))
         for note in table.notes:  # what reading did (sorted, gaps filled...): told, not warned
@@ -299,6 +301,8 @@ def forecast(
     from homl import select
 
     progress = progress or Progress()
+    time, id = str(column_option(time, "time")), column_option(id, "id", required=False)
+    covariates, past_covariates = _column_list(covariates), _column_list(past_covariates)
     horizon = hmodels.check_horizon(horizon)
     if folds < 1:
         raise ConfigError(f"folds must be at least 1; got {folds}")
@@ -340,6 +344,8 @@ def forecast(
 
     progress.phase("backtesting the models", total=len(candidates))
     tests: list[select.Backtest] = []
+    failures: list[str] = []  # why each model failed, the first told if every one did
+    by_name = {f.name: f for f in candidates}
     deadline = started + BACKTEST_SHARE * time_limit  # the rest for the test period and the final refit
     for forecaster in candidates:
         label = forecaster.display or forecaster.name
@@ -356,20 +362,24 @@ def forecast(
                                        deadline=deadline if tests else None)
         except select.OutOfTime as error:
             say(f"{label} skipped: {error} ({time_limit:g} s)")
+            failures.append(f"{label} skipped: {error} ({time_limit:g} s)")
             progress.advance(1, label)
             continue
         except (ValueError, np.linalg.LinAlgError, RuntimeError) as error:
             say(f"{label} failed in its backtest and was left out: {error}")
+            failures.append(f"{label}: {error}")
             progress.advance(1, label)
             continue
         tests.append(done)
         progress.advance(1, f"{label}: MASE {_num(done.scores['mase'])}")
     progress.end_phase()
+    failures += [f"{by_name[t.name].display or t.name}: its backtest MASE is {t.scores['mase']}" for t in tests
+                 if not np.isfinite(t.scores["mase"])]
     tests = [t for t in tests if np.isfinite(t.scores["mase"])]
     if not tests:
-        raise DataError(f"every forecasting model failed on {name}; see the notes above")
+        first = f" (first: {failures[0]})" if failures else ""
+        raise DataError(f"every forecasting model failed on {name}{first}")
 
-    by_name = {f.name: f for f in candidates}
     ranked = sorted(tests, key=lambda t: t.scores["mase"])
     chosen_names, chosen_weights = [ranked[0].name], None
     pool = _affordable(ranked, started + time_limit - _time.perf_counter())
@@ -475,6 +485,13 @@ def forecast_frame(forecaster: Any, table: Any, horizon: int, widths: dict[str, 
             frame.insert(0, settings.id, s)
         rows.append(frame)
     return pd.concat(rows, ignore_index=True)
+
+
+def _column_list(columns: Any) -> tuple[str, ...]:
+    """Covariate columns as tables name them (text): a list, or names separated by commas."""
+    if isinstance(columns, str):
+        return tuple(c.strip() for c in columns.split(",") if c.strip())
+    return tuple(str(c) for c in columns)
 
 
 def split_future(frame: pd.DataFrame, settings: ForecastSettings) -> tuple[pd.DataFrame, pd.DataFrame | None]:

@@ -38,6 +38,7 @@ from ._recommend_search import (
 )
 from ._recommender import Recommender
 from ._resume import data_hash
+from ._targets import column_option
 from ._unsupervised import UnsupervisedResult, saved_diagnostics
 
 logger = logging.getLogger("homl")
@@ -268,6 +269,9 @@ def recommend(
 
     progress = progress or Progress()
     started = _time.monotonic()
+    user, item = str(column_option(user, "user")), str(column_option(item, "item"))
+    rating, time = column_option(rating, "rating", required=False), column_option(time, "time", required=False)
+    item_name = column_option(item_name, "item_name", required=False)
     if time_limit <= 0:
         raise ConfigError(f"time_limit must be positive; got {time_limit}")
     if not 0 < test_size < 1:
@@ -311,7 +315,9 @@ def recommend(
         if blend is not None:
             trials.append(blend)
     if not trials:
-        raise DataError(f"every recommender failed on {log.name}; see the notes above")
+        failed = [d for d in decisions if " failed and was left out: " in d or " skipped: " in d]
+        first = f" (first: {failed[0]})" if failed else ""
+        raise DataError(f"every recommender failed on {log.name}{first}")
     best = min(trials, key=lambda t: scorer.sort_key(t.scores))
     baseline = next((t for t in trials if t.candidate.family == BASELINES[log.explicit][-1]), best)
     choice = (f"{best.candidate.name} scores best on the held-out part of the training interactions "

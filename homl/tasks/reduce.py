@@ -44,8 +44,10 @@ class ReduceModel(UnsupervisedModel):
 
     kind: ClassVar[str] = "reduce"
 
-    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
-        X = self._checked(data, issues)
+    def _output_columns(self) -> dict[str, str]:
+        return {str(c): "float64" for c in self.pipeline[-1].get_feature_names_out()}
+
+    def _predict_rows(self, X: pd.DataFrame) -> pd.DataFrame:
         values = self.pipeline.transform(X)
         return pd.DataFrame(values, index=X.index, columns=list(self.pipeline[-1].get_feature_names_out()))
 

@@ -52,10 +52,14 @@ class SegmentModel(UnsupervisedModel):
 
     def predict(self, data: Any, *, issues: list[str] | None = None) -> np.ndarray:
         """The segment of each row, in input order."""
-        return self.pipeline.predict(self._checked(data, issues))
-
-    def predict_frame(self, data: Any, *, issues: list[str] | None = None) -> pd.DataFrame:
         X = self._checked(data, issues)
+        return self.pipeline.predict(X) if len(X) else np.empty(0, dtype=int)
+
+    def _output_columns(self) -> dict[str, str]:
+        probability = {"probability": "float64"} if hasattr(self.segmenter, "predict_proba") else {}
+        return {"segment": "int64", "distance": "float64", **probability}
+
+    def _predict_rows(self, X: pd.DataFrame) -> pd.DataFrame:
         prepared = self.pipeline[:-1].transform(X)
         segmenter = self.segmenter
         segments = segmenter.predict(prepared)
@@ -158,8 +162,12 @@ def segment(
         check_output(Path(output), overwrite)
     rows = read_rows(data, query=query, what="segmenting", progress=progress)
     frame, schema, X, name, notes = rows.frame, rows.schema, rows.features, rows.name, rows.notes
-    if k is not None and k > len(frame):
-        raise ConfigError(f"k={k} segments asked of {len(frame)} rows in {name}; ask for at most {len(frame)}")
+    most = len(frame) - 1 if method == "spectral" else len(frame)  # spectral needs more rows than segments
+    if k is not None and k > most:
+        made_by = " by spectral clustering" if method == "spectral" else ""
+        raise ConfigError(f"k={k} segments asked{made_by} of {len(frame)} rows in {name}; ask for at most {most}")
+    if method == "spectral" and most < 2:
+        raise ConfigError(f"spectral clustering needs at least 3 rows to make 2 segments; {name} has {len(frame)}")
     segmenter = Segmenter(method=method, n_clusters=k if k is not None else "auto", max_clusters=max_clusters,
                           random_state=seed)
     pipeline = distance_pipeline(schema, ("segmenter", segmenter), seed)

@@ -107,3 +107,24 @@ def test_per_user_folds_cover_each_held_out_row_once():
         assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(users)
     with pytest.raises(ConfigError, match="n_folds"):
         per_user_folds(users, 1)
+
+
+def test_ratings_of_one_value_are_refused_as_nothing_to_learn() -> None:
+    log = pd.DataFrame({"u": ["a", "a", "b", "b"], "i": ["x", "y", "x", "y"], "r": [3, 3, 3, 3]})
+    with pytest.raises(TargetError, match="column 'r' .*the one value 3 on every row; there is nothing to learn"):
+        read_interactions(log, user="u", item="i", rating="r")
+
+
+def test_an_infinite_rating_is_refused_naming_its_row() -> None:
+    log = pd.DataFrame({"u": ["a", "a", "b", "b"], "i": ["x", "y", "x", "y"], "r": [1.0, 2.0, np.inf, 4.0]})
+    with pytest.raises(TargetError, match=r"column 'r' \(the rating\) holds inf on row 3"):
+        read_interactions(log, user="u", item="i", rating="r")
+
+
+def test_columns_named_by_numbers_are_matched_as_text_and_none_is_refused() -> None:
+    log = pd.DataFrame({0: ["a", "a", "b", "b"], 1: ["x", "y", "x", "y"], 2: [1, 2, 3, 4]})
+    found = read_interactions(log, user=0, item=1, rating=2)
+    assert found.columns == {"user": "0", "item": "1", "rating": "2", "time": None}
+    assert found.frame["rating"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ConfigError, match="user= must name a column"):
+        read_interactions(log, user=None, item=1)

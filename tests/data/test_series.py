@@ -335,3 +335,26 @@ def test_newer_rows_are_encoded_with_the_learned_categories():
     assert again.data.known_names == table.data.known_names
     assert again.data.known["a"][:, 1].tolist() == [1, 1, 0, 1, 1] and again.data.known["a"][2].tolist() == [0, 0]
     assert has_note(again.notes, "categories of 'kind' not seen in training ('strike')")
+
+
+# ---------------------------------------------------------------- values and column names refused
+
+
+def test_an_infinite_target_value_is_refused_naming_its_column_and_row() -> None:
+    df = daily()
+    df.loc[20, "sales"] = np.inf
+    with pytest.raises(TargetError, match=r"column 'sales' \(the target\) holds inf on row 21; expected finite"):
+        read_series(df, time="day", target="sales")
+
+
+def test_column_names_given_as_numbers_are_matched_as_their_text() -> None:
+    df = daily().set_axis([0, 1], axis=1)
+    table = read_series(df, time=0, target=1)
+    assert table.data.freq == "D" and len(table.data.y[SINGLE_ID]) == 60
+
+
+@pytest.mark.parametrize("option", ["time", "target"])
+def test_no_column_for_a_required_role_is_a_config_error_naming_the_option(option) -> None:
+    settings = {"time": "day", "target": "sales", option: None}
+    with pytest.raises(ConfigError, match=f"{option}= must name a column"):
+        read_series(daily(), **settings)

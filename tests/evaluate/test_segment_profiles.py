@@ -27,3 +27,16 @@ def test_yes_no_columns_are_described_by_their_share_and_numbers_against_the_med
     assert "balance 2.0x the median" in small
     assert "visits" in small and "visits 1.0x" not in small and "sd above the mean" in small
     assert "noise" not in profiles[0]["description"]  # a difference of a few hundredths is left unsaid
+
+
+def test_a_column_centred_on_zero_is_described_in_standard_deviations_not_a_ratio() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.repeat([0, 1], [150, 50])
+    centred = rng.normal(size=200) + np.where(labels == 1, 2.0, 0.0)
+    centred -= np.median(centred) - 0.01  # the median just above 0: a ratio to it would be huge and meaningless
+    frame = pd.DataFrame({"temperature": centred, "price": np.where(labels == 1, 20.0, 10.0) + rng.normal(0, 1, 200)})
+    schema = infer_schema(frame)
+    small = segment_profiles(coerce_frame(frame, schema), labels, schema)[1]["description"]
+    traits = dict(phrase.split(" ", 1) for phrase in small.split("; ", 1)[1].split(", "))
+    assert traits["temperature"].endswith("sd above the mean")  # e.g. "1.7 sd above the mean"
+    assert traits["price"] == "2.0x the median"  # positive numbers: told as a ratio

@@ -117,3 +117,31 @@ def test_command_line_detects_predicts_and_reports(tmp_path) -> None:
     assert len(scores) == 660 and scores["is_anomaly"].mean() == pytest.approx(0.1, abs=0.01)
     bad = runner.invoke(app, ["anomalies", str(THYROID), "--contamination", "lots"])
     assert bad.exit_code != 0 and "--contamination must be" in str(bad.exception or bad.output)
+
+
+@pytest.mark.parametrize("contamination", [0, 0.6, 1, -0.1, "lots", None])
+def test_a_contamination_outside_its_range_is_refused_saying_what_is_allowed(contamination) -> None:
+    table = pd.DataFrame(np.random.default_rng(0).normal(size=(50, 2)), columns=["a", "b"])
+    with pytest.raises(homl.ConfigError, match=r"contamination must be 'auto' or .*above 0 and at most 0\.5"):
+        homl.detect_anomalies(table, contamination=contamination)
+
+
+def test_a_contamination_given_as_text_is_read_as_its_number() -> None:
+    table = pd.DataFrame(np.random.default_rng(0).normal(size=(500, 3)), columns=["a", "b", "c"])
+    result = homl.detect_anomalies(table, contamination="0.1", compare_supervised=False)
+    assert result.is_anomaly.mean() == pytest.approx(0.1, abs=0.01)
+
+
+def test_a_value_too_large_to_scale_is_named_by_its_column_and_row() -> None:
+    table = pd.DataFrame({"a": np.arange(100.0), "b": np.r_[np.ones(40), -1e200, np.zeros(59)]})
+    with pytest.raises(homl.DataError, match=r"column 'b' holds -1e\+200 on row 41, too large to scale"):
+        homl.detect_anomalies(table)
+
+
+def test_no_rows_to_predict_give_no_scores_with_the_usual_columns() -> None:
+    table = pd.DataFrame(np.random.default_rng(0).normal(size=(80, 2)), columns=["a", "b"])
+    model = homl.detect_anomalies(table, compare_supervised=False).model
+    empty = model.predict_frame(table.iloc[:0])
+    assert list(empty.columns) == list(model.predict_frame(table.iloc[:3]).columns)
+    assert list(empty.columns) == ["anomaly_score", "is_anomaly", "reason"] and len(empty) == 0
+    assert model.score(table.iloc[:0]).shape == (0,)

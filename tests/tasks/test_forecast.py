@@ -287,3 +287,49 @@ def test_the_report_command_rebuilds_a_forecast_report(air_result, tmp_path) -> 
     assert done.exit_code == 0, done.output
     html = target.read_text(encoding="utf-8")
     assert "Forecast of value" in html and "Backtests" in html
+
+
+def _sine(n: int = 60) -> pd.DataFrame:
+    return pd.DataFrame({"date": pd.date_range("2023-01-01", periods=n, freq="D"),
+                         "y": np.sin(np.arange(n) / 3) * 10 + 50})
+
+
+def test_newer_rows_without_the_target_are_refused_naming_it(air_result) -> None:
+    model = air_result[0].model
+    newer = pd.DataFrame({"date": pd.date_range("1961-01-01", periods=5, freq="MS"), "valeu": np.arange(5.0)})
+    with pytest.raises(SchemaError, match=r"no column 'value' \(the target column\); did you mean 'valeu'"):
+        model.predict_frame(newer)
+
+
+def test_an_infinite_target_value_is_refused_naming_its_row() -> None:
+    table = _sine()
+    table.loc[20, "y"] = np.inf
+    with pytest.raises(TargetError, match=r"column 'y' \(the target\) holds inf on row 21"):
+        homl.forecast(table, time="date", target="y", horizon=3, models="naive", time_limit=10)
+
+
+def test_models_given_as_text_are_read_as_names_separated_by_commas() -> None:
+    one = homl.forecast(_sine(), time="date", target="y", horizon=3, models="naive", time_limit=30)
+    assert one.leaderboard["model"].tolist() == ["naive"]
+    two = homl.forecast(_sine(), time="date", target="y", horizon=3, models="naive, drift", time_limit=30)
+    assert sorted(two.leaderboard["model"]) == ["drift", "naive"]
+
+
+def test_columns_named_by_numbers_are_matched_as_text_and_none_is_refused() -> None:
+    table = _sine().set_axis([0, 1], axis=1)
+    result = homl.forecast(table, time=0, target=1, horizon=3, models="naive", time_limit=30)
+    assert list(result.forecast.columns[:2]) == ["0", "1"] and len(result.forecast) == 3
+    for option in ("time", "target"):
+        with pytest.raises(ConfigError, match=f"{option}= must name"):
+            homl.forecast(_sine(), **{"time": "date", "target": "y", option: None}, horizon=3)
+
+
+def test_when_every_model_fails_the_first_reason_is_told(monkeypatch) -> None:
+    import homl.select
+
+    def broken(*args, **kwargs):
+        raise ValueError("the solver diverged")
+
+    monkeypatch.setattr(homl.select, "backtest", broken)
+    with pytest.raises(DataError, match=r"every forecasting model failed on the table \(first: .*solver diverged\)"):
+        homl.forecast(_sine(), time="date", target="y", horizon=3, models="naive,drift", time_limit=30)

@@ -186,3 +186,44 @@ def test_the_server_leaves_out_a_recommender_saying_why(bought, tmp_path, caplog
     assert "shop is not served: a recommender" in caplog.text
     with pytest.raises(homl.HomlError, match="shop version 1 cannot be served: a recommender"):
         ModelPool(registry, ["shop"])
+
+
+def _small_ratings() -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    log = pd.DataFrame({"u": rng.integers(0, 30, 400), "i": rng.integers(0, 40, 400), "r": rng.integers(1, 6, 400)})
+    return log.drop_duplicates(["u", "i"]).reset_index(drop=True)
+
+
+def test_models_given_as_text_are_read_as_names_separated_by_commas():
+    result = homl.recommend(_small_ratings(), user="u", item="i", rating="r", models="biases", time_limit=20)
+    assert sorted(result.leaderboard["name"]) == ["Mean rating", "User and item biases"]
+    both = homl.recommend(_small_ratings(), user="u", item="i", rating="r", models="biases, item_neighbours",
+                          time_limit=20)
+    assert {name.split(" (")[0] for name in both.leaderboard["name"]} == {
+        "Mean rating", "User and item biases", "Item neighbours"}
+
+
+def test_columns_named_by_numbers_are_matched_as_text_and_none_is_refused():
+    log = _small_ratings().set_axis([0, 1, 2], axis=1)
+    result = homl.recommend(log, user=0, item=1, rating=2, models=["biases"], time_limit=20)
+    assert result.model.columns["user"] == "0" and result.model.output_column == "2"
+    with pytest.raises(ConfigError, match="user= must name a column"):
+        homl.recommend(log, user=None, item=1, time_limit=5)
+    with pytest.raises(ConfigError, match="item= must name a column"):
+        homl.recommend(log, user=0, item=None, time_limit=5)
+
+
+def test_ratings_of_one_value_are_refused_before_any_training():
+    with pytest.raises(TargetError, match="the one value 3 on every row; there is nothing to learn"):
+        homl.recommend(_small_ratings().assign(r=3), user="u", item="i", rating="r", time_limit=5)
+
+
+def test_when_every_recommender_fails_the_first_reason_is_told(monkeypatch):
+    import homl.tasks._recommend_search as search
+
+    def broken(*args, **kwargs):
+        raise ValueError("the factors diverged")
+
+    monkeypatch.setattr(search, "timed_fit", broken)
+    with pytest.raises(DataError, match=r"every recommender failed on the table \(first: .*the factors diverged\)"):
+        homl.recommend(_small_ratings(), user="u", item="i", rating="r", models=["biases"], time_limit=5)

@@ -152,3 +152,17 @@ def test_command_line_reduces_a_file_in_chunks(low_rank_file, tmp_path) -> None:
                                    "--color", "group", "-o", str(output)])
     assert run.exit_code == 0, run.output
     assert pd.read_csv(output).shape == (3000, 2) and "3,000 rows reduced from 10 to 2 columns" in run.output
+
+
+def test_a_value_too_large_to_scale_is_named_by_its_column_and_row() -> None:
+    table = pd.DataFrame({"a": np.r_[np.random.default_rng(1).normal(size=99), 1e300], "b": np.arange(100.0)})
+    with pytest.raises(homl.DataError, match=r"column 'a' holds 1e\+300 on row 100, too large to scale"):
+        homl.reduce(table)
+
+
+def test_no_rows_to_place_give_an_empty_embedding_with_the_component_columns() -> None:
+    table = pd.DataFrame(np.random.default_rng(0).normal(size=(80, 3)), columns=["a", "b", "c"])
+    model = homl.reduce(table, n_components=2).model
+    empty = model.predict_frame(table.iloc[:0])
+    assert list(empty.columns) == list(model.predict_frame(table.iloc[:3]).columns) == ["pca1", "pca2"]
+    assert len(empty) == 0 and (empty.dtypes == np.float64).all()

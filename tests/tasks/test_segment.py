@@ -184,3 +184,36 @@ def test_image_segmentation_bad_input(tmp_path) -> None:
     assert painted.n_clusters == 8
     run = CliRunner().invoke(app, ["segment", str(image), "--k", "3", "-o", str(tmp_path / "e.png")])
     assert run.exit_code == 0 and "image written to" in run.output and (tmp_path / "e.png").exists()
+
+
+FIVE_ROWS = pd.DataFrame({"a": [0.1, 0.5, 1.5, -1.0, 0.3], "b": [1.2, -0.3, 0.7, 2.0, 0.3]})
+
+
+def test_as_many_segments_as_rows_and_a_bayesian_mixture_of_few_rows_are_made() -> None:
+    assert sorted(homl.segment(FIVE_ROWS.iloc[:2]).labels.tolist()) == [0, 1]
+    assert sorted(homl.segment(FIVE_ROWS, k=5).labels.tolist()) == [0, 1, 2, 3, 4]
+    for rows in (3, 5):
+        found = homl.segment(FIVE_ROWS.iloc[:rows], method="bayesian_gaussian_mixture")
+        assert len(found.labels) == rows and found.model.metadata["method"] == "bayesian_gaussian_mixture"
+
+
+def test_spectral_clustering_is_asked_for_fewer_segments_than_rows() -> None:
+    with pytest.raises(homl.ConfigError, match=r"k=5 segments asked by spectral clustering of 5 rows .*at most 4"):
+        homl.segment(FIVE_ROWS, k=5, method="spectral")
+    with pytest.raises(homl.ConfigError, match=r"spectral clustering needs at least 3 rows .* has 2"):
+        homl.segment(FIVE_ROWS.iloc[:2], method="spectral")
+
+
+def test_a_value_too_large_to_scale_is_named_by_its_column_and_row() -> None:
+    table = pd.DataFrame({"a": np.r_[np.random.default_rng(1).normal(size=99), 1e300], "b": np.arange(100.0)})
+    with pytest.raises(homl.DataError, match=r"column 'a' holds 1e\+300 on row 100, too large to scale"):
+        homl.segment(table)
+
+
+def test_no_rows_to_predict_give_no_segments_with_the_usual_columns() -> None:
+    table = pd.DataFrame({"a": np.random.default_rng(0).normal(size=80), "b": np.random.default_rng(1).normal(size=80)})
+    model = homl.segment(table, k=3).model
+    empty = model.predict_frame(table.iloc[:0])
+    assert list(empty.columns) == list(model.predict_frame(table.iloc[:3]).columns) == ["segment", "distance"]
+    assert len(empty) == 0 and empty["segment"].dtype == np.int64
+    assert model.predict(table.iloc[:0]).shape == (0,)
