@@ -380,12 +380,28 @@ def predict(
         hint = " (or --top N for recommendations)" if loaded.kind == "recommend" else ""
         raise HomlError(f"give a table of rows to predict{hint}: {model} is a {loaded.kind} model")
     else:
-        frame = loaded.predict_frame(source)
+        frame = _predictions(loaded, source)
     if output is None:
         frame.to_csv(sys.stdout, index=False)
         return
     write_text_atomic(output, frame.to_csv(index=False))
     console.print(f"{len(frame):,} {'rows' if asks_ranking else 'predictions'} written to {output}")
+
+
+def _predictions(loaded: Any, source: str | None) -> Any:
+    """``loaded``'s predictions for the rows of ``source``, one per row in order: a ragged row is
+    refused rather than skipped, and a problem with the columns names the file. A forecast's rows
+    are the series' history, read as fitting reads them."""
+    from homl.data import read_table
+    from homl.errors import SchemaError
+
+    if source is None or loaded.kind == "forecast":
+        return loaded.predict_frame(source)
+    rows = read_table(source, ragged="refuse")
+    try:
+        return loaded.predict_frame(rows)
+    except SchemaError as error:
+        raise SchemaError(f"{source}: {error}") from None
 
 
 @app.command("predict-batch")
@@ -537,11 +553,11 @@ def report(
 @app.command()
 def serve(
     names: Annotated[list[str] | None, typer.Argument(help="Registered models to serve (default: all of them).")] = None,
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs API keys or --insecure.")] = "127.0.0.1",
     api_key_hash: Annotated[list[str] | None, typer.Option("--api-key-hash", help="SHA-256 of an accepted API key (repeatable; or HOML_API_KEY_HASHES).")] = None,
     insecure: Annotated[bool, typer.Option(help="Serve off loopback without API keys.")] = False,
-    poll: Annotated[float, typer.Option(help="Seconds between checks of the registry for newly promoted versions.")] = 5.0,
+    poll: Annotated[float, typer.Option(min=0, max=86_400, help="Seconds between checks of the registry for newly promoted versions (0: never).")] = 5.0,
     registry: Annotated[str | None, typer.Option("--registry", envvar="HOML_REGISTRY", help="Registry database URL.")] = None,
     onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Predict in ONNX Runtime where a model's checked ONNX form exists.")] = True,
     log_inputs: Annotated[float, typer.Option("--log-inputs", min=0, max=1, help="Share of requests whose rows and predictions are logged to the registry, for `homl feedback` and `homl monitor` (e.g. 0.1).")] = 0.0,

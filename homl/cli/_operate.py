@@ -61,6 +61,8 @@ def monitor(
 
     if not 0 < alpha < 1 or not 0 < psi_warn <= psi_drift:
         raise HomlError("expected 0 < --alpha < 1 and 0 < --psi-warn <= --psi-drift")
+    if output is not None and output.is_dir():
+        raise HomlError(f"--output {output}: is a folder; expected the name of the HTML report to write")
     with console.status("comparing the current rows with the reference..."):
         result = run_monitor(model, current, reference=reference, registry=registry, since=_moment(since, "since"),
                              until=_moment(until, "until"), version=version, window=window,
@@ -132,7 +134,11 @@ def _moment(text: str | None, option: str) -> datetime | None:
         return None
     span = _SPAN.match(text)
     if span:
-        return datetime.now(timezone.utc) - timedelta(**{_UNITS[span[2]]: float(span[1])})
+        try:
+            return datetime.now(timezone.utc) - timedelta(**{_UNITS[span[2]]: float(span[1])})
+        except OverflowError:
+            raise HomlError(f"--{option} {text!r}: reaches back before the year 1; expected a span such as 30m, "
+                            "24h, 7d or 2w") from None
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:

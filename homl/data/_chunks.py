@@ -28,32 +28,37 @@ from ._readers import (
     _note_skipped,
     _sniff,
     _sniffed_text,
+    ragged_error,
     read_table,
 )
 
 
-def read_chunks(source: Any, rows: int, *, query: str | None = None,
-                notes: list[str] | None = None) -> Iterator[pd.DataFrame]:
+def read_chunks(source: Any, rows: int, *, query: str | None = None, notes: list[str] | None = None,
+                ragged: str = "skip") -> Iterator[pd.DataFrame]:
     """The rows of ``source`` in order, ``rows`` at a time (the last chunk may be shorter).
 
     Every chunk has the same column names, stripped of spaces as ``read_table`` gives them.
     What was handled silently goes to ``notes``, some of it (the ragged rows skipped) only once
-    the last chunk has been read. Raises DataError naming the source when it cannot be read as
-    a table, or holds no rows.
+    the last chunk has been read. Rows with more fields than the header are skipped
+    (``ragged="skip"``), or refused with a DataError naming their lines (``ragged="refuse"``:
+    for results that must line up with the input rows). Raises DataError naming the source
+    when it cannot be read as a table, or holds no rows.
     """
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         raise ValueError(f"rows={rows!r}: a chunk is a whole number of rows, at least 1")
+    if ragged not in ("skip", "refuse"):
+        raise ValueError(f"ragged={ragged!r}: expected 'skip' or 'refuse'")
     notes = notes if notes is not None else []
     is_file = isinstance(source, (str, PathLike)) and "://" not in str(source)
     if is_file and query is None:
         file = _sniff(Path(source), str(source), notes)
         if file.kind == "text":
-            yield from _text_chunks(file, rows)
+            yield from _text_chunks(file, rows, refuse_ragged=ragged == "refuse")
             return
         if file.kind == "parquet" and file.compression is None:
             yield from _parquet_chunks(file, rows)
             return
-    whole = read_table(source, query=query, notes=notes)
+    whole = read_table(source, query=query, notes=notes, ragged=ragged)
     label = str(source) if is_file else "the table"
     notes.append(f"{label}: read whole, then taken {rows:,} rows at a time (delimited text and Parquet "
                  "files outside an archive are read chunk by chunk)")
@@ -61,9 +66,12 @@ def read_chunks(source: Any, rows: int, *, query: str | None = None,
         yield whole.iloc[start:start + rows]
 
 
-def _text_chunks(f: _File, rows: int) -> Iterator[pd.DataFrame]:
+def _text_chunks(f: _File, rows: int, *, refuse_ragged: bool = False) -> Iterator[pd.DataFrame]:
     encoding, text = _sniffed_text(f)
     layout, skipped = _csv_layout(f, text)
+    width = len(layout["names"]) - (_TRAILING in layout["names"])
+    if refuse_ragged and skipped:
+        raise ragged_error(f.name, skipped, width)
     options = {**layout, "encoding": encoding, "na_values": NA_VALUES, "on_bad_lines": "warn",
                "compression": f.pandas_compression, "chunksize": rows}
     names = _Names(f)
@@ -80,10 +88,13 @@ def _text_chunks(f: _File, rows: int) -> Iterator[pd.DataFrame]:
                                   f"{e.start} of a chunk); save it as UTF-8") from e
                 except (pd.errors.ParserError, ValueError) as e:
                     raise f.error(f"cannot be parsed as a delimited table ({e})") from e
-            skipped += [int(n) for w in caught for n in re.findall(r"Skipping line (\d+)", str(w.message))]
+            found = [int(n) for w in caught for n in re.findall(r"Skipping line (\d+)", str(w.message))]
+            if refuse_ragged and found:
+                raise ragged_error(f.name, found, width)
+            skipped += found
             yield names.apply(chunk)
     if skipped:
-        _note_skipped(f, skipped, len(layout["names"]) - (_TRAILING in layout["names"]))
+        _note_skipped(f, skipped, width)
     names.check_rows()
 
 

@@ -94,14 +94,18 @@ class _File:
             return io.BytesIO(stream.read())
 
 
-def read_table(source: Any, *, query: str | None = None,
-               notes: list[str] | None = None) -> pd.DataFrame:
+def read_table(source: Any, *, query: str | None = None, notes: list[str] | None = None,
+               ragged: str = "skip") -> pd.DataFrame:
     """Read ``source`` (file path, SQLAlchemy URL or in-memory table) into a DataFrame.
 
     ``query`` is an SQL query or table name for database URLs. Each thing handled
     silently (encoding, delimiter, skipped rows...) is appended to ``notes`` as a sentence.
+    Rows of delimited text with more fields than the header are skipped (``ragged="skip"``),
+    or refused naming their lines (``"refuse"``: where each result must line up with its row).
     Raises DataError naming the source when it cannot be read as a table.
     """
+    if ragged not in ("skip", "refuse"):
+        raise ValueError(f"ragged={ragged!r}: expected 'skip' or 'refuse'")
     notes = notes if notes is not None else []
     is_path = isinstance(source, (str, PathLike))
     if isinstance(source, str) and "://" in source:
@@ -110,7 +114,7 @@ def read_table(source: Any, *, query: str | None = None,
     label = str(source) if is_path else "the given table"
     if query is not None:
         raise DataError(f"{label}: query= only applies to database URLs (sqlite:///file.db)")
-    df = _read_file(_sniff(Path(source), label, notes)) if is_path else _from_memory(source)
+    df = _read_file(_sniff(Path(source), label, notes), ragged == "refuse") if is_path else _from_memory(source)
     return _finish(df, label, notes)
 
 
@@ -248,7 +252,7 @@ def _suggest(path: Path) -> str:
 # ---------------------------------------------------------------- files: reading
 
 
-def _read_file(f: _File) -> pd.DataFrame:
+def _read_file(f: _File, refuse_ragged: bool = False) -> pd.DataFrame:
     """Read a sniffed file with the reader of its kind."""
     if f.kind == "parquet":
         try:
@@ -262,7 +266,9 @@ def _read_file(f: _File) -> pd.DataFrame:
     if f.kind == "json":
         return _read_json(f, encoding)
     layout, skipped = _csv_layout(f, text)
-    return _read_csv(f, encoding, layout, skipped)
+    if refuse_ragged and skipped:
+        raise ragged_error(f.name, skipped, len(layout["names"]) - (_TRAILING in layout["names"]))
+    return _read_csv(f, encoding, layout, skipped, refuse_ragged)
 
 
 def _parquet_names(f: _File) -> list[str]:
@@ -428,7 +434,7 @@ def _header_fit(f: _File, rows: list[list[str]]) -> tuple[dict[str, Any], list[i
 
 
 def _read_csv(f: _File, encoding: str, layout: dict[str, Any],
-              skipped: list[int]) -> pd.DataFrame:
+              skipped: list[int], refuse_ragged: bool = False) -> pd.DataFrame:
     """Read delimited text with pandas' C engine, skipping and reporting ragged rows."""
     # low_memory stays on (it reads twice as fast); the columns it leaves half numbers,
     # half text are mended below. on_bad_lines="warn" names each ragged line but is twice
@@ -463,6 +469,8 @@ def _read_csv(f: _File, encoding: str, layout: dict[str, Any],
         empty = df[_TRAILING].isna().all()
         name = f"Unnamed: {df.shape[1] - 1}"
         df = df.drop(columns=_TRAILING) if empty else df.rename(columns={_TRAILING: name})
+    if skipped and refuse_ragged:
+        raise ragged_error(f.name, skipped, df.shape[1])
     if skipped:
         _note_skipped(f, skipped, df.shape[1])
     return df
@@ -473,6 +481,15 @@ def _mend_mixed(f: _File, df: pd.DataFrame) -> None:
     mixed = [c for c in df.columns if df[c].dtype == object]
     df[mixed] = df[mixed].astype("str")
     f.note(f"columns mixing numbers and text read as text: {', '.join(map(str, mixed))}")
+
+
+def ragged_error(name: str, lines: list[int], width: int) -> DataError:
+    """Ragged rows refused where every row must keep its place (its result beside it)."""
+    s = "s" if len(lines) > 1 else ""
+    shown = ", ".join(map(str, lines[:MAX_LINES_REPORTED]))
+    rest = f" and {len(lines) - MAX_LINES_REPORTED} more" if len(lines) > MAX_LINES_REPORTED else ""
+    return DataError(f"{name}: {len(lines)} ragged row{s} at line{s} {shown}{rest} (expected {width} fields); "
+                     "rows are not skipped where each result must line up with its input row: fix or remove them")
 
 
 def _note_skipped(f: _File, lines: list[int], width: int) -> None:

@@ -114,6 +114,47 @@ class Schema:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Schema:
+        """The schema :meth:`to_dict` wrote; a TypeError naming the field where ``data`` is not of that
+        shape (a KeyError where it has no ``columns``)."""
+        from numbers import Integral
+
+        fields: dict[str, tuple[type | tuple[type, ...], str]] = {
+            "name": (str, "text"), "kind": (str, "text"), "dtype": (str, "text"),
+            "n_missing": (Integral, "a whole number"), "n_unique": (Integral, "a whole number"),
+            "categories": ((list, tuple, type(None)), "a list of values or null"), "reason": (str, "text"),
+            "target": ((str, type(None)), "text or null"), "n_rows": (Integral, "a whole number"),
+            "notes": ((list, tuple), "a list"),
+        }
+
+        def expect(value: Any, key: str, where: str) -> None:
+            types, expected = fields[key]
+            if not isinstance(value, types) or (expected == "a whole number" and isinstance(value, bool)):
+                shown = type(value).__name__ if isinstance(value, (dict, list)) else repr(value)
+                raise TypeError(f"{where} '{key}' is {shown}; expected {expected}")
+
+        if not isinstance(data, dict):
+            raise TypeError(f"the schema is of type {type(data).__name__}; expected an object")
+        if not isinstance(data["columns"], list):
+            raise TypeError(f"the schema's 'columns' is of type {type(data['columns']).__name__}; expected a list")
+        for key in ("target", "n_rows", "notes"):
+            if key in data:
+                expect(data[key], key, "the schema's")
+        kinds = (*USABLE_KINDS, IDENTIFIER, CONSTANT, EMPTY, EXCLUDED)
+        for i, column in enumerate(data["columns"]):
+            if not isinstance(column, dict):
+                raise TypeError(f"the schema's column {i} is of type {type(column).__name__}; expected an object")
+            named = f" ({column['name']!r})" if isinstance(column.get("name"), str) else ""
+            where = f"the schema's column {i}{named}"
+            unknown = [k for k in column if k not in fields or k in ("target", "n_rows", "notes")]
+            missing = [k for k in ("name", "kind", "dtype", "n_missing", "n_unique") if k not in column]
+            if unknown or missing:
+                found = [f"unknown field(s) {', '.join(map(repr, unknown))}"] if unknown else []
+                found += [f"no {', '.join(map(repr, missing))}"] if missing else []
+                raise TypeError(f"{where} has {' and '.join(found)}")
+            for key, value in column.items():
+                expect(value, key, f"{where}:")
+            if column["kind"] not in kinds:
+                raise TypeError(f"{where}: 'kind' is {column['kind']!r}; expected one of {', '.join(map(repr, kinds))}")
         return cls(
             columns=[ColumnInfo(**c) for c in data["columns"]],
             target=data.get("target"),

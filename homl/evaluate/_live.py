@@ -120,6 +120,8 @@ def _split(stamps: np.ndarray, window: str) -> list[tuple[pd.Timestamp, pd.Times
         offset = pd.tseries.frequencies.to_offset(window)
     except ValueError:
         raise DataError(f"window '{window}' is not a pandas offset; expected one such as '1D', '7D' or '1h'") from None
+    if offset.n < 1:
+        raise DataError(f"window '{window}' is not a positive span of time; expected one such as '1D', '7D' or '1h'")
     positions = pd.Series(np.arange(len(stamps)), index=pd.DatetimeIndex(stamps)).loc[lambda s: s.index.notna()]
     spans = []
     for start, group in positions.sort_index().resample(offset):

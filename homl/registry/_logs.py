@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from homl.errors import RegistryError
+
 from . import _tables as t
 
 #: Keys looked up per query when matching feedback to logged rows.
@@ -87,14 +89,19 @@ class PredictionLogs:
 
     def add_feedback(self, name: str, labels: Iterable[tuple[str, int, Any]]) -> FeedbackCount:
         """Store true outcomes ``(request_id, row, label)`` of logged predictions of ``name``; a label
-        given again replaces the earlier one; labels whose row was never logged are counted, not stored."""
+        given again in a later call replaces the earlier one; labels whose row was never logged are
+        counted, not stored. Two labels for one (request_id, row) in one call are refused."""
         from sqlalchemy import delete, insert, select, tuple_
 
         from ._versions import _now
 
         given: dict[tuple[str, int], Any] = {}
         for request_id, row, label in labels:
-            given[(str(request_id), int(row))] = label
+            key = (str(request_id), int(row))
+            if key in given:
+                raise RegistryError(f"two outcomes for request {key[0]!r}, row {key[1]} of {name}; expected one "
+                                    "per request and row")
+            given[key] = label
         keys = list(given)
 
         def write(connection: Any) -> FeedbackCount:

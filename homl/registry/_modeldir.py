@@ -392,6 +392,12 @@ def _read_metadata(shown: Path) -> dict[str, Any]:
         metadata.setdefault("kind", DEFAULT_KIND)
     if not isinstance(metadata.get("kind"), str) or not metadata["kind"]:
         raise ModelDirError(f"{METADATA_FILE} in {shown} does not say which kind of model it holds (no 'kind')")
+    if metadata["kind"] == DEFAULT_KIND and "task" in metadata:
+        from homl.data import TASKS
+
+        if not isinstance(metadata["task"], str) or metadata["task"] not in TASKS:
+            raise ModelDirError(f"{METADATA_FILE} in {shown}: 'task' is {json.dumps(metadata['task'])[:40]}; "
+                                f"expected one of {', '.join(map(repr, TASKS))}")
     _check_artifact_list(metadata.get("artifacts"), shown)
     return metadata
 

@@ -4,7 +4,8 @@
 URL: a SQLite file by default (``$HOME/.homl/registry.db``, or ``HOML_REGISTRY``), PostgreSQL by
 ``postgresql://...``. ``add`` checks a model directory, copies it into the store under the
 SHA-256 of its content, and records it as the model's next version (1, 2, ...) with who added it
-and when, its kind, metrics, training-data hash and schema. Aliases name versions: ``promote``
+and when, its kind, metrics, training-data hash and schema. Names and aliases are ASCII letters,
+digits, ``-``, ``_`` and ``.`` (they end up in URLs and headers). Aliases name versions: ``promote``
 moves ``production`` (a rollback promotes an older version), and any other alias can be set.
 A sample of served predictions and the outcomes fed back for them are kept beside the versions
 (see :mod:`homl.registry._logs`).
@@ -28,6 +29,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -85,6 +87,7 @@ class Registry(PredictionLogs):
     def __init__(self, url: str | None = None, *, store: str | os.PathLike[str] | None = None):
         from sqlalchemy import create_engine, event
         from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
         self.url = url or default_url()
         try:
@@ -93,13 +96,23 @@ class Registry(PredictionLogs):
             raise RegistryError(f"registry URL {self.url!r} is not a database URL ({error}); expected e.g. "
                                 "sqlite:///path/registry.db or postgresql://user@host/db") from None
         self._sqlite = parsed.get_backend_name() == "sqlite"
+        if self._sqlite and _in_memory(parsed):
+            raise RegistryError(f"registry URL {self.url!r} is an in-memory SQLite database, which forgets every "
+                                "version when it closes; expected a file, e.g. sqlite:///path/registry.db")
         if self._sqlite and parsed.database:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         default_store = (Path(parsed.database).expanduser().parent / "store" if self._sqlite and parsed.database
                          else Path.home() / ".homl" / "store")
         self.store = Path(store or os.environ.get("HOML_REGISTRY_STORE") or default_store)
         options = {"connect_args": {"timeout": 60}} if self._sqlite else {}
-        self.engine = create_engine(self.url, **options)
+        try:
+            self.engine = create_engine(self.url, **options)
+        except (NoSuchModuleError, ImportError) as error:  # an unknown dialect, or its driver not installed
+            raise RegistryError(f"cannot open the registry at {self.location}: no database driver for it here "
+                                f"({error}); expected sqlite:///path/registry.db, or postgresql://user@host/db "
+                                "with its driver installed (pip install 'psycopg[binary]')") from None
+        except ArgumentError as error:
+            raise RegistryError(f"cannot open the registry at {self.location}: {error}") from None
         if self._sqlite:  # writers take the lock at once, so that reading max(version) and writing it are one step
             @event.listens_for(self.engine, "connect")
             def _autocommit_driver(connection: Any, _: Any) -> None:
@@ -119,7 +132,7 @@ class Registry(PredictionLogs):
         from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
-        from sqlalchemy.exc import OperationalError
+        from sqlalchemy.exc import DBAPIError, OperationalError
 
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
@@ -133,6 +146,9 @@ class Registry(PredictionLogs):
                 command.upgrade(config, "head")
         except OperationalError as error:
             raise RegistryError(f"cannot open the registry at {self.location}: {error.orig}") from None
+        except DBAPIError as error:  # e.g. a file that is not SQLite
+            raise RegistryError(f"cannot open the registry at {self.location}: {error.orig}; expected a homl "
+                                "registry database (a SQLite file it made, or a PostgreSQL database)") from None
 
     @property
     def location(self) -> str:
@@ -339,9 +355,21 @@ def _metrics(metadata: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(kept, default=str))
 
 
+#: What a model name or alias may be: it goes into URL paths, HTTP headers, file names and
+#: ``name@version`` references, so ASCII letters, digits and ``- _ .``, not starting with ``.`` or ``-``.
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+
+
 def _check_name(name: str, what: str = "model name") -> None:
-    if not isinstance(name, str) or not name.strip() or len(name) > 100 or any(c in name for c in "/\\\0"):
-        raise RegistryError(f"{what} {name!r}: expected 1 to 100 characters, without slashes")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise RegistryError(f"{what} {name!r}: expected 1 to 100 characters among ASCII letters, digits, '-', '_' "
+                            "and '.', starting with a letter, digit or '_' (e.g. housing-v2)")
+
+
+def _in_memory(url: Any) -> bool:
+    """Whether a SQLite URL names an in-memory database rather than a file."""
+    database = url.database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:") or url.query.get("mode") == "memory"
 
 
 def _user() -> str:

@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
 import uuid
@@ -44,6 +45,8 @@ from ._logging import PredictionLogger
 from ._pool import ModelPool, ServedModel
 from ._schema import BadRows, check_columns, parse_instances
 from ._uploads import JSON_TYPES, TABLE_TYPES, content_type, csv_answer, table_rows, wants_csv
+
+logger = logging.getLogger("homl")
 
 #: The largest request body accepted, in bytes.
 MAX_BODY_BYTES = 10 * 2**20
@@ -89,9 +92,7 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
                     try:
                         pool.refresh()
                     except Exception as error:  # a registry hiccup must not stop serving
-                        import logging
-
-                        logging.getLogger("homl").warning("registry refresh failed: %s", error)
+                        logger.warning("registry refresh failed: %s", error)
 
             threading.Thread(target=poll, name="homl-registry-poll", daemon=True).start()
         if prediction_log is not None:
@@ -228,6 +229,12 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
 
     first_typed = len(app.router.routes)
     for item in pool.served():
+        if "{" in item.name or "}" in item.name:  # a path parameter to the router, from a registry of older rules
+            logger.warning("%s has no route /v1/models/%s/predict: braces in its name would be read as a path "
+                           "parameter; it is served at /v1/models/%s:predict and /v2/models/%s/infer (register it "
+                           "again under a name of letters, digits, '-', '_' and '.')", item.name, item.name,
+                           item.name, item.name)
+            continue
         _add_typed_routes(app, item, served, authorised, body_of, answer, rows_of)
     typed = app.router.routes[first_typed:]
 
@@ -235,7 +242,8 @@ def create_app(pool: ModelPool, *, api_key_hashes: set[str] | None = None, max_b
     async def predict_unknown(name: str, request: Request) -> dict[str, Any]:
         authorised(request)
         served(name)  # raises 404, naming the models served
-        raise HTTPException(404, f"no model named {name!r} is served here")
+        raise HTTPException(404, f"model {name!r} has no route /v1/models/<name>/predict (braces in its name): "
+                                 f"send its rows to /v1/models/{name}:predict")
 
     @app.post("/v1/models/{name}:predict", tags=["TensorFlow Serving"])
     async def tf_serving(name: str, request: Request) -> dict[str, Any]:

@@ -70,19 +70,39 @@ class ModelPool:
         self._served: dict[str, ServedModel] = {}
         self._pinned: dict[tuple[str, int], ServedModel] = {}
         self._lock = threading.Lock()
+        self._failing: dict[str, str] = {}  # name: what went wrong, said once
         self.refresh()
 
     def refresh(self) -> list[str]:
-        """Load the versions now promoted that are not served yet; the names swapped."""
+        """Load the versions now promoted that are not served yet; the names swapped.
+
+        A name whose new version cannot be loaded keeps serving its previous one (a warning says
+        why, once per version) and the others are still refreshed; with no previous version (the
+        first refresh), the error is raised."""
         swapped = []
         for name in self.names:
-            record = self.registry.get(name)
             current = self._served.get(name)
-            if current is None or current.record.version != record.version:
-                self._served[name] = self._load(name, record)  # one assignment: in-flight requests keep theirs
-                swapped.append(name)
-                if current is not None:
-                    logger.info("%s: now serving version %s (was %s)", name, record.version, current.version)
+            record = None
+            try:
+                record = self.registry.get(name)
+                if current is not None and current.record.version == record.version:
+                    self._failing.pop(name, None)
+                    continue
+                loaded = self._load(name, record)
+            except Exception as error:
+                if current is None:
+                    raise
+                failed = (f"version {record.version} cannot be served" if record is not None
+                          else "the registry cannot say which version to serve")
+                if self._failing.get(name) != failed:
+                    logger.warning("%s: %s (%s); still serving version %s", name, failed, error, current.version)
+                self._failing[name] = failed
+                continue
+            self._failing.pop(name, None)
+            self._served[name] = loaded  # one assignment: in-flight requests keep theirs
+            swapped.append(name)
+            if current is not None:
+                logger.info("%s: now serving version %s (was %s)", name, record.version, current.version)
         return swapped
 
     def get(self, name: str, version: int | None = None) -> ServedModel | None:

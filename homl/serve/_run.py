@@ -17,6 +17,8 @@ from ._pool import ModelPool
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 #: The environment variable with the SHA-256 hashes of the accepted API keys, comma-separated.
 KEYS_ENV = "HOML_API_KEY_HASHES"
+#: The longest wait between two checks of the registry for newly promoted versions.
+MAX_POLL_SECONDS = 86_400
 
 
 def hash_key(key: str) -> str:
@@ -25,10 +27,11 @@ def hash_key(key: str) -> str:
 
 
 def serve(names: list[str] | None = None, *, registry: str | None = None, host: str = "127.0.0.1", port: int = 8080,
-          api_key_hashes: list[str] | None = None, insecure: bool = False, poll_seconds: float = 5.0,
+          api_key_hashes: list[str] | None = None, insecure: bool = False, poll_seconds: float | None = 5.0,
           onnx: bool = True, log_inputs: float = 0.0) -> None:
     """Serve the promoted version of each of ``names`` (every registered model when None) until stopped.
 
+    The registry is checked for newly promoted versions every ``poll_seconds`` (0 or None: never).
     Each model predicts in ONNX Runtime where its checked ONNX form exists, unless ``onnx`` is False.
     With ``log_inputs`` (a share of requests, up to 1), that share of requests' rows and predictions
     goes to the registry's prediction log, for ``homl feedback`` and ``homl monitor``.
@@ -37,6 +40,11 @@ def serve(names: list[str] | None = None, *, registry: str | None = None, host: 
     """
     import uvicorn
 
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"--port {port!r}: expected a port number from 1 to 65535")
+    if poll_seconds is not None and not 0 <= poll_seconds <= MAX_POLL_SECONDS:
+        raise ConfigError(f"--poll {poll_seconds!r}: expected the seconds between checks of the registry, from 0 "
+                          f"(never) to {MAX_POLL_SECONDS} (a day)")
     if not 0 <= log_inputs <= 1:
         raise ConfigError(f"--log-inputs {log_inputs:g}: expected the share of requests to log, from 0 to 1 "
                           "(e.g. 0.1 for one request in ten)")

@@ -8,6 +8,7 @@ refused. Validation errors become a list of ``{"row", "field", "message"}``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from typing import Annotated, Any
@@ -64,6 +65,10 @@ def parse_instances(model: type[BaseModel], body: bytes) -> list[dict[str, Any]]
 def check_columns(model: type[BaseModel], columns: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Column-wise data (``{"feature": [values...]}``, as TF Serving's ``inputs`` and KServe send
     it) as instances, checked like a JSON body."""
+    problems = [{"row": None, "field": name, "message": "expected a list of values, one per row"}
+                for name, values in columns.items() if not isinstance(values, list)]
+    if problems:
+        raise BadRows(problems[:50])
     lengths = {len(values) for values in columns.values()}
     if len(lengths) > 1:
         raise BadRows([{"row": None, "field": None, "message": f"the columns have different lengths: {sorted(lengths)}"}])
@@ -103,4 +108,10 @@ def _said(problem: dict[str, Any]) -> str:
 
 
 def _title(name: str) -> str:
-    return "".join(part.capitalize() for part in "".join(c if c.isalnum() else " " for c in name).split()) or "Model"
+    """A class name for ``name``'s request model, unique per name: ``housing`` gives ``Housing``; a name
+    that does not read back from its title (``my-model``, ``MyModel``) gets a digest of itself too."""
+    words = "".join(c if c.isascii() and c.isalnum() else " " for c in name).split()
+    title = "".join(word.capitalize() for word in words) or "Model"
+    if title.lower() == name:
+        return title
+    return f"{title}_{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"

@@ -9,6 +9,7 @@ import io
 import json
 import math
 from typing import Any, get_args
+from urllib.parse import quote
 
 import pandas as pd
 from fastapi import Request
@@ -68,10 +69,16 @@ def csv_answer(result: dict[str, Any]) -> Response:
     for label in (result.get("probabilities") or [{}])[0]:
         columns[f"proba_{label}"] = [row[label] for row in result["probabilities"]]
     columns.update(result.get("outputs") or {})
-    headers = {"X-Homl-Model": result["model"], "X-Homl-Version": str(result["version"])}
+    headers = {"X-Homl-Model": header_value(result["model"]), "X-Homl-Version": str(result["version"])}
     if result.get("warnings"):
         headers["X-Homl-Warnings"] = json.dumps(result["warnings"])
     return Response(pd.DataFrame(columns).to_csv(index=False), media_type="text/csv", headers=headers)
+
+
+def header_value(text: str) -> str:
+    """``text`` as an HTTP header value: printable ASCII as it is, anything else (``%`` included)
+    percent-encoded as UTF-8, so that ``urllib.parse.unquote`` gives ``text`` back."""
+    return quote(text, safe="".join(chr(c) for c in range(32, 127) if chr(c) != "%"), errors="surrogatepass")
 
 
 def table_rows(request: type[BaseModel], form: str, body: bytes, charset: str | None) -> list[dict[str, Any]]:

@@ -134,7 +134,7 @@ class TabularModel(CheckedRows):
             schema = Schema.from_dict(metadata["schema"])
             task = metadata["task"]
         except (KeyError, TypeError) as error:
-            raise ModelDirError(f"{path}: metadata.json lacks the model's schema or task ({error})") from None
+            raise ModelDirError(f"{path}: metadata.json has no usable schema or task ({error})") from None
         return cls(pipeline, schema, task, metadata, _saved_leaderboard(Path(path) / "leaderboard.csv"), Path(path))
 
     def input_example(self) -> pd.DataFrame | None:

@@ -19,6 +19,8 @@ from homl.registry import FeedbackCount, Registry
 
 REQUEST_COLUMN = "request_id"
 ROW_COLUMN = "row"
+#: The largest row position the prediction log holds (a 32-bit integer column).
+MAX_ROW = 2**31 - 1
 
 
 def feed_back(name: str, labels: Any, *, registry: str | None = None, label: str | None = None) -> FeedbackCount:
@@ -42,6 +44,8 @@ def feed_back(name: str, labels: Any, *, registry: str | None = None, label: str
                zip(ids, positions, frame[target], known, strict=True) if k]
     if not triples:
         raise DataError(f"{where}: the column '{target}' has no outcomes (every value is missing)")
+    _refuse_repeats(triples, np.flatnonzero(known), where, lines=not isinstance(labels, pd.DataFrame),
+                    has_rows=ROW_COLUMN in frame.columns)
     count = opened.add_feedback(name, triples)
     if not count.stored:
         first = count.first_unmatched
@@ -56,12 +60,42 @@ def _positions(frame: pd.DataFrame, where: str) -> np.ndarray:
     if ROW_COLUMN not in frame.columns:
         return np.zeros(len(frame), dtype=int)
     values = pd.to_numeric(frame[ROW_COLUMN], errors="coerce")
-    bad = values.isna() | (values < 0) | (values % 1 != 0)
+    # checked before converting: a value past the integer range would wrap to a negative position
+    bad = values.isna() | (values < 0) | (values % 1 != 0) | (values > MAX_ROW)
     if bad.any():
         at = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{where}: row {at + 2}, column '{ROW_COLUMN}' is {frame[ROW_COLUMN].iloc[at]!r}; expected "
-                        "the row's position in its request: 0, 1, 2...")
-    return values.to_numpy(dtype=int)
+        raise DataError(f"{where}: row {at + 2}, column '{ROW_COLUMN}' is {_shown(frame[ROW_COLUMN].iloc[at])}; "
+                        f"expected the row's position in its request: a whole number from 0 to {MAX_ROW:,}")
+    return values.to_numpy(dtype=np.int64)
+
+
+def _refuse_repeats(triples: list[tuple[str, int, Any]], at: np.ndarray, where: str, *, lines: bool,
+                    has_rows: bool) -> None:
+    """Refuse two outcomes for one (request, row): the last would silently replace the others.
+
+    ``at`` gives each triple's position in the table; ``lines`` says whether the table is a file
+    (positions are then shown as its line numbers, the header being line 1)."""
+    keys = pd.DataFrame([t[:2] for t in triples], columns=["request", "row"])
+    repeated = keys.duplicated(keep=False).to_numpy()
+    if not repeated.any():
+        return
+    request, row = keys.iloc[int(np.flatnonzero(repeated)[0])]
+    same = ((keys["request"] == request) & (keys["row"] == row)).to_numpy()
+    places = at[same] + (2 if lines else 0)
+    shown = ", ".join(map(str, places[:10])) + (f" and {len(places) - 10:,} more" if len(places) > 10 else "")
+    given = f"{len(places):,} outcomes ({'lines' if lines else 'rows'} {shown})"
+    if not has_rows:
+        raise DataError(f"{where}: request {request!r} has {given} but the table has no '{ROW_COLUMN}' column, "
+                        f"so each would be stored as row 0; add a '{ROW_COLUMN}' column giving each outcome's "
+                        "position in its request: 0, 1, 2...")
+    raise DataError(f"{where}: request {request!r}, row {row} has {given}; expected one outcome per request "
+                    "and row")
+
+
+def _shown(value: Any) -> str:
+    """A cell as a person wrote it: numbers plain, text quoted."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _plain(value: Any) -> Any:

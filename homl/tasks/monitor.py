@@ -270,12 +270,14 @@ def _resolve(model: Any, registry: str | None) -> tuple[Any, str, str | None]:
     import homl
     from homl.registry import is_model_dir
 
+    from .batch import require_model_dir
+
     if not isinstance(model, (str, Path)):
         return model, Path(getattr(model, "path", None) or "model").name, None
     if is_model_dir(model):
         return homl.load(model), Path(model).name, None
     if Path(model).exists():
-        raise ConfigError(f"'{model}' is not a homl model directory (no metadata.json)")
+        require_model_dir(model)
     from homl.registry import Registry
 
     name, _, ref = str(model).partition("@")
@@ -290,9 +292,32 @@ def _saved_reference(model: Any, name: str) -> dict[str, Any]:
         raise ConfigError(f"{name} was saved without a summary of its training data (an older homl, or a kind "
                           "that keeps none): give its training table with --reference")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        summary = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
         raise ModelDirError(f"{path} is not valid JSON ({error})") from None
+    problem = _summary_problem(summary, "")
+    if problem is None and isinstance(summary, dict) and "predictions" in summary:
+        problem = _summary_problem(summary["predictions"], "'predictions': ")
+    if problem is not None:
+        raise ModelDirError(f"{path}: {problem}; it is not the summary of the training rows homl saves with a "
+                            "model: fit the model again, or give its training table with --reference")
+    return summary
+
+
+def _summary_problem(summary: Any, where: str) -> str | None:
+    """What makes ``summary`` unlike a reference summary (``{"rows": n, "columns": {name: {"kind": ...}}}``),
+    or None."""
+    if not isinstance(summary, dict):
+        return f"{where}holds a {type(summary).__name__} ({json.dumps(summary)[:40]}), not an object"
+    rows, columns = summary.get("rows"), summary.get("columns")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+        return f"{where}'rows' is {json.dumps(rows)[:40]}, not a number of rows"
+    if not isinstance(columns, dict):
+        return f"{where}'columns' is {json.dumps(columns)[:40]}, not an object of column summaries"
+    for name, column in columns.items():
+        if not isinstance(column, dict) or not isinstance(column.get("kind"), str):
+            return f"{where}column {name!r} has no summary with a 'kind'"
+    return None
 
 
 def _read(source: Any, role: str) -> pd.DataFrame:

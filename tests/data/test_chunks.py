@@ -78,3 +78,21 @@ def test_a_table_without_rows_and_a_bad_chunk_size_are_refused(tmp_path) -> None
         list(read_chunks(tmp_path / "missing.csv", 10))
     with pytest.raises(ValueError, match="a chunk is a whole number of rows"):
         list(read_chunks(header_only, 0))
+
+
+def test_ragged_rows_are_skipped_with_a_note_or_refused_naming_their_lines(tmp_path) -> None:
+    """Fitting skips a row with more fields than the header; prediction refuses it (its result would shift)."""
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2\n3,4,5\n6,7\n8,9,10\n11,12\n", encoding="utf-8")
+    notes: list[str] = []
+    assert _together(read_chunks(path, 2, notes=notes))["a"].tolist() == [1, 6, 11]
+    assert any("skipped 2 ragged rows at lines 3, 5" in note for note in notes)
+    with pytest.raises(DataError, match=r"ragged.csv: 1 ragged row at line 3 \(expected 2 fields\); rows are not "
+                                        "skipped where each result must line up"):
+        list(read_chunks(path, 2, ragged="refuse"))
+    leading = tmp_path / "leading.csv"  # a ragged first row is found before any chunk is read
+    leading.write_text("a,b\n1,2,3\n4,5\n6,7\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"leading.csv: 1 ragged row at line 2 "):
+        next(read_chunks(leading, 10, ragged="refuse"))
+    with pytest.raises(ValueError, match="ragged='drop'"):
+        next(read_chunks(path, 2, ragged="drop"))

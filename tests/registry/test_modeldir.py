@@ -392,6 +392,9 @@ def _edit_metadata(model_dir: Path, change) -> None:
         ),
         (lambda d: (d / MODEL_FILE).unlink(), r"not a homl model directory \(missing model.skops\)"),
         (lambda d: (d / METADATA_FILE).unlink(), r"missing metadata.json"),
+        (lambda d: _edit_metadata(d, lambda m: m.update(task="bogus")),
+         r"metadata.json in .*: 'task' is \"bogus\"; expected one of 'regression', 'binary', 'multiclass'"),
+        (lambda d: _edit_metadata(d, lambda m: m.update(task=5)), r"'task' is 5; expected one of 'regression'"),
     ],
 )
 def test_broken_model_dir_is_refused(breakage, match: str, tmp_path: Path) -> None:

@@ -80,3 +80,10 @@ def test_a_registry_of_the_second_schema_is_migrated_to_hold_the_log(tmp_path, s
     opened.add(_model_dir(tmp_path / "m"), "m")
     assert opened.log_predictions("m", 1, _rows("r", 2)) == 2
     assert opened.add_feedback("m", [("r", 1, 3.0)]).stored == 1
+
+
+def test_two_outcomes_for_one_row_in_one_call_are_refused(registry):
+    registry.log_predictions("m", 1, _rows("r1", 3))
+    with pytest.raises(RegistryError, match=r"two outcomes for request 'r1', row 0 of m; expected one per request"):
+        registry.add_feedback("m", [("r1", 0, 1.0), ("r1", 1, 2.0), ("r1", 0, 3.0)])
+    assert not registry.prediction_log("m").labelled.any()  # nothing stored

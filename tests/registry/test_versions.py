@@ -76,11 +76,70 @@ def test_bad_names_versions_and_directories_are_named(registry, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(RegistryError, match="cannot register"):
         registry.add(tmp_path / "empty", "housing")
-    with pytest.raises(RegistryError, match="without slashes"):
+    with pytest.raises(RegistryError, match="model name 'a/b': expected 1 to 100 characters among ASCII letters"):
         registry.add(_model_dir(tmp_path / "v2"), "a/b")
     with pytest.raises(RegistryError, match="not a database URL"):
         Registry("not a url at all")
     assert [v.version for v in registry.versions("housing")] == [1]
+
+
+@pytest.mark.parametrize("name", ["m{version}", "m{x}", "a@b", "..", ".", ".hidden", "-n", "nl\nname", "tab\t",
+                                  "模型€", "née", "a b", "a/b", "a\\b", "50%", "a:predict", "", " ", "x" * 101])
+def test_names_outside_letters_digits_dash_underscore_and_dot_are_refused(tmp_path, name):
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    source = _model_dir(tmp_path / "v1")
+    with pytest.raises(RegistryError, match=r"model name .*: expected 1 to 100 characters among ASCII letters, "
+                                            r"digits, '-', '_' and '\.', starting with a letter, digit or '_'"):
+        registry.add(source, name)
+    registry.add(source, "housing")
+    with pytest.raises(RegistryError, match="alias .*: expected 1 to 100 characters"):
+        registry.promote("housing", 1, alias=name or "@")
+    assert registry.names() == ["housing"] and registry.get("housing").aliases == ()
+
+
+def test_names_of_letters_digits_dash_underscore_and_dot_are_kept(tmp_path):
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    source = _model_dir(tmp_path / "v1")
+    names = ["housing", "Housing2", "my-model", "my_model", "v1.2", "_private", "7", "x" * 100]
+    for name in names:
+        registry.add(source, name)
+        assert registry.promote(name, 1, alias="stable-2.0").aliases == ("stable-2.0",)
+    assert registry.names() == sorted(names)
+
+
+@pytest.mark.parametrize("url, said", [
+    ("sqlite://", "is an in-memory SQLite database"), ("sqlite:///", "is an in-memory SQLite database"),
+    ("sqlite:///:memory:", "is an in-memory SQLite database"),
+    ("foo://someone:secret@bar/db", r"cannot open the registry at foo://someone:\*\*\*@bar/db: no database driver"),
+])
+def test_registry_urls_that_cannot_keep_versions_are_refused_naming_them(url, said):
+    with pytest.raises(RegistryError, match=said) as raised:
+        Registry(url)
+    assert "secret" not in str(raised.value) and "expected" in str(raised.value)
+
+
+def test_a_missing_database_driver_is_named_with_the_url(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_mysql(name, *args, **kwargs):
+        if name.split(".")[0] == "MySQLdb":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_mysql)
+    with pytest.raises(RegistryError, match=r"registry at mysql://u:\*\*\*@127.0.0.1:1/db: no database driver for "
+                                            r"it here \(No module named 'MySQLdb'\)"):
+        Registry("mysql://u:secret@127.0.0.1:1/db")
+
+
+def test_a_file_that_is_not_a_registry_database_is_refused_naming_it(tmp_path):
+    (tmp_path / "notes.db").write_text("not a database\n" * 100, encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    with pytest.raises(RegistryError, match=f"cannot open the registry at {url}: file is not a database; expected a "
+                                            "homl registry database"):
+        Registry(url)
 
 
 def test_a_registry_made_with_the_first_schema_opens_and_is_migrated(tmp_path, schema_at):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import homl
 from homl.cli import app
 from homl.data import example_path
-from homl.errors import ConfigError
+from homl.errors import ConfigError, ModelDirError
 from homl.registry import Registry
 
 
@@ -80,5 +80,5 @@ def test_a_registered_model_is_named_and_bad_requests_are_refused(housing, tmp_p
         homl.predict_batch(model, rows, tmp_path / "p.json")
     with pytest.raises(ConfigError, match="is the input file"):
         homl.predict_batch(model, rows, rows)
-    with pytest.raises(ConfigError, match="not a homl model directory"):
+    with pytest.raises(ModelDirError, match=r"not a homl model directory \(missing model.skops and metadata.json\)"):
         homl.predict_batch(tmp_path, rows, tmp_path / "q.parquet")

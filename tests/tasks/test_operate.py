@@ -119,7 +119,7 @@ def test_outcomes_fed_back_to_a_logging_server_raise_the_alert_when_they_get_wor
     assert alert.returncode == 1 and "live performance dropped" in alert.stdout, alert.stdout + alert.stderr
     assert "features drifted" not in alert.stdout
 
-    unknown = labels.assign(request_id="never-logged")
+    unknown = labels.head(50).assign(request_id="never-logged")  # one outcome per row of one request
     unknown.to_csv(tmp_path / "unknown.csv", index=False)
     one_line_error(homl_cli("feedback", "housing", "unknown.csv", cwd=tmp_path, registry=registry),
                    "none of the 50 outcomes", "never-logged")
