@@ -184,7 +184,7 @@ def export_onnx(model: TabularModel, path: str | Path, *, rows: Any = None, name
     schema_path = path.with_suffix(".schema.json")
     for target in (path, schema_path):
         if target.exists() and not overwrite:
-            raise ConfigError(f"{target} exists; pass overwrite=True (--overwrite) to replace it")
+            raise ConfigError(f"{target} exists; pass overwrite=True to replace it")
     rows = model.input_example() if rows is None else rows
     form = onnx_form(model, rows)
     example = rows if isinstance(rows, pd.DataFrame) else None

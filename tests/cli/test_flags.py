@@ -12,6 +12,7 @@ from homl.cli._flags import as_flags
     ("group_by column 'shop' not found in the data", "--group-by column 'shop' not found in the data"),
     ("gap=3 only applies with a time_column; none was given", "--gap 3 only applies with a --time-column; none was given"),
     ("column 'overwrite_count' holds text", "column 'overwrite_count' holds text"),
+    ("m.onnx exists; pass overwrite=True to replace it", "m.onnx exists; pass --overwrite to replace it"),
 ])
 def test_parameters_become_flags(message, shown):
     assert as_flags(message) == shown
