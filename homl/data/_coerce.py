@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from homl._estimator import Transformer
 from homl.errors import SchemaError
 
+from ._dates import read_dates
 from ._numbers import numbers_from_text
 from ._schema import BOOLEAN, CATEGORICAL, DATETIME, NUMERIC, TEXT, Schema
 
@@ -50,12 +51,13 @@ def coerce_frame(
             issues.append(f"ignored {len(extra)} column(s) the model does not use: {_names(extra)}")
     out = {}
     for column in features:
-        out[column.name] = _coerce_column(df[column.name], column.kind, column.categories, issues)
+        out[column.name] = _coerce_column(df[column.name], column.kind, column.categories, issues, column.date_format)
     return pd.DataFrame(out, index=df.index)
 
 
 def _coerce_column(
-    series: pd.Series, kind: str, categories: list[str] | None, issues: list[str] | None
+    series: pd.Series, kind: str, categories: list[str] | None, issues: list[str] | None,
+    date_format: str | None = None,
 ) -> pd.Series:
     name = series.name
     if kind == NUMERIC:
@@ -75,7 +77,7 @@ def _coerce_column(
         _report_lost(series, values, name, "true/false", issues)
         return values
     if kind == DATETIME:
-        values = _to_datetime(series)
+        values = _to_datetime(series, date_format)
         _report_lost(series, values, name, "a date", issues)
         return values
     if kind == TEXT:
@@ -109,11 +111,12 @@ def _to_boolean(series: pd.Series) -> pd.Series:
     return lowered.map(lambda v: 1.0 if v in _TRUE else 0.0 if v in _FALSE else np.nan).astype(float)
 
 
-def _to_datetime(series: pd.Series) -> pd.Series:
+def _to_datetime(series: pd.Series, date_format: str | None) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series
-    # In UTC, then without a zone: dates written with different offsets read as one column.
-    return pd.to_datetime(series, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+    # In the training column's format (day-first or month-first throughout), in UTC, then without
+    # a zone: dates written with different offsets read as one column.
+    return read_dates(series, date_format)
 
 
 def _report_lost(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._dates import date_format
 from ._numbers import is_placeholder, numbers_from_text
 
 NUMERIC = "numeric"
@@ -48,6 +49,9 @@ class ColumnInfo:
     n_unique: int
     categories: list[str] | None = None
     reason: str = ""
+    #: How a column of dates written as text is read (see :func:`homl.data._dates.date_format`);
+    #: None: each value on its own.
+    date_format: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -122,6 +126,7 @@ class Schema:
             "name": (str, "text"), "kind": (str, "text"), "dtype": (str, "text"),
             "n_missing": (Integral, "a whole number"), "n_unique": (Integral, "a whole number"),
             "categories": ((list, tuple, type(None)), "a list of values or null"), "reason": (str, "text"),
+            "date_format": ((str, type(None)), "text or null"),
             "target": ((str, type(None)), "text or null"), "n_rows": (Integral, "a whole number"),
             "notes": ((list, tuple), "a list"),
         }
@@ -218,7 +223,9 @@ def _infer_column(series: pd.Series, name: str) -> ColumnInfo:
     if _mostly_numbers(text):
         return info(NUMERIC, n_unique, "numbers stored as text")
     if _mostly_dates(text):
-        return info(DATETIME, n_unique)
+        column = info(DATETIME, n_unique)
+        column.date_format = date_format(text)
+        return column
     words = text.str.count(r"\s+") + 1
     if n_unique > 0.5 * len(text) and words.mean() >= 3:
         return info(TEXT, n_unique)

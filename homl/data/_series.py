@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.tseries.api import guess_datetime_format
 from pandas.tseries.frequencies import to_offset
 from pandas.tseries.offsets import BaseOffset, Day, Tick, Week
 
 from homl.errors import ConfigError, DataError, SchemaError, TargetError
 
+from ._dates import guessed_formats
 from ._readers import read_table
 from ._series_frame import SINGLE_ID, SeriesData, future_index
 
@@ -347,7 +347,7 @@ def _parse_text(text: pd.Series, column: str, name: str, notes: list[str],
     """Parse date strings, refusing an unparseable value and choosing between day-first and month-first."""
     utc = bool(text.str.contains(_TZ_SUFFIX, regex=True).any())
     attempts: list[tuple[str, pd.Series]] = []
-    for fmt in [*([prefer] if prefer else []), "ISO8601", *_guessed_formats(text), "mixed"]:
+    for fmt in [*([prefer] if prefer else []), "ISO8601", *guessed_formats(text), "mixed"]:
         parsed = _try_format(text, fmt, utc)
         if parsed is None:
             continue
@@ -362,20 +362,6 @@ def _parse_text(text: pd.Series, column: str, name: str, notes: list[str],
     row = int(np.flatnonzero(best.isna().to_numpy())[0])
     raise DataError(f"{name}: column '{column}' holds {text.iloc[row]!r} on row {row + 1}, which is not a date "
                     "or time; expected dates like 2001-01-31 or 01/31/2001 on every row")
-
-
-def _guessed_formats(text: pd.Series) -> list[str]:
-    """Formats pandas guesses from a sample of the values, month-first guesses before day-first ones."""
-    sample = text.drop_duplicates().head(20)
-    formats: list[str] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas warns when a day-first guess reads month-first
-        for dayfirst in (False, True):
-            for value in sample:
-                fmt = guess_datetime_format(value, dayfirst=dayfirst)
-                if fmt and fmt not in formats:
-                    formats.append(fmt)
-    return formats
 
 
 def _try_format(text: pd.Series, fmt: str, utc: bool) -> pd.Series | None:

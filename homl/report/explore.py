@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from homl.data import ColumnInfo, Schema, infer_schema, read_table
+from homl.data import ColumnInfo, Schema, date_format, infer_schema, read_dates, read_table
 from homl.errors import ConfigError, TargetError
 
 try:
@@ -263,7 +263,7 @@ class _Explorer:
                 marks[f"{'cap' if end == 'max' else 'floor'} {_num(value)}"] = value
             return figs.histogram(self.block[column], title, marks=marks)
         if kind == "datetime":
-            when = pd.to_datetime(series, errors="coerce", format="mixed", utc=True).dt.tz_localize(None)
+            when = read_dates(series, date_format(series))  # day-first or month-first throughout
             years = when.dt.year + (when.dt.day_of_year - 1) / 366
             return figs.histogram(years, f"{title} (year)")
         if kind == "text":

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from homl.data import coerce_frame, infer_schema
+from homl.data import Schema, coerce_frame, infer_schema
 from homl.errors import SchemaError
 
 
@@ -75,3 +75,19 @@ def test_dates_with_different_offsets_are_read_as_one_utc_column():
     assert schema.columns[0].kind == "datetime"
     out = coerce_frame(written.head(3).to_frame(), schema)["when"]
     assert out.tolist() == [pd.Timestamp("2020-03-01 09:00"), pd.Timestamp("2020-03-02 15:00"), pd.Timestamp("2020-03-03")]
+
+
+def test_a_day_first_column_is_read_day_first_throughout_even_where_a_date_is_ambiguous():
+    days = pd.Series(pd.date_range("2021-01-01", periods=60, freq="D").strftime("%d/%m/%Y"), name="when")
+    schema = infer_schema(days.to_frame())
+    assert schema.columns[0].date_format == "%d/%m/%Y"
+    assert Schema.from_dict(schema.to_dict()).columns[0].date_format == "%d/%m/%Y"
+    new = pd.DataFrame({"when": ["03/04/2021", "2021-05-06", "not a date"]})
+    read = coerce_frame(new, schema)["when"]
+    assert read.tolist()[:2] == [pd.Timestamp("2021-04-03"), pd.Timestamp("2021-05-06")] and pd.isna(read[2])
+
+
+def test_a_month_first_column_stays_month_first():
+    days = pd.Series(pd.date_range("2021-01-01", periods=60, freq="D").strftime("%m/%d/%Y"), name="when")
+    schema = infer_schema(days.to_frame())
+    assert coerce_frame(pd.DataFrame({"when": ["03/04/2021"]}), schema)["when"][0] == pd.Timestamp("2021-03-04")
