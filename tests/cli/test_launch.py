@@ -45,6 +45,7 @@ def _port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow  # about a minute a table: .ci/run runs it after the default suite
 @pytest.mark.parametrize("name", ["housing", "titanic"])
 def test_every_launch_command_on_the_bundled_table(name, tmp_path):
     target = example_target(name)
