@@ -35,7 +35,7 @@ from ._ratings import BiasRating, FactorRating, MeanRating, RatingBlend
 from ._reduce import FIT_ONLY as EMBED_ONLY_METHODS
 from ._reduce import REDUCE_METHODS, Reducer, components_for_variance, explained_variance_curve
 from ._segment import NOISE as NOISE_SEGMENT
-from ._segment import SEGMENT_METHODS, Segmenter
+from ._segment import SEGMENT_METHODS, Segmenter, most_segments
 from ._semi import PROPAGATION_METHODS, ClusterLabelClassifier, propagate_labels, representative_rows
 from ._space import Choice, FloatRange, IntRange, Space, sample
 from ._stacking import STACK_PREFIX, LayeredStack, OutOfFold, stack_columns, stack_features, with_stack_features
@@ -90,6 +90,7 @@ __all__ = [
     "DETECTORS",
     "available_detectors",
     "SEGMENT_METHODS",
+    "most_segments",
     "NOISE_SEGMENT",
     "Segmenter",
     "PROPAGATION_METHODS",

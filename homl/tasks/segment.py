@@ -146,7 +146,7 @@ def segment(
     them is written to ``output`` (a ``.png``; default: beside the image).
     """
     from homl.evaluate import segment_diagnostics, segment_profiles
-    from homl.models import SEGMENT_METHODS, Segmenter
+    from homl.models import SEGMENT_METHODS, Segmenter, most_segments
 
     if is_image(data):
         output = output if output is not None else Path(str(data)).with_name(f"{Path(str(data)).stem}-segments.png")
@@ -162,7 +162,7 @@ def segment(
         check_output(Path(output), overwrite)
     rows = read_rows(data, query=query, what="segmenting", progress=progress)
     frame, schema, X, name, notes = rows.frame, rows.schema, rows.features, rows.name, rows.notes
-    most = len(frame) - 1 if method == "spectral" else len(frame)  # spectral needs more rows than segments
+    most = most_segments(method, len(frame))
     if k is not None and k > most:
         made_by = " by spectral clustering" if method == "spectral" else ""
         raise ConfigError(f"k={k} segments asked{made_by} of {len(frame)} rows in {name}; ask for at most {most}")
