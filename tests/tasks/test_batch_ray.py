@@ -74,11 +74,15 @@ def _parts(folder: Path) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))], ignore_index=True)
 
 
-def test_predictions_follow_input_order_on_both_nodes(cluster, inputs, tmp_path):
+def test_predictions_follow_input_order_on_both_nodes(cluster, inputs, tmp_path, monkeypatch):
     import ray
+    from ray.data import DataContext
 
     from homl.tasks.batch_ray import predict_batch_ray
 
+    # Ray Data hands blocks to the first actor that is up; on a busy machine one actor may take
+    # every file before the other node's has started. Waiting for the whole pool makes both work.
+    monkeypatch.setattr(DataContext.get_current(), "wait_for_min_actors_s", 120)
     model, files, rows = inputs
     progress = []
     done = predict_batch_ray(model, [str(f) for f in files], tmp_path / "preds", address=cluster.address,
