@@ -565,10 +565,12 @@ def serve(
     """Serve the promoted version of registered models over REST until stopped (Ctrl-C)."""
     from homl.serve import serve as run_server
 
-    out.print(f"serving {', '.join(names) if names else 'every registered model'} on http://{host}:{port} "
-              f"(docs at /docs, metrics at /metrics)", markup=False)
+    def announce() -> None:
+        out.print(f"serving {', '.join(names) if names else 'every registered model'} on http://{host}:{port} "
+                  f"(docs at /docs, metrics at /metrics)", markup=False)
+
     run_server(names or None, registry=registry, host=host, port=port, api_key_hashes=api_key_hash,
-               insecure=insecure, poll_seconds=poll, onnx=onnx, log_inputs=log_inputs)
+               insecure=insecure, poll_seconds=poll, onnx=onnx, log_inputs=log_inputs, on_start=announce)
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from ._drift import (
     summary_of_predictions,
 )
 from ._importance import best_importance
-from ._live import LivePerformance, live_performance
+from ._live import LivePerformance, live_performance, window_offset
 from ._ranking import per_user_ranking, ranking_scores, top_items
 from ._segments import segment_diagnostics, segment_profiles
 
@@ -37,6 +37,7 @@ __all__ = [
     "check_drift",
     "check_prediction_drift",
     "live_performance",
+    "window_offset",
     "reference_summary",
     "summary_of_predictions",
     "best_importance",

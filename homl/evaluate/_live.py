@@ -115,13 +115,19 @@ def _windows(stamps: np.ndarray | None, window: str | None, min_rows: int,
     return _split(stamps, window)
 
 
-def _split(stamps: np.ndarray, window: str) -> list[tuple[pd.Timestamp, pd.Timestamp, np.ndarray]]:
+def window_offset(window: str) -> pd.DateOffset:
+    """The pandas offset of a live-score ``window`` such as "1D", "7D" or "1h"; a clear error otherwise."""
     try:
         offset = pd.tseries.frequencies.to_offset(window)
     except ValueError:
         raise DataError(f"window '{window}' is not a pandas offset; expected one such as '1D', '7D' or '1h'") from None
     if offset.n < 1:
         raise DataError(f"window '{window}' is not a positive span of time; expected one such as '1D', '7D' or '1h'")
+    return offset
+
+
+def _split(stamps: np.ndarray, window: str) -> list[tuple[pd.Timestamp, pd.Timestamp, np.ndarray]]:
+    offset = window_offset(window)
     positions = pd.Series(np.arange(len(stamps)), index=pd.DatetimeIndex(stamps)).loc[lambda s: s.index.notna()]
     spans = []
     for start, group in positions.sort_index().resample(offset):

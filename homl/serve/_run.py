@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import ipaddress
 import os
+import socket
+from collections.abc import Callable
 
 from homl.errors import ConfigError
 from homl.registry import Registry
@@ -28,7 +31,7 @@ def hash_key(key: str) -> str:
 
 def serve(names: list[str] | None = None, *, registry: str | None = None, host: str = "127.0.0.1", port: int = 8080,
           api_key_hashes: list[str] | None = None, insecure: bool = False, poll_seconds: float | None = 5.0,
-          onnx: bool = True, log_inputs: float = 0.0) -> None:
+          onnx: bool = True, log_inputs: float = 0.0, on_start: Callable[[], None] | None = None) -> None:
     """Serve the promoted version of each of ``names`` (every registered model when None) until stopped.
 
     The registry is checked for newly promoted versions every ``poll_seconds`` (0 or None: never).
@@ -36,7 +39,8 @@ def serve(names: list[str] | None = None, *, registry: str | None = None, host: 
     With ``log_inputs`` (a share of requests, up to 1), that share of requests' rows and predictions
     goes to the registry's prediction log, for ``homl feedback`` and ``homl monitor``.
     Off the loopback address, API keys are required unless ``insecure``: their SHA-256 hashes,
-    from ``api_key_hashes`` or the ``HOML_API_KEY_HASHES`` variable.
+    from ``api_key_hashes`` or the ``HOML_API_KEY_HASHES`` variable. ``on_start`` is called once every
+    setting is checked, the models are loaded and the address is free, just before serving.
     """
     import uvicorn
 
@@ -64,7 +68,26 @@ def serve(names: list[str] | None = None, *, registry: str | None = None, host: 
     logger = PredictionLogger(opened, log_inputs) if log_inputs > 0 else None
     app = create_app(pool, api_key_hashes={h.strip() for h in hashes} or None, poll_seconds=poll_seconds,
                      prediction_log=logger)
+    _check_free(host, port)
+    if on_start is not None:
+        on_start()
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _check_free(host: str, port: int) -> None:
+    """A clear error when ``host:port`` cannot be listened on (taken, or not this machine's address)."""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as error:
+        raise ConfigError(f"--host {host!r}: not an address this machine can listen on ({error.strerror})") from None
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closing socket is no obstacle
+        try:
+            probe.bind(address)
+        except OSError as error:
+            taken = error.errno == errno.EADDRINUSE
+            hint = "another server listens there: stop it or pick another --port" if taken else "check --host and --port"
+            raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error} ({hint})") from None
 
 
 def _loopback(host: str) -> bool:

@@ -137,8 +137,10 @@ def monitor(
     ``current`` rows (a table or DataFrame; None: the prediction log of the registered model,
     between ``since`` and ``until``) against ``reference`` (a table of training rows; None: the
     summary saved with the model). ``window`` is the live score's time window (e.g. ``"1D"``)."""
-    from homl.evaluate import DriftThresholds, check_drift, check_prediction_drift, reference_summary
+    from homl.evaluate import DriftThresholds, check_drift, check_prediction_drift, reference_summary, window_offset
 
+    if window is not None:
+        window_offset(window)  # refused before any rows are read or predicted
     thresholds = thresholds or DriftThresholds()
     loaded, name, log_name = _resolve(model, registry)
     schema = getattr(loaded, "schema", None)

@@ -160,3 +160,19 @@ def test_serve_options_out_of_range_are_refused_before_serving(tmp_path, option,
 def test_serve_refuses_a_port_or_poll_out_of_range(tmp_path, settings, said):
     with pytest.raises(ConfigError, match=said):
         serve(["m"], registry=f"sqlite:///{tmp_path / 'r.db'}", **settings)
+
+
+def test_a_port_in_use_is_refused_before_the_server_says_it_serves(tmp_path, models):
+    import socket
+
+    registry = _registry(tmp_path, models, {"colours": "colours"})
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=rf"cannot listen on 127\.0\.0\.1:{port}: .*pick another --port"):
+            serve(["colours"], registry=registry.url, port=port, on_start=lambda: pytest.fail("announced"))
+        result = CliRunner().invoke(cli, ["serve", "colours", "--registry", registry.url, "--port", str(port)])
+    assert isinstance(result.exception, ConfigError) and "serving" not in result.output
+    with pytest.raises(ConfigError, match=r"--host 'no-such-host\.invalid': not an address"):
+        serve(["colours"], registry=registry.url, host="no-such-host.invalid", insecure=True)

@@ -110,12 +110,19 @@ def test_monitor_refuses_a_span_beyond_the_calendar_and_an_output_folder_before_
 
 
 @pytest.mark.parametrize("window", ["0D", "-1D", "0h"])
-def test_a_live_window_must_be_a_positive_span(tiny, tmp_path, window):
+def test_a_live_window_must_be_a_positive_span(tiny, tmp_path, window, monkeypatch):
     model, frame = tiny
     registry = _logged(tmp_path, model, frame, rows=40)
     registry.add_feedback("reg", [("req", i, float(y)) for i, y in enumerate(frame["y"].head(40))])
     with pytest.raises(DataError, match=f"window '{window}' is not a positive span of time"):
         monitor("reg", registry=registry.url, window=window)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was loaded before the window was checked")
+
+    monkeypatch.setattr("homl.tasks.monitor._resolve", never)
+    with pytest.raises(DataError, match=f"window '{window}' is not a positive span of time"):
+        monitor(model, frame, window=window)
     times = pd.Series(pd.date_range("2026-01-01", periods=40, freq="h"))
     with pytest.raises(DataError, match=f"window '{window}' is not a positive span of time"):
         live_performance(np.ones(40), np.ones(40), times, get_metric("rmse", "regression"), window=window)
