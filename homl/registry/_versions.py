@@ -161,7 +161,8 @@ class Registry(PredictionLogs):
 
     def add(self, model_dir: str | os.PathLike[str], name: str, *, description: str | None = None) -> ModelVersion:
         """Record the model directory ``model_dir`` as the next version of ``name`` (created if new)."""
-        _check_name(name)
+        if name not in self.names():  # a model named under older rules may still get versions
+            _check_name(name)
         source = Path(model_dir)
         try:
             metadata = read_metadata(source)

@@ -158,6 +158,8 @@ def _seasonality(section: Section, diag: dict[str, Any], meta: dict[str, Any]) -
         section.figure(fig, "decomposition")
     else:
         section.note("No season was found, so the series was not decomposed.")
+    if diag.get("constant"):
+        section.note(f"Series '{diag.get('series')}' is constant: it has no autocorrelation to show.")
     if diag.get("acf"):
         fig, axes = _subplots(2, height=4.5)
         for ax, key, label in ((axes[0], "acf", "autocorrelation"), (axes[1], "pacf", "partial autocorrelation")):

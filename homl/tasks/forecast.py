@@ -643,7 +643,9 @@ def _diagnostics(series: Any) -> dict[str, Any]:
     y = series.y[first]
     lags = int(min(max(2 * series.season, 30), len(y) // 2 - 1))
     out: dict[str, Any] = {"series": first}
-    if lags >= 2:
+    if np.nanstd(y) == 0:  # a constant series has no autocorrelation
+        out["constant"] = True
+    elif lags >= 2:
         out["acf"] = [float(v) for v in acf(y, nlags=lags, fft=True)]
         out["pacf"] = [float(v) for v in pacf(y, nlags=min(lags, len(y) // 2 - 1))]
     if series.season > 1 and len(y) >= 2 * series.season + 1:

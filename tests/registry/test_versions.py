@@ -107,6 +107,19 @@ def test_names_of_letters_digits_dash_underscore_and_dot_are_kept(tmp_path):
     assert registry.names() == sorted(names)
 
 
+def test_a_model_named_under_older_rules_still_gets_new_versions(tmp_path, monkeypatch):
+    from homl.registry import _versions
+
+    registry = Registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    source = _model_dir(tmp_path / "v1")
+    with monkeypatch.context() as patch:  # as a registry made before names were restricted holds them
+        patch.setattr(_versions, "_check_name", lambda name, what="model name": None)
+        registry.add(source, "prix €")
+    assert registry.add(_model_dir(tmp_path / "v2", slope=3.0), "prix €").version == 2  # as homl retrain adds one
+    with pytest.raises(RegistryError, match="model name 'prix £'"):
+        registry.add(source, "prix £")
+
+
 @pytest.mark.parametrize("url, said", [
     ("sqlite://", "is an in-memory SQLite database"), ("sqlite:///", "is an in-memory SQLite database"),
     ("sqlite:///:memory:", "is an in-memory SQLite database"),

@@ -264,11 +264,17 @@ def test_a_model_of_another_kind_still_needs_rows_to_predict(tmp_path) -> None:
 
 
 def test_a_constant_series_is_forecast_as_the_constant_and_said() -> None:
+    import warnings
+
     table = pd.DataFrame({"month": pd.date_range("2015-01-01", periods=60, freq="MS"), "units": 7.0})
-    result = homl.forecast(table, time="month", target="units", horizon=6, models=["naive", "ets", "lag_linear"],
-                           time_limit=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # autocorrelations of a constant series warned once a lag
+        result = homl.forecast(table, time="month", target="units", horizon=6,
+                               models=["naive", "ets", "lag_linear"], time_limit=60)
     np.testing.assert_allclose(result.forecast["units"], 7.0, atol=1e-6)
     assert any("constant" in note for note in result.notes)
+    assert result.diagnostics["constant"] and "acf" not in result.diagnostics
+    assert "is constant: it has no autocorrelation to show" in result.report().html()
 
 
 def test_duplicated_timestamps_are_merged_and_said() -> None:
