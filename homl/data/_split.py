@@ -51,8 +51,10 @@ def detect_task(y: pd.Series, task: str | None = None) -> str:
             raise TargetError(f"target column '{name}' holds text, so it cannot be a regression target")
     n_unique = values.nunique()
     if n_unique < 2:
+        value = values.iloc[0] if len(values) else None
+        shown = value.item() if isinstance(value, np.generic) else value  # 2.5, not np.float64(2.5)
         raise TargetError(
-            f"target column '{name}' has a single value ({values.iloc[0]!r}) in every labelled row: "
+            f"target column '{name}' has a single value ({shown!r}) in every labelled row: "
             "there is nothing to learn"
         )
     if task is None:

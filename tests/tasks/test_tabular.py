@@ -178,6 +178,8 @@ def test_target_with_one_class_is_refused() -> None:
     frame = regression_frame().assign(y="yes")
     with pytest.raises(TargetError, match=r"target column 'y' has a single value \('yes'\).*nothing to learn"):
         quick_fit(frame, "y")
+    with pytest.raises(TargetError, match=r"target column 'y' has a single value \(2\.5\) in every"):
+        quick_fit(regression_frame().assign(y=2.5), "y")  # the number as written, not numpy's repr
 
 
 def test_class_seen_once_is_refused() -> None:
