@@ -76,15 +76,12 @@ def serve(names: list[str] | None = None, *, registry: str | None = None, host: 
 
 def _check_free(host: str, port: int) -> None:
     """A clear error when ``host:port`` cannot be listened on (taken, or not this machine's address)."""
-    try:
-        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as error:
-        raise ConfigError(f"--host {host!r}: not an address this machine can listen on ({error.strerror})") from None
-    with socket.socket(family, kind, protocol) as probe:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a closing socket is no obstacle
         try:
-            probe.bind(address)
-        except OSError as error:
+            probe.bind((host, port))
+        except OSError as error:  # a name that does not resolve included
             taken = error.errno == errno.EADDRINUSE
             hint = "another server listens there: stop it or pick another --port" if taken else "check --host and --port"
             raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error} ({hint})") from None
