@@ -2,7 +2,7 @@
 
 from ._chunks import read_chunks
 from ._coerce import SchemaCoercer, coerce_frame
-from ._dates import date_format, read_dates
+from ._dates import read_dates
 from ._examples import EXAMPLES, example_path, example_target
 from ._interactions import Interactions, identifiers, read_interactions
 from ._numbers import numbers_from_text
@@ -34,7 +34,6 @@ from ._strategy import SplitStrategy, time_order
 from ._user_split import per_user_folds, per_user_split
 
 __all__ = [
-    "date_format",
     "read_dates",
     "numbers_from_text",
     "Interactions",

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from homl.data import ColumnInfo, Schema, date_format, infer_schema, read_dates, read_table
+from homl.data import ColumnInfo, Schema, infer_schema, read_dates, read_table
 from homl.errors import ConfigError, TargetError
 
 try:
@@ -108,10 +108,12 @@ class _Explorer:
         schema = attempt(problems, "column kinds", lambda: infer_schema(df, target), None) or _plain_schema(df, target)
         self.kinds = {c.name: c.kind for c in schema.columns}
         self.reasons = {c.name: c.reason for c in schema.columns}
+        self.date_formats = {c.name: c.date_format for c in schema.columns}
         if target is not None:
             info = attempt(problems, f"kind of the target '{target}'",
                            lambda: infer_schema(df[[target]]).columns[0], None)
             self.kinds[target] = info.kind if info else "?"
+            self.date_formats[target] = info.date_format if info else None
         self.block = attempt(problems, "numeric columns", lambda: numeric_block(df, schema), pd.DataFrame(index=df.index))
         self.table = attribute_table(df, self.kinds, self.block, problems)
         self.attrs = [c for c in df.columns if c != target]
@@ -263,7 +265,7 @@ class _Explorer:
                 marks[f"{'cap' if end == 'max' else 'floor'} {_num(value)}"] = value
             return figs.histogram(self.block[column], title, marks=marks)
         if kind == "datetime":
-            when = read_dates(series, date_format(series))  # day-first or month-first throughout
+            when = read_dates(series, self.date_formats.get(column))  # day-first or month-first throughout
             years = when.dt.year + (when.dt.day_of_year - 1) / 366
             return figs.histogram(years, f"{title} (year)")
         if kind == "text":
