@@ -241,6 +241,8 @@ class _Converter:
             return data
         if name == "TablePreprocessor":
             return self._columns(step.transformer_, data)
+        if name == "SchemaCoercer" and isinstance(data, Table):
+            return data  # the inputs are the schema's columns already (a fold model's own schema step)
         if isinstance(data, Table):
             raise NotConvertible(f"{name} reads a table; only homl's preparation step does in ONNX")
         method = getattr(self, f"_{name}", None)

@@ -121,3 +121,20 @@ def test_the_command_line_exports_by_folder_or_registry_name_and_info_says_what_
     assert refused.exit_code != 0 and "pmml" in str(refused.exception)
     info = runner.invoke(app, ["info", str(models / "housing")])
     assert info.exit_code == 0 and "served by: ONNX Runtime (checked on" in info.output
+
+
+def test_a_final_model_of_fold_models_exports(tmp_path):
+    from sklearn.ensemble import VotingClassifier
+
+    # Without a refit on all rows, the bag on the training rows is the cross-validation's fold models,
+    # each a whole pipeline with its own schema step.
+    homl.fit(_sample("titanic", 800), "Survived", time_limit=10, cv=3, models=["lightgbm"], tune=False,
+             ensemble=False, report=False, exportable=True, refit_full=False, output=tmp_path / "titanic")
+    model = homl.load(tmp_path / "titanic")
+    assert isinstance(model.pipeline, VotingClassifier) and len(model.pipeline.estimators_) == 3
+    assert model.metadata["onnx"]["max_error"] <= 1e-5
+    path, _, form = homl.export_onnx(model, tmp_path / "titanic.onnx")
+    rows = model.input_example()
+    X, _ = model.check(rows)
+    outputs = _session(path).run(None, onnx_feeds(X, form.columns))
+    np.testing.assert_allclose(outputs[1], model.predict_proba(rows), atol=1e-5)
