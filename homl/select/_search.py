@@ -22,6 +22,9 @@ from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned
 
 #: A family leaves the search after this many trials in a row too slow for the time left.
 MAX_MISSES = 3
+#: ...or after this many finished or pruned trials in a row none better than its best: on a
+#: small table a long search only finds configurations that fit its folds' noise.
+STALE_TRIALS = 50
 #: Where the steps of a trial's epochs start, apart from its folds' steps (0, 1, ...): the
 #: pruner compares a trial's held-out loss after epoch e with other trials' after epoch e.
 EPOCH_STEPS = 10_000
@@ -89,6 +92,7 @@ class Search:
         self.studies: dict[str, Any] = {}  # families still searched
         self.all_studies: dict[str, Any] = {}
         self.misses: dict[str, int] = {}  # trials in a row that could not finish in time
+        self.stale: dict[str, int] = {}  # finished or pruned trials in a row none better than the best
         self.specs: dict[str, ModelSpec] = {}
         for i, (spec, default) in enumerate(families):
             study = optuna.create_study(
@@ -231,6 +235,7 @@ class Search:
         study, evaluation = self.studies.get(name) or self.all_studies[name], outcome.evaluation
         if outcome.pruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            self._note_stale(name, better=False)
             return
         if outcome.out_of_time is not None:
             # Too slow for the time left; a cheaper configuration may still fit, a few tries.
@@ -259,3 +264,11 @@ class Search:
         study.tell(trial, self.folds.metric.loss(evaluation.mean))
         if better:
             self.best[name] = evaluation
+        self._note_stale(name, better)
+
+    def _note_stale(self, name: str, better: bool) -> None:
+        """Count the trials since the family's best; after ``STALE_TRIALS`` its search ends."""
+        self.stale[name] = 0 if better else self.stale.get(name, 0) + 1
+        if self.stale[name] >= STALE_TRIALS and name in self.studies:
+            self.studies.pop(name)
+            self.progress.note(f"{name}: no better configuration in {STALE_TRIALS} trials; its search ends")

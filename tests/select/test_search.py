@@ -64,3 +64,36 @@ def test_each_family_hands_back_its_next_best_trials_for_the_ensembles():
     assert all(best.mean <= r.mean for r in runners) and runners[0].mean <= runners[1].mean  # RMSE: lower is better
     assert all(r is not best and r.oof.shape == folds.y.shape for r in runners)
     assert all(r.params != best.params for r in runners)
+
+
+def test_a_family_whose_trials_stop_improving_leaves_and_the_search_ends_before_its_deadline():
+    import time
+
+    from homl.select._search import STALE_TRIALS
+
+    class Notes(Progress):
+        def __init__(self):
+            super().__init__()
+            self.said = []
+
+        def note(self, message):
+            self.said.append(message)
+
+    spec, default, build, folds = _setup(n=120)
+    notes = Notes()
+    search = Search([(spec, default)], build, lambda s: tunable_space(s, "regression"), folds,
+                    storage=None, workdir=None, seed=0, progress=notes)
+    stale = {}
+    record = search._record
+
+    def counted(outcome):  # the trials since the best, as the search saw them
+        record(outcome)
+        stale[outcome.job.tag[1].number] = search.stale["ridge"]
+
+    search._record = counted
+    deadline = time.monotonic() + 120  # far beyond what the trials need
+    search.run(lambda: deadline)
+    assert time.monotonic() < deadline and "ridge" not in search.studies
+    assert max(stale.values()) == STALE_TRIALS == stale[max(stale)]  # the last trial made it stale
+    assert search.n_trials > STALE_TRIALS
+    assert any(f"no better configuration in {STALE_TRIALS} trials" in note for note in notes.said)
