@@ -71,22 +71,14 @@ def test_a_family_whose_trials_stop_improving_leaves_and_the_search_ends_before_
 
     from homl.select._search import STALE_TRIALS
 
-    class Notes(Progress):
-        def __init__(self):
-            super().__init__()
-            self.said = []
-
-        def note(self, message):
-            self.said.append(message)
-
     spec, default, build, folds = _setup(n=120)
-    notes = Notes()
+    progress = Progress()
     search = Search([(spec, default)], build, lambda s: tunable_space(s, "regression"), folds,
-                    storage=None, workdir=None, seed=0, progress=notes)
+                    storage=None, workdir=None, seed=0, progress=progress)
     deadline = time.monotonic() + 120  # far beyond what the trials need
     search.run(lambda: deadline)
     assert time.monotonic() < deadline and "ridge" not in search.studies
     study = search.all_studies["ridge"]
     assert len(study.trials) - 1 - study.best_trial.number == STALE_TRIALS  # none better since its best
     assert search.best["ridge"].mean == pytest.approx(study.best_value)
-    assert any(f"no better configuration in {STALE_TRIALS} trials" in note for note in notes.said)
+    assert any(f"no better configuration in {STALE_TRIALS} trials" in note for note in progress.notes)
