@@ -39,17 +39,14 @@ def table_to_onnx(pipeline: Any, columns: dict[str, str], classes: np.ndarray | 
             table[name] = ("string", graph.input(name, TensorProto.STRING))
         else:
             raise NotConvertible(f"column {name!r} holds {kind} values; ONNX inputs take numbers and strings")
-    steps = list(pipeline.steps) if isinstance(pipeline, Pipeline) else [("model", pipeline)]
-    if steps and type(steps[0][1]).__name__ == "SchemaCoercer":
-        steps = steps[1:]
     converter = _Converter(graph)
-    out = converter.predict(Pipeline(steps) if len(steps) > 1 else steps[0][1], Table(table))
+    out = converter.predict(pipeline, Table(table))
     if classes is None:
         prediction = graph.node("Reshape", [out.values, graph.const(np.array([-1], dtype=np.int64))])
         graph.output(prediction, "prediction", TensorProto.DOUBLE, [None])
     else:
         classes = np.asarray(classes)
-        last = steps[-1][1]
+        last = pipeline.steps[-1][1] if isinstance(pipeline, Pipeline) else pipeline
         threshold = last.threshold if type(last).__name__ == "DecisionThreshold" else None
         label, label_type = converter.labels(out, classes, threshold)
         graph.output(label, "label", label_type, [None])
@@ -242,7 +239,7 @@ class _Converter:
         if name == "TablePreprocessor":
             return self._columns(step.transformer_, data)
         if name == "SchemaCoercer" and isinstance(data, Table):
-            return data  # the inputs are the schema's columns already (a fold model's own schema step)
+            return data  # the graph's inputs are the schema's columns already
         if isinstance(data, Table):
             raise NotConvertible(f"{name} reads a table; only homl's preparation step does in ONNX")
         method = getattr(self, f"_{name}", None)
