@@ -53,6 +53,8 @@ SECOND_LAYER = ("linear", "ridge")
 #: optimism swamps the score (diabetes, 353 rows: 13% better than the best model in
 #: cross-validation, 3% worse on the test set).
 LAYERED_MIN_ROWS = 2000
+#: The preparation option that encodes categories (``"native"``: the model splits on them itself).
+_CATEGORICAL = f"{zoo.PREP_PREFIX}categorical"
 #: A model directory's copy of its neural network, when it has one, for Keras itself (homl reads
 #: the network saved inside ``model.skops``).
 NETWORK_FILE = "network.keras"
@@ -206,7 +208,9 @@ def fit(
     report within the time limit and writes ``report.html`` and ``figures/`` into the output.
     ``prep`` fixes preparation options for every model (parameters of
     :class:`homl.prep.TablePreprocessor`, e.g. ``{"cluster_features": 8}`` for distances to
-    k-means centres as features); the search then leaves them as given. ``epochs`` caps the
+    k-means centres as features); the search then leaves them as given. ``categorical="native"``
+    holds for the families that split on categories themselves (LightGBM, CatBoost); the
+    others keep their own encoding. ``epochs`` caps the
     epochs of the neural families (``models=["mlp"]``); each still stops early on held-out rows.
     ``exportable`` keeps to what has an exact ONNX form (see :func:`homl.tasks.export.onnx_form`):
     no free-text column, no nearest-neighbour target features, no CatBoost or neural family, no
@@ -679,10 +683,15 @@ def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, ho
              fixed_prep: dict[str, Any] | None = None, epochs: int | None = None):
     """``build(spec, params, extra_columns=())``: the family's pipeline over the table's columns
     and, for a second stacking layer, the first layer's prediction columns; ``fixed_prep`` wins
-    over the preparation options in ``params``, and a network trains at most ``epochs`` epochs."""
+    over the preparation options in ``params`` (native categories only for the families that split
+    on categories themselves: the others keep their own encoding), and a network trains at most
+    ``epochs`` epochs."""
     def build(spec: zoo.ModelSpec, params: dict[str, Any], extra_columns: list[str] = ()) -> Any:
         columns = schema.with_numeric(list(extra_columns)) if extra_columns else schema
-        pipeline = zoo.build_pipeline(spec, task, columns, {**params, **(fixed_prep or {})}, seed=seed,
+        fixed = dict(fixed_prep or {})
+        if fixed.get(_CATEGORICAL) == "native" and not spec.native_categories:
+            del fixed[_CATEGORICAL]
+        pipeline = zoo.build_pipeline(spec, task, columns, {**params, **fixed}, seed=seed,
                                       threads=threads, holdout=holdout)
         return zoo.with_epochs(pipeline, epochs)
 

@@ -641,6 +641,16 @@ def test_fixed_preparation_reaches_every_model_and_is_recorded() -> None:
     assert "prep:categorical" not in space and "prep:geo_clusters" in space  # the search leaves it as given
 
 
+def test_fixed_native_categories_reach_only_the_families_that_split_on_categories() -> None:
+    frame = regression_frame(400)
+    frame["level"] = [f"common{i % 20}" for i in range(len(frame))]
+    frame.loc[::9, "level"] = [f"rare{i}" for i in range(len(frame.loc[::9]))]  # unseen by some folds
+    result = quick_fit(frame, "y", models=["linear", "lightgbm"], prep={"categorical": "native"}, ensemble=False)
+    board = result.leaderboard.set_index("model")
+    assert {"linear", "lightgbm"} <= set(board.index), result.notes
+    assert not any("failed" in note for note in result.notes), result.notes
+
+
 def test_unknown_or_bad_preparation_options_are_refused_before_any_work() -> None:
     with pytest.raises(ConfigError, match=r"unknown preparation option\(s\) clusters; expected some of"):
         quick_fit(regression_frame(), "y", prep={"clusters": 3})
