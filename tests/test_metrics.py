@@ -26,6 +26,29 @@ def test_classification_metrics_read_probabilities():
     assert get_metric("roc_auc", "binary").better(0.9, 0.8)
 
 
+@pytest.mark.parametrize("labels", [np.array([0, 1]), np.array(["no", "yes"])])
+def test_binary_roc_auc_is_scikit_learns_with_ties(labels):
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = labels[rng.integers(0, 2, 500)]
+    p1 = np.round(rng.random(500), 1)  # few distinct values: many ties
+    expected = roc_auc_score(y == labels[1], p1)
+    assert get_metric("roc_auc", "binary")(y, np.column_stack([1 - p1, p1]), labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_log_loss_is_scikit_learns():
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(4)
+    labels = np.array(["a", "b", "c"])
+    y = labels[rng.integers(0, 3, 400)]
+    proba = rng.dirichlet(np.ones(3), 400)
+    proba[:5] = [1.0, 0.0, 0.0]  # certain, and wrong where the class is not "a"
+    expected = log_loss(y, np.clip(proba, 1e-15, 1), labels=labels)
+    assert get_metric("log_loss", "multiclass")(y, proba, labels) == pytest.approx(expected, rel=1e-9)
+
+
 def test_bootstrap_interval_brackets_the_value():
     rng = np.random.default_rng(0)
     y = rng.normal(size=2000)
