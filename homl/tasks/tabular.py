@@ -210,8 +210,8 @@ def fit(
     :class:`homl.prep.TablePreprocessor`, e.g. ``{"cluster_features": 8}`` for distances to
     k-means centres as features); the search then leaves them as given. ``categorical="native"``
     holds for the families that split on categories themselves (LightGBM, CatBoost); the
-    others keep their own encoding. ``epochs`` caps the
-    epochs of the neural families (``models=["mlp"]``); each still stops early on held-out rows.
+    others keep their own encoding. ``epochs`` caps the epochs of the neural families
+    (``models=["mlp"]``); each still stops early on held-out rows.
     ``exportable`` keeps to what has an exact ONNX form (see :func:`homl.tasks.export.onnx_form`):
     no free-text column, no nearest-neighbour target features, no CatBoost or neural family, no
     second stacking layer; the final model is then checked in ONNX Runtime on test rows.
