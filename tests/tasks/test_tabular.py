@@ -646,8 +646,7 @@ def test_fixed_native_categories_reach_only_the_families_that_split_on_categorie
     frame["level"] = [f"common{i % 20}" for i in range(len(frame))]
     frame.loc[::9, "level"] = [f"rare{i}" for i in range(len(frame.loc[::9]))]  # unseen by some folds
     result = quick_fit(frame, "y", models=["linear", "lightgbm"], prep={"categorical": "native"}, ensemble=False)
-    board = result.leaderboard.set_index("model")
-    assert {"linear", "lightgbm"} <= set(board.index), result.notes
+    assert {"linear", "lightgbm"} <= set(result.leaderboard["model"]), result.notes
     assert not any("failed" in note for note in result.notes), result.notes
 
 
