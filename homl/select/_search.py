@@ -241,8 +241,10 @@ class Search:
             # Too slow for the time left; a cheaper configuration may still fit, a few tries.
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
             self.misses[name] = self.misses.get(name, 0) + 1
-            if self.misses[name] >= MAX_MISSES:
-                self.studies.pop(name, None)
+            if self.misses[name] >= MAX_MISSES and name in self.studies:
+                self.studies.pop(name)
+                self.progress.note(f"{name}: {MAX_MISSES} configurations in a row too slow for the time left; "
+                                   "its search ends")
             return
         if outcome.error is not None:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
