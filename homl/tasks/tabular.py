@@ -209,9 +209,9 @@ def fit(
     ``prep`` fixes preparation options for every model (parameters of
     :class:`homl.prep.TablePreprocessor`, e.g. ``{"cluster_features": 8}`` for distances to
     k-means centres as features); the search then leaves them as given. ``categorical="native"``
-    holds for the families that split on categories themselves (LightGBM, CatBoost); the
-    others keep their own encoding. ``epochs`` caps the epochs of the neural families
-    (``models=["mlp"]``); each still stops early on held-out rows.
+    holds for the families that read categories themselves (LightGBM, CatBoost, the neural
+    network's embeddings); the others keep their own encoding. ``epochs`` caps the epochs of
+    the neural families (``models=["mlp"]``); each still stops early on held-out rows.
     ``exportable`` keeps to what has an exact ONNX form (see :func:`homl.tasks.export.onnx_form`):
     no free-text column, no nearest-neighbour target features, no CatBoost or neural family, no
     second stacking layer; the final model is then checked in ONNX Runtime on test rows.
@@ -683,8 +683,8 @@ def _builder(task: str, schema: hdata.Schema, seed: int, threads: int | None, ho
              fixed_prep: dict[str, Any] | None = None, epochs: int | None = None):
     """``build(spec, params, extra_columns=())``: the family's pipeline over the table's columns
     and, for a second stacking layer, the first layer's prediction columns; ``fixed_prep`` wins
-    over the preparation options in ``params`` (native categories only for the families that split
-    on categories themselves: the others keep their own encoding), and a network trains at most
+    over the preparation options in ``params`` (native categories only for the families that read
+    categories themselves: the others keep their own encoding), and a network trains at most
     ``epochs`` epochs."""
     def build(spec: zoo.ModelSpec, params: dict[str, Any], extra_columns: list[str] = ()) -> Any:
         columns = schema.with_numeric(list(extra_columns)) if extra_columns else schema
