@@ -654,8 +654,8 @@ def _space(name: str, task: str, context: dict[str, Any]) -> zoo.Space:
                           context["has_repeated_dates"])
     # A log-link family models the log of the mean itself, on the target as it is.
     target = {} if spec.log_link else context.get("target_space", {})
-    if context.get("exportable") and "prep:categorical" in prep:  # LightGBM's category splits: no exact ONNX form
-        prep["prep:categorical"] = zoo.Choice(tuple(v for v in prep["prep:categorical"].options if v != "native"))
+    if context.get("exportable") and _CATEGORICAL in prep:  # LightGBM's category splits: no exact ONNX form
+        prep[_CATEGORICAL] = zoo.Choice(tuple(v for v in prep[_CATEGORICAL].options if v != "native"))
     fixed = context.get("fixed_prep", {})
     return {name: values for name, values in {**space, **prep, **target}.items() if name not in fixed}
 
