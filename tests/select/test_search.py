@@ -72,16 +72,14 @@ def test_a_family_whose_trials_stop_improving_leaves_and_the_search_ends_before_
     from homl.select._search import STALE_TRIALS
 
     spec, default, build, folds = _setup(n=120)
-    progress = Progress()
-    search = Search([(spec, default)], build, lambda s: tunable_space(s, "regression"), folds,
-                    storage=None, workdir=None, seed=0, progress=progress)
+    search = _search(spec, default, build, folds, None, None)
     deadline = time.monotonic() + 120  # far beyond what the trials need
     search.run(lambda: deadline)
     assert time.monotonic() < deadline and "ridge" not in search.studies
     study = search.all_studies["ridge"]
     assert len(study.trials) - 1 - study.best_trial.number == STALE_TRIALS  # none better since its best
     assert search.best["ridge"].mean == pytest.approx(study.best_value)
-    assert any(f"no better configuration in {STALE_TRIALS} trials" in note for note in progress.notes)
+    assert any(f"no better configuration in {STALE_TRIALS} trials" in note for note in search.progress.notes)
 
 
 def test_a_family_too_slow_for_the_time_left_leaves_and_says_so():
@@ -91,10 +89,8 @@ def test_a_family_too_slow_for_the_time_left_leaves_and_says_so():
 
     spec, default, build, folds = _setup(n=120)
     default.fit_time = 1000.0  # each configuration looks far slower than the time left
-    progress = Progress()
-    search = Search([(spec, default)], build, lambda s: tunable_space(s, "regression"), folds,
-                    storage=None, workdir=None, seed=0, progress=progress)
+    search = _search(spec, default, build, folds, None, None)
     deadline = time.monotonic() + 60
     search.run(lambda: deadline)
     assert time.monotonic() < deadline and "ridge" not in search.studies and search.n_trials == 0
-    assert any(f"{MAX_MISSES} configurations in a row too slow" in note for note in progress.notes), progress.notes
+    assert any(f"{MAX_MISSES} configurations in a row too slow" in note for note in search.progress.notes), search.progress.notes
