@@ -12,7 +12,7 @@ from pathlib import Path
 import autogluon.tabular
 import numpy as np
 import pandas as pd
-from _peer_common import proba_of_one, run_peer
+from _peer_common import class_proba, proba_of_one, run_peer
 from autogluon.tabular import TabularPredictor
 
 
@@ -21,8 +21,8 @@ def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, w
     np.random.seed(seed)  # AutoGluon has no global seed argument; its models seed themselves
     predictor = TabularPredictor(
         label=target,
-        problem_type="regression" if task == "regression" else "binary",
-        eval_metric="root_mean_squared_error" if task == "regression" else "roc_auc",
+        problem_type=task,
+        eval_metric={"regression": "root_mean_squared_error", "binary": "roc_auc"}.get(task, "log_loss"),
         path=str(workdir / "models"),
         verbosity=0,
     )
@@ -32,6 +32,8 @@ def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, w
 def predict(model: TabularPredictor, x: pd.DataFrame, task: str) -> np.ndarray:
     if task == "regression":
         return model.predict(x).to_numpy()
+    if task == "multiclass":
+        return class_proba(model.predict_proba(x), model.class_labels)
     return proba_of_one(model.predict_proba(x), model.class_labels)
 
 

@@ -5,7 +5,9 @@ standard library, numpy and pandas (present in every venv). A runner supplies
 ``fit(train, target, task, budget, seed, workdir)`` returning a fitted model and
 ``predict(model, X, task)`` returning one float per row: the prediction for
 regression, the probability of class 1 for binary classification (the harness
-encodes binary targets as 0/1). This module times both calls and writes JSON:
+encodes binary targets as 0/1); for multiclass, one row of class probabilities
+per test row, a column per class 0..K-1 (the harness encodes the classes so).
+This module times both calls and writes JSON:
 
     {"tool", "version", "fit_s", "predict_s", "pred": [...], "model"}   or   {"tool", "error"}
 
@@ -41,7 +43,7 @@ def run_peer(tool: str, version: str, fit: FitFn, predict: PredictFn,
     ap.add_argument("--train", type=Path, required=True, help="parquet with features and target")
     ap.add_argument("--test", type=Path, required=True, help="parquet with features only")
     ap.add_argument("--target", required=True)
-    ap.add_argument("--task", choices=["regression", "binary"], required=True)
+    ap.add_argument("--task", choices=["regression", "binary", "multiclass"], required=True)
     ap.add_argument("--budget", type=float, required=True, help="time budget in seconds")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--out", type=Path, required=True, help="result JSON to write")
@@ -56,8 +58,10 @@ def run_peer(tool: str, version: str, fit: FitFn, predict: PredictFn,
         t0 = time.perf_counter()
         model = fit(train, args.target, args.task, args.budget, args.seed, workdir)
         t1 = time.perf_counter()
-        pred = np.asarray(predict(model, test_x, args.task), dtype=float).ravel()
+        pred = np.asarray(predict(model, test_x, args.task), dtype=float)
         t2 = time.perf_counter()
+        if args.task != "multiclass":
+            pred = pred.ravel()
         if len(pred) != len(test_x):
             raise ValueError(f"{len(pred)} predictions for {len(test_x)} test rows")
         out.update(fit_s=t1 - t0, predict_s=t2 - t1, pred=pred.tolist())
@@ -80,3 +84,12 @@ def proba_of_one(proba: Any, classes: Any) -> np.ndarray:
         return proba[cols[[str(c) for c in cols].index("1")]].to_numpy()
     labels = [str(c) for c in classes]
     return np.asarray(proba)[:, labels.index("1")]
+
+
+def class_proba(proba: Any, classes: Any) -> np.ndarray:
+    """``proba`` (array or DataFrame) with its columns in the order of the classes 0..K-1
+    (the harness encodes multiclass targets so; every class is in the training rows)."""
+    if isinstance(proba, pd.DataFrame):
+        classes, proba = list(proba.columns), proba.to_numpy()
+    order = np.argsort([int(c) for c in classes])
+    return np.asarray(proba, dtype=float)[:, order]

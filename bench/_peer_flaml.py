@@ -7,7 +7,7 @@ from pathlib import Path
 import flaml
 import numpy as np
 import pandas as pd
-from _peer_common import proba_of_one, run_peer
+from _peer_common import class_proba, proba_of_one, run_peer
 from flaml import AutoML
 
 
@@ -19,7 +19,7 @@ def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, w
         x, y,
         task="regression" if task == "regression" else "classification",
         time_budget=budget,
-        metric="rmse" if task == "regression" else "roc_auc",
+        metric={"regression": "rmse", "binary": "roc_auc"}.get(task, "log_loss"),
         seed=seed, n_jobs=-1, verbose=0,
         log_file_name=str(workdir / "flaml.log"),
     )
@@ -29,6 +29,8 @@ def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, w
 def predict(model: AutoML, x: pd.DataFrame, task: str) -> np.ndarray:
     if task == "regression":
         return model.predict(x)
+    if task == "multiclass":
+        return class_proba(model.predict_proba(x), model.classes_)
     return proba_of_one(model.predict_proba(x), model.classes_)
 
 

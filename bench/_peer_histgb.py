@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
-from _peer_common import proba_of_one, run_peer
+from _peer_common import class_proba, proba_of_one, run_peer
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 
@@ -50,6 +50,8 @@ def predict(model: _Model, x: pd.DataFrame, task: str) -> np.ndarray:
     x = model.features(x)
     if task == "regression":
         return model.estimator.predict(x)
+    if task == "multiclass":
+        return class_proba(model.estimator.predict_proba(x), model.estimator.classes_)
     return proba_of_one(model.estimator.predict_proba(x), model.estimator.classes_)
 
 

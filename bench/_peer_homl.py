@@ -11,14 +11,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _peer_common import proba_of_one, run_peer
+from _peer_common import class_proba, proba_of_one, run_peer
 
 import homl
 
 
 def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, workdir: Path) -> Any:
     """``homl.fit`` with the benchmark's task and metric."""
-    metric = "rmse" if task == "regression" else "roc_auc"
+    metric = {"regression": "rmse", "binary": "roc_auc"}.get(task, "log_loss")
     return homl.fit(train, target=target, task=task, time_limit=budget, seed=seed, metric=metric)
 
 
@@ -26,9 +26,11 @@ def predict(result: Any, x: pd.DataFrame, task: str) -> np.ndarray:
     model = result.model
     if task == "regression":
         return np.asarray(model.predict(x))
-    if hasattr(model, "predict_proba"):
-        return proba_of_one(model.predict_proba(x), model.classes_)
-    return proba_of_one(result.predict_proba(x), getattr(result, "classes_", [0, 1]))
+    if not hasattr(model, "predict_proba"):
+        model = result
+    if task == "multiclass":
+        return class_proba(model.predict_proba(x), model.classes_)
+    return proba_of_one(model.predict_proba(x), getattr(model, "classes_", [0, 1]))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ same test rows (20 %, seed 42, stratified: on the target for classification, on
 housing). Each tool runs as a subprocess in its own virtual environment
 (``bench/.venvs/<tool>``, made by bench/setup_peers.sh; homl uses this
 interpreter) and returns test predictions; this script scores them all with the
-same code: RMSE for regression, ROC AUC (and accuracy at 0.5) for binary tasks.
+same code: RMSE for regression, ROC AUC (and accuracy at 0.5) for binary tasks,
+log loss (and accuracy of the likeliest class) for multiclass ones.
 Results go to stdout and to bench/results/peers-<budget>s.{md,csv}.
 
 ``--sets unseen`` runs tables from neither this repository nor ../shared: the ones
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, mean_squared_error, roc_auc_score
+from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 BENCH = Path(__file__).resolve().parent
@@ -52,7 +53,7 @@ class Spec:
 
     load: Callable[[], pd.DataFrame]
     target: str
-    task: str  # "regression" or "binary"
+    task: str  # "regression", "binary" or "multiclass"
     drop: tuple[str, ...] = ()  # leaking columns
 
 
@@ -95,6 +96,10 @@ UNSEEN: dict[str, Spec] = {
     # 1996 US election survey: the vote (Dole or Clinton); logpopul is log(popul).
     "anes96": Spec(_statsmodels("anes96", drop=("logpopul",)), "vote", "binary"),
     "breast_cancer": Spec(_sklearn("breast_cancer"), "target", "binary"),
+    # Handwritten digits, 8 x 8 pixels: ten classes.
+    "digits": Spec(_sklearn("digits"), "target", "multiclass"),
+    # Wines of three cultivars, from their chemistry.
+    "wine": Spec(_sklearn("wine"), "target", "multiclass"),
 }
 
 SETS: dict[str, Spec] = {
@@ -120,7 +125,8 @@ SETS.update(UNSEEN)
 def prepare(name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """Load a set and split it: (train with target, test features, test target).
 
-    Binary targets are encoded 0/1 with 1 = the minority class (>50K, Yes, fraud...).
+    Binary targets are encoded 0/1 with 1 = the minority class (>50K, Yes, fraud...);
+    multiclass targets 0..K-1, in the sorted order of the classes.
     """
     df = spec.load().drop(columns=list(spec.drop))
     df.columns = [str(c) for c in df.columns]
@@ -129,6 +135,9 @@ def prepare(name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarr
         if len(counts) != 2:
             raise ValueError(f"{name}: {len(counts)} classes in {spec.target}, expected 2")
         df[spec.target] = (df[spec.target] == counts.idxmin()).astype(int)
+        strata = df[spec.target]
+    elif spec.task == "multiclass":
+        df[spec.target] = pd.factorize(df[spec.target], sort=True)[0]
         strata = df[spec.target]
     elif name == "housing":  # the book's split (Géron, chapter 2)
         strata = pd.cut(df["median_income"], [0.0, 1.5, 3.0, 4.5, 6.0, np.inf], labels=False)
@@ -178,14 +187,25 @@ def score(task: str, y: np.ndarray, pred: list[float]) -> dict[str, float]:
     p = np.asarray(pred, dtype=float)
     if task == "regression":
         return {"score": float(np.sqrt(mean_squared_error(y, p)))}
+    if task == "multiclass":
+        p = p / p.sum(axis=1, keepdims=True)
+        return {"score": float(log_loss(y, p, labels=range(p.shape[1]))), "accuracy": float(accuracy_score(y, p.argmax(axis=1)))}
     return {"score": float(roc_auc_score(y, p)), "accuracy": float(accuracy_score(y, p >= 0.5))}
 
 
+METRICS = {"regression": "rmse", "binary": "roc_auc", "multiclass": "log_loss"}
+
+
+def error(task: str, score: float) -> float:
+    """The score as an error, lower better: RMSE and log loss as they are, 1 - ROC AUC."""
+    return 1 - score if task == "binary" else score
+
+
 def winner(task: str, scores: dict[str, float]) -> str:
-    """Best tool (lower RMSE, higher AUC); '-' with fewer than two results; ties joined by '='."""
+    """Best tool (lower RMSE or log loss, higher AUC); '-' with fewer than two results; ties joined by '='."""
     if len(scores) < 2:
         return "-"
-    best = (min if task == "regression" else max)(scores.values())
+    best = (max if task == "binary" else min)(scores.values())
     return "=".join(t for t, s in scores.items() if abs(s - best) <= 1e-9 * max(1.0, abs(best)))
 
 
@@ -209,11 +229,10 @@ def check_tools(tools: list[str]) -> list[str]:
 
 
 def normalised(rows: list[dict], tools: list[str]) -> dict[str, list[float]]:
-    """Each tool's error relative to the best tool's, per set (1 = best): RMSE, or 1 - ROC AUC."""
+    """Each tool's error relative to the best tool's, per set (1 = best): RMSE, 1 - ROC AUC or log loss."""
     out: dict[str, list[float]] = {t: [] for t in tools}
     for r in rows:
-        errors = {t: (x["score"] if r["task"] == "regression" else 1 - x["score"])
-                  for t, x in r["res"].items() if "score" in x}
+        errors = {t: error(r["task"], x["score"]) for t, x in r["res"].items() if "score" in x}
         best = min(errors.values(), default=np.nan)
         for t in tools:
             out[t].append(errors[t] / best if t in errors and best > 0 else np.nan)
@@ -238,7 +257,7 @@ def report(rows: list[dict], tools: list[str], budget: float) -> str:
             cells.append(f"{fmt(fit_s, 3)}{flag}")
         lines.append("| " + " | ".join(cells) + " |")
     ratios = normalised(rows, tools)
-    lines += ["", "Error relative to the best tool of the set (RMSE, or 1 - ROC AUC; 1 = best):", "",
+    lines += ["", "Error relative to the best tool of the set (RMSE, 1 - ROC AUC or log loss; 1 = best):", "",
               "| set | " + " | ".join(tools) + " |", "|" + "---|" * (len(tools) + 1)]
     lines += [f"| {r['set']} | " + " | ".join(fmt(ratios[t][i], 3) for t in tools) + " |" for i, r in enumerate(rows)]
     lines.append("| **mean** | " + " | ".join(f"**{fmt(float(np.nanmean(ratios[t])), 3)}**" for t in tools) + " |")
@@ -296,7 +315,7 @@ def main() -> None:
                     print(f"  {tool} failed: {res[tool].get('error')}", file=sys.stderr)
             scores = {t: r["score"] for t, r in res.items() if "score" in r}
             rows.append({"set": name, "task": spec.task, "res": res, "winner": winner(spec.task, scores),
-                         "metric": "rmse" if spec.task == "regression" else "roc_auc"})
+                         "metric": METRICS[spec.task]})
 
     table = report(rows, tools, args.budget)
     print(table)

@@ -9,7 +9,7 @@ offers on that table (``homl.models.prep_space``), one option changed at a time;
 repeat, the dates as categories both target-encoded and as LightGBM's own categories; and,
 beside them, every column offered to every tree (``colsample_bytree`` 1.0, the seed has 0.8).
 5 shuffled folds, three times over for tables under 2,000 rows. It prints the error (RMSE,
-or 1 - ROC AUC) with the defaults and the change of each variant (negative is better).
+1 - ROC AUC, or log loss) with the defaults and the change of each variant (negative is better).
 
     .venv/bin/python bench/prep_options.py [--sets housing,titanic,...]
 """
@@ -57,14 +57,14 @@ def table_row(name: str) -> str:
     X, y = train.drop(columns=[spec.target]), train[spec.target]
     splitter = RepeatedKFold if spec.task == "regression" else RepeatedStratifiedKFold
     folds = splitter(n_splits=5, n_repeats=3 if len(X) < SMALL_ROWS else 1, random_state=peers.SEED)
-    scoring = "neg_root_mean_squared_error" if spec.task == "regression" else "roc_auc"
+    scoring = {"regression": "neg_root_mean_squared_error", "binary": "roc_auc"}.get(spec.task, "neg_log_loss")
 
     def error(params: dict) -> float:
         model = build_pipeline(lightgbm, spec.task, schema, {**lightgbm.seeds[0], **params}, seed=peers.SEED)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             score = cross_val_score(model, X, y, cv=folds, scoring=scoring).mean()
-        return -score if spec.task == "regression" else 1 - score
+        return 1 - score if spec.task == "binary" else -score
 
     base = error({})
     changes = {label: error(params) / base - 1 for label, params in variants(coerce_frame(X, schema), schema).items()}
