@@ -31,6 +31,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+#: The metric every tool is told, by task (homl's and FLAML's names).
+METRICS = {"regression": "rmse", "binary": "roc_auc", "multiclass": "log_loss"}
+
 FitFn = Callable[[pd.DataFrame, str, str, float, int, Path], Any]
 PredictFn = Callable[[Any, pd.DataFrame, str], np.ndarray]
 

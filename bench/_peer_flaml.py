@@ -7,7 +7,7 @@ from pathlib import Path
 import flaml
 import numpy as np
 import pandas as pd
-from _peer_common import class_proba, proba_of_one, run_peer
+from _peer_common import METRICS, class_proba, proba_of_one, run_peer
 from flaml import AutoML
 
 
@@ -19,7 +19,7 @@ def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, w
         x, y,
         task="regression" if task == "regression" else "classification",
         time_budget=budget,
-        metric={"regression": "rmse", "binary": "roc_auc"}.get(task, "log_loss"),
+        metric=METRICS[task],
         seed=seed, n_jobs=-1, verbose=0,
         log_file_name=str(workdir / "flaml.log"),
     )

@@ -11,15 +11,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _peer_common import class_proba, proba_of_one, run_peer
+from _peer_common import METRICS, class_proba, proba_of_one, run_peer
 
 import homl
 
 
 def fit(train: pd.DataFrame, target: str, task: str, budget: float, seed: int, workdir: Path) -> Any:
     """``homl.fit`` with the benchmark's task and metric."""
-    metric = {"regression": "rmse", "binary": "roc_auc"}.get(task, "log_loss")
-    return homl.fit(train, target=target, task=task, time_limit=budget, seed=seed, metric=metric)
+    return homl.fit(train, target=target, task=task, time_limit=budget, seed=seed, metric=METRICS[task])
 
 
 def predict(result: Any, x: pd.DataFrame, task: str) -> np.ndarray:

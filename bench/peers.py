@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _peer_common import METRICS
 from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -191,9 +192,6 @@ def score(task: str, y: np.ndarray, pred: list[float]) -> dict[str, float]:
         p = p / p.sum(axis=1, keepdims=True)
         return {"score": float(log_loss(y, p, labels=range(p.shape[1]))), "accuracy": float(accuracy_score(y, p.argmax(axis=1)))}
     return {"score": float(roc_auc_score(y, p)), "accuracy": float(accuracy_score(y, p >= 0.5))}
-
-
-METRICS = {"regression": "rmse", "binary": "roc_auc", "multiclass": "log_loss"}
 
 
 def error(task: str, score: float) -> float:
