@@ -164,6 +164,7 @@ def cross_validate(
     on_fold: Callable[[int, float], None] | None = None,
     shared_until: float | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    fold_times: list[float] | None = None,
 ) -> Evaluation:
     """Fit and score ``pipeline`` on every fold; raise ``OutOfTime`` if it cannot finish in time.
 
@@ -178,12 +179,15 @@ def cross_validate(
     Folds that must run whatever the time (a fallback) take ``shared_until`` instead: nothing is
     raised, and each fold is told the end of its even share of the time left (see
     :mod:`homl._deadline`), which a network heeds by stopping its epochs.
+
+    Each fold's fit time is appended to ``fold_times`` (an empty list) as it is measured, so a caller learns
+    them even from an evaluation that stops (out of time, pruned).
     """
     total, seen = np.zeros_like(folds.empty_oof()), np.zeros(len(folds.y))  # repeated folds: a mean per row
     probed = deadline is not None and fold_estimate is None
     if probed:
         fold_estimate = _probe(pipeline, folds, min(deadline, all_folds_by or deadline))
-    fit_times: list[float] = []
+    fit_times: list[float] = [] if fold_times is None else fold_times
     scores: list[float] = []
     rounds: list[int | None] = []
     models: list[Any] | None = [] if folds.keep_models else None

@@ -52,6 +52,10 @@ class Outcome:
     pruned: bool = False
     #: Where it ran, when an executor runs jobs on several machines (a Ray node's address).
     node: str | None = None
+    #: The mean fit time of the folds it fitted, whatever became of it (None before any fold).
+    fold_time: float | None = None
+    #: Out of time before its first fold, on its estimate alone: it cost no fit.
+    turned_down: bool = False
 
 
 class Pruned(Exception):
@@ -73,19 +77,24 @@ class Executor(Protocol):
 
 def run_job(job: Job, folds: Folds) -> Outcome:
     """Cross-validate one job; running out of time, being pruned or failing is an outcome, not an error."""
+    fold_times: list[float] = []
     try:
         evaluation = cross_validate(
             job.name, job.pipeline, folds, params=job.params, deadline=job.deadline,
             all_folds_by=job.all_folds_by, fold_estimate=job.fold_estimate, on_fold=job.on_fold,
-            on_epoch=job.on_epoch,
+            on_epoch=job.on_epoch, fold_times=fold_times,
         )
     except OutOfTime as reason:
-        return Outcome(job, out_of_time=reason)
+        return Outcome(job, out_of_time=reason, fold_time=_mean(fold_times), turned_down=not fold_times)
     except Pruned:
-        return Outcome(job, pruned=True)
+        return Outcome(job, pruned=True, fold_time=_mean(fold_times))
     except Exception as error:  # one family or configuration that fails must not end the run
         return Outcome(job, error=error)
-    return Outcome(job, evaluation=evaluation)
+    return Outcome(job, evaluation=evaluation, fold_time=_mean(fold_times))
+
+
+def _mean(times: list[float]) -> float | None:
+    return sum(times) / len(times) if times else None
 
 
 class LocalExecutor:

@@ -20,8 +20,10 @@ from homl.models import ModelSpec, Space, sample
 from ._cv import Evaluation, Folds
 from ._executor import Executor, Job, LocalExecutor, Outcome, Pruned
 
-#: A family leaves the search after this many trials in a row too slow for the time left.
+#: A family leaves the search after this many trials in a row too slow for the time left...
 MAX_MISSES = 3
+#: ...counting as one this many turned down before their first fold (their estimate too slow).
+TURNED_DOWN_PER_MISS = 3
 #: ...or after this many finished or pruned trials in a row none better than its best: on a
 #: small table a long search only finds configurations that fit its folds' noise.
 STALE_TRIALS = 50
@@ -30,6 +32,9 @@ STALE_TRIALS = 50
 EPOCH_STEPS = 10_000
 #: Parameters that scale fit time (trees, boosting rounds).
 _SIZE_PARAMS = ("n_estimators", "max_iter")
+#: A trial's fold time is estimated from the family's defaults' (scaled by :func:`cost_ratio`),
+#: corrected by how far off that estimate was for the family's last this many measured trials.
+CALIBRATION_TRIALS = 5
 #: Besides its best, each family hands back up to this many next-best trials for the ensembles:
 #: configurations that err differently average better than one configuration alone.
 RUNNERS_UP = 2
@@ -91,7 +96,8 @@ class Search:
         self.size_defaults: dict[str, dict[str, float]] = {}
         self.studies: dict[str, Any] = {}  # families still searched
         self.all_studies: dict[str, Any] = {}
-        self.misses: dict[str, int] = {}  # trials in a row that could not finish in time
+        self.misses: dict[str, int] = {}  # trials in a row that could not finish in time (see _record)
+        self.misjudged: dict[str, list[float]] = {}  # measured fold time / estimate, trial by trial
         self.stale: dict[str, int] = {}  # finished or pruned trials in a row none better than the best
         self.specs: dict[str, ModelSpec] = {}
         for i, (spec, default) in enumerate(families):
@@ -217,7 +223,7 @@ class Search:
             if trial.should_prune():
                 raise Pruned()
 
-        estimate = self.default_time[name] * cost_ratio(params, self.size_defaults[name])
+        estimate = self._estimate(name, params)
         try:
             pipeline = self.build(spec, params)
         except Exception as error:  # one bad configuration must not end the search
@@ -227,23 +233,41 @@ class Search:
         return Job(name, pipeline, params=params, deadline=deadline, all_folds_by=deadline,
                    fold_estimate=estimate, on_fold=report, on_epoch=report_epoch, tag=(name, trial))
 
+    def _scaled_default(self, name: str, params: dict[str, Any]) -> float:
+        return self.default_time[name] * cost_ratio(params, self.size_defaults[name])
+
+    def _estimate(self, name: str, params: dict[str, Any]) -> float:
+        """A fold's fit time for ``params``: the defaults' scaled by their cost, corrected as measured.
+
+        The scaling cannot see everything (a booster's regularisation, its classes, a held-out
+        curve that keeps creeping down all lengthen its early-stopped growth), so each trial's
+        measured fold time corrects the next estimates: a configuration too slow for the time
+        left is then turned down before it costs a fold.
+        """
+        ratios = self.misjudged.get(name, [])[-CALIBRATION_TRIALS:]
+        return self._scaled_default(name, params) * (float(np.median(ratios)) if ratios else 1.0)
+
     def _record(self, outcome: Outcome) -> None:
         """Tell the study how the trial went; drop a family after too many trials too slow to finish."""
         import optuna
 
         name, trial = outcome.job.tag
+        scaled = self._scaled_default(name, outcome.job.params)
+        if outcome.fold_time is not None and scaled > 0:
+            self.misjudged.setdefault(name, []).append(outcome.fold_time / scaled)
         study, evaluation = self.studies.get(name) or self.all_studies[name], outcome.evaluation
         if outcome.pruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             self._note_stale(name, better=False)
             return
         if outcome.out_of_time is not None:
-            # Too slow for the time left; a cheaper configuration may still fit, a few tries.
+            # Too slow for the time left; a cheaper configuration may still fit, a few tries. One
+            # turned down by its estimate costs nothing: it counts a share of one that ran a fold.
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self.misses[name] = self.misses.get(name, 0) + 1
-            if self.misses[name] >= MAX_MISSES and name in self.studies:
+            self.misses[name] = self.misses.get(name, 0) + (1 if outcome.turned_down else TURNED_DOWN_PER_MISS)
+            if self.misses[name] >= MAX_MISSES * TURNED_DOWN_PER_MISS and name in self.studies:
                 self.studies.pop(name)
-                self.progress.note(f"{name}: {MAX_MISSES} configurations in a row too slow for the time left; "
+                self.progress.note(f"{name}: too many configurations in a row too slow for the time left; "
                                    "its search ends")
             return
         if outcome.error is not None:

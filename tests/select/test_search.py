@@ -85,7 +85,7 @@ def test_a_family_whose_trials_stop_improving_leaves_and_the_search_ends_before_
 def test_a_family_too_slow_for_the_time_left_leaves_and_says_so():
     import time
 
-    from homl.select._search import MAX_MISSES
+    from homl.select._search import MAX_MISSES, TURNED_DOWN_PER_MISS
 
     spec, default, build, folds = _setup(n=120)
     default.fit_time = 1000.0  # each configuration looks far slower than the time left
@@ -93,4 +93,15 @@ def test_a_family_too_slow_for_the_time_left_leaves_and_says_so():
     deadline = time.monotonic() + 60
     search.run(lambda: deadline)
     assert time.monotonic() < deadline and "ridge" not in search.studies and search.n_trials == 0
-    assert any(f"{MAX_MISSES} configurations in a row too slow" in note for note in search.progress.notes), search.progress.notes
+    # turned down by their estimates before a fold: each counts a share of a miss
+    assert len(search.all_studies["ridge"].trials) == MAX_MISSES * TURNED_DOWN_PER_MISS
+    assert any("configurations in a row too slow" in note for note in search.progress.notes), search.progress.notes
+
+
+def test_estimates_of_a_trials_time_follow_the_trials_measured():
+    spec, default, build, folds = _setup(n=120)
+    default.fit_time = 1e-7  # the defaults' time understates every trial's by far
+    search = _search(spec, default, build, folds, None, None)
+    search.run(lambda: np.inf if search.n_trials < 3 else -np.inf)
+    measured = [t.user_attrs["fit_time"] for t in search.all_studies["ridge"].trials]
+    assert min(measured) <= search._estimate("ridge", {}) <= max(measured)
