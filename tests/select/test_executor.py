@@ -60,3 +60,24 @@ def test_the_search_runs_every_trial_through_its_executor(tmp_path):
     search.run(deadline)
     assert search.n_trials == 5
     assert executor.names == ["ridge"] * 5
+
+
+
+def test_an_outcome_says_how_long_its_folds_took_and_whether_it_was_turned_down_unfitted():
+    import time
+
+    from homl.select import Job, run_job
+
+    folds, build = _problem()
+    pipeline = build(get_spec("ridge"), {})
+    finished = run_job(Job("ridge", pipeline), folds)
+    assert finished.evaluation is not None and finished.fold_time > 0 and not finished.turned_down
+
+    later = time.monotonic() + 60
+    turned_down = run_job(Job("ridge", pipeline, deadline=later, all_folds_by=later, fold_estimate=1000.0), folds)
+    assert turned_down.out_of_time is not None and turned_down.turned_down and turned_down.fold_time is None
+
+    soon = time.monotonic() + 0.1  # the first fold fits in time; after it the time is gone
+    ran_out = run_job(Job("ridge", pipeline, deadline=soon, all_folds_by=soon, fold_estimate=0.001,
+                          on_fold=lambda fold, loss: time.sleep(0.2)), folds)
+    assert ran_out.out_of_time is not None and not ran_out.turned_down and ran_out.fold_time > 0
