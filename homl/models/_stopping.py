@@ -6,12 +6,23 @@ rounds past the first plateau. Waiting ``share`` of the best round (at least ``p
 rounds) lets such a curve run on, and costs nothing on the many tables whose best round
 comes early. :class:`Patience` holds the rule; the adapters give it to LightGBM, XGBoost and
 CatBoost through their public callback interfaces.
+
+Every adapter also stops once the fit's deadline has passed (see :mod:`homl._deadline`),
+keeping the best round so far: a booster in a fold with a share of the time grows the trees
+that fit in it, as a network trains the epochs that fit.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any
+
+from homl._deadline import seconds_left
+
+
+def _past_deadline() -> bool:
+    left = seconds_left()
+    return left is not None and left <= 0
 
 
 class Patience:
@@ -64,7 +75,7 @@ def lightgbm_callback(patience: int, share: float) -> Any:
             stop = self.rule.update(round_, -value if higher_is_better else value)
             if self.rule.best_round == round_:
                 self.best_results = list(env.evaluation_result_list)
-            if stop or env.iteration == env.end_iteration - 1:
+            if stop or env.iteration == env.end_iteration - 1 or _past_deadline():
                 raise EarlyStopException(self.rule.best_round + env.begin_iteration, self.best_results)
 
     return _Stop()
@@ -84,7 +95,7 @@ def xgboost_callback(patience: int, share: float) -> Any:
             if best is not None:
                 self.rule.best_round = int(best)
             self.rounds = self.rule.rounds_to_wait()
-            return super().after_iteration(model, epoch, evals_log)
+            return super().after_iteration(model, epoch, evals_log) or _past_deadline()
 
     return _Stop()
 
@@ -101,4 +112,4 @@ class CatBoostStop:
         if not validation:
             return True
         losses = next(iter(validation.values()))
-        return not self.rule.update(info.iteration - 1, float(losses[-1]))
+        return not self.rule.update(info.iteration - 1, float(losses[-1])) and not _past_deadline()

@@ -276,8 +276,8 @@ class EarlyStopping(_Wrapper):
                 self.estimator_.fit(_take(X, fit_rows), y[fit_rows], **fit_params, **self._stopping(evaluation))
             if module == "xgboost":
                 self.estimator_.set_params(callbacks=None)  # its stopper served this fit only
-        self.best_iteration_ = getattr(self.estimator_, "best_iteration_", None) or getattr(
-            self.estimator_, "best_iteration", None)
+        best = getattr(self.estimator_, "best_iteration_", None)  # the first round may be best: 0 counts
+        self.best_iteration_ = best if best is not None else getattr(self.estimator_, "best_iteration", None)
         self.rounds_ = self._rounds_used(module)
         self._fitted()
 

@@ -25,6 +25,8 @@ class Job:
     """One cross-validation to run: ``pipeline`` on every fold, before the deadlines.
 
     ``tag`` is the caller's own (the family, the trial) and comes back with the outcome.
+    With ``shared_until`` instead of deadlines, the job runs whatever the time, each fold told
+    the end of its even share of the time left (see :func:`~homl.select.cross_validate`).
     ``on_fold`` is called after each fold with the running mean loss; it raises :class:`Pruned`
     to stop a job that cannot beat the others (the search's pruner); ``on_epoch`` likewise after
     each epoch of a network's training in the first fold.
@@ -36,6 +38,7 @@ class Job:
     deadline: float | None = None
     all_folds_by: float | None = None
     fold_estimate: float | None = None
+    shared_until: float | None = None
     on_fold: Callable[[int, float], None] | None = None
     on_epoch: Callable[[int, float], None] | None = None
     tag: Any = None
@@ -82,7 +85,7 @@ def run_job(job: Job, folds: Folds) -> Outcome:
         evaluation = cross_validate(
             job.name, job.pipeline, folds, params=job.params, deadline=job.deadline,
             all_folds_by=job.all_folds_by, fold_estimate=job.fold_estimate, on_fold=job.on_fold,
-            on_epoch=job.on_epoch, fold_times=fold_times,
+            on_epoch=job.on_epoch, shared_until=job.shared_until, fold_times=fold_times,
         )
     except OutOfTime as reason:
         return Outcome(job, out_of_time=reason, fold_time=_mean(fold_times), turned_down=not fold_times)

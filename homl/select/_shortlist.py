@@ -41,8 +41,9 @@ def shortlist(
 
     A family whose remaining folds would not finish in time is skipped, and ``progress``
     says why. Anchor families (see :attr:`~homl.models.ModelSpec.anchor`) go first, and
-    may take until ``anchor_deadline`` (default ``deadline``) whatever their share: a busy
-    machine or a small budget must not leave the likely winner out. ``done`` holds results
+    are never skipped: a busy machine, a small budget or a slow table must not leave the
+    likely winner out. Their folds share the time to ``anchor_deadline`` (default
+    ``deadline``), each fold's end told to the model: a booster stops growing trees there. ``done`` holds results
     of an earlier, interrupted run (they are reused). The ``executor`` (default: one family
     after another here) runs the cross-validations.
     """
@@ -57,8 +58,8 @@ def shortlist(
                 progress.advance(detail=f"{spec.name} (from the earlier run)")
                 continue
             now = time.monotonic()
-            if spec.anchor:
-                yield Job(spec.name, build(spec), deadline=anchor_deadline, all_folds_by=anchor_deadline, tag=spec)
+            if spec.anchor:  # its folds share the time to the anchors' end, a booster growing what fits
+                yield Job(spec.name, build(spec), shared_until=anchor_deadline, tag=spec)
                 continue
             left = deadline - now
             if left <= 0:

@@ -84,3 +84,19 @@ def test_each_booster_stops_by_the_rule_and_predicts_with_its_best_round(family,
     assert hasty.predict(X[:7]).shape == (7,)
     if family == "xgboost":
         assert hasty.estimator_.get_params()["callbacks"] is None  # nothing of the fit is left to save
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "catboost"])
+def test_each_booster_stops_at_the_fits_deadline_with_its_best_round_so_far(family):
+    import time
+
+    from homl._deadline import fit_deadline
+
+    if family == "catboost":
+        pytest.importorskip("catboost")
+    X, y = _data("regression")
+    with fit_deadline(time.monotonic() - 1):  # already passed: one round, then stop
+        late = EarlyStopping(_booster(family, "regression", 500), patience=400).fit(X, y)
+    curve = _validation_curve(family, late.estimator_)
+    assert len(curve) <= 2 and late.rounds_ == int(np.argmin(curve)) + 1
+    assert np.isfinite(late.predict(X[:7])).all()
