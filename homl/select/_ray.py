@@ -180,7 +180,7 @@ class RayExecutor:
 
     def _submit(self, job: Job, folds_ref: Any) -> Any:
         now = time.monotonic()
-        left = [None if t is None else t - now for t in (job.deadline, job.all_folds_by)]
+        left = [None if t is None else t - now for t in (job.deadline, job.all_folds_by, job.shared_until)]
         return self._remote.remote(shipped(job), folds_ref, *left)
 
     def _collect(self, ref: Any, flight: _Flight) -> Outcome | None:
@@ -279,16 +279,18 @@ def join_cluster(address: str) -> bool:
 def shipped(job: Job) -> Job:
     """What goes to a worker: the job without its deadlines (they travel as seconds left), its
     callbacks and its tag (they hold the caller's Optuna trials, which stay in this process)."""
-    return replace(job, deadline=None, all_folds_by=None, on_fold=None, on_epoch=None, tag=None)
+    return replace(job, deadline=None, all_folds_by=None, shared_until=None, on_fold=None, on_epoch=None, tag=None)
 
 
-def _run_remote(job: Job, folds: Folds, deadline_in: float | None, share_in: float | None) -> Outcome:
+def _run_remote(job: Job, folds: Folds, deadline_in: float | None, share_in: float | None,
+                shared_in: float | None) -> Outcome:
     """On a worker: run the job with its deadlines on this machine's clock; the outcome names the node."""
     import ray
 
     now = time.monotonic()
     job = replace(job, deadline=None if deadline_in is None else now + deadline_in,
-                  all_folds_by=None if share_in is None else now + share_in)
+                  all_folds_by=None if share_in is None else now + share_in,
+                  shared_until=None if shared_in is None else now + shared_in)
     outcome = run_job(job, folds)
     outcome.job = replace(job, pipeline=None)  # the caller has it
     if outcome.error is not None and not _picklable(outcome.error):

@@ -97,7 +97,7 @@ class Search:
         self.studies: dict[str, Any] = {}  # families still searched
         self.all_studies: dict[str, Any] = {}
         self.misses: dict[str, int] = {}  # trials in a row that could not finish in time (see _record)
-        self.misjudged: dict[str, list[float]] = {}  # measured fold time / estimate, trial by trial
+        self.misjudged: dict[str, list[float]] = {}  # measured fold time / the scaled defaults', trial by trial
         self.stale: dict[str, int] = {}  # finished or pruned trials in a row none better than the best
         self.specs: dict[str, ModelSpec] = {}
         for i, (spec, default) in enumerate(families):

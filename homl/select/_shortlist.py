@@ -43,9 +43,9 @@ def shortlist(
     says why. Anchor families (see :attr:`~homl.models.ModelSpec.anchor`) go first, and
     are never skipped: a busy machine, a small budget or a slow table must not leave the
     likely winner out. Their folds share the time to ``anchor_deadline`` (default
-    ``deadline``), each fold's end told to the model: a booster stops growing trees there. ``done`` holds results
-    of an earlier, interrupted run (they are reused). The ``executor`` (default: one family
-    after another here) runs the cross-validations.
+    ``deadline``), each fold's end told to the model: a booster stops growing trees there.
+    ``done`` holds results of an earlier, interrupted run (they are reused). The ``executor``
+    (default: one family after another here) runs the cross-validations.
     """
     results = dict(done or {})
     progress.phase("Short-list", total=len(specs))
