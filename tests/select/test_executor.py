@@ -62,7 +62,6 @@ def test_the_search_runs_every_trial_through_its_executor(tmp_path):
     assert executor.names == ["ridge"] * 5
 
 
-
 def test_an_outcome_says_how_long_its_folds_took_and_whether_it_was_turned_down_unfitted():
     import time
 
