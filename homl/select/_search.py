@@ -8,6 +8,7 @@ flight). Preparation options are searched together with the model's own paramete
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,8 @@ class Search:
         self.studies: dict[str, Any] = {}  # families still searched
         self.all_studies: dict[str, Any] = {}
         self.misses: dict[str, int] = {}  # trials in a row that could not finish in time (see _record)
-        self.misjudged: dict[str, list[float]] = {}  # measured fold time / the scaled defaults', trial by trial
+        # measured fold time / the scaled defaults', over each family's last CALIBRATION_TRIALS trials
+        self.misjudged: dict[str, deque[float]] = {}
         self.stale: dict[str, int] = {}  # finished or pruned trials in a row none better than the best
         self.specs: dict[str, ModelSpec] = {}
         for i, (spec, default) in enumerate(families):
@@ -244,7 +246,7 @@ class Search:
         measured fold time corrects the next estimates: a configuration too slow for the time
         left is then turned down before it costs a fold.
         """
-        ratios = self.misjudged.get(name, [])[-CALIBRATION_TRIALS:]
+        ratios = self.misjudged.get(name)
         return self._scaled_default(name, params) * (float(np.median(ratios)) if ratios else 1.0)
 
     def _record(self, outcome: Outcome) -> None:
@@ -254,7 +256,7 @@ class Search:
         name, trial = outcome.job.tag
         scaled = self._scaled_default(name, outcome.job.params)
         if outcome.fold_time is not None and scaled > 0:
-            self.misjudged.setdefault(name, []).append(outcome.fold_time / scaled)
+            self.misjudged.setdefault(name, deque(maxlen=CALIBRATION_TRIALS)).append(outcome.fold_time / scaled)
         study, evaluation = self.studies.get(name) or self.all_studies[name], outcome.evaluation
         if outcome.pruned:
             study.tell(trial, state=optuna.trial.TrialState.PRUNED)
