@@ -46,6 +46,7 @@ TOOLS = ("homl", "flaml", "autogluon", "histgb")
 LOCAL_TOOLS = ("homl", "histgb")
 SEED = 42
 OVERRUN = 1.10  # flag a fit that took more than 110 % of the budget
+RESAMPLES = 1000  # bootstrap resamples of the test rows for homl against each peer
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,27 @@ def score(task: str, y: np.ndarray, pred: list[float]) -> dict[str, float]:
     return {"score": float(roc_auc_score(y, p)), "accuracy": float(accuracy_score(y, p >= 0.5))}
 
 
+def resampled(task: str, y: np.ndarray, preds: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
+    """homl against each peer on ``RESAMPLES`` bootstrap resamples of the test rows (drawn within
+    each class for classification, so every resample keeps the test set's class counts): the share
+    of resamples where homl scores at least as well, and the 5th and 95th percentiles of homl's
+    error over the peer's (RMSE, 1 - ROC AUC or log loss)."""
+    if "homl" not in preds:
+        return {}
+    rng = np.random.default_rng(SEED)
+    groups = [np.arange(len(y))] if task == "regression" else [np.flatnonzero(y == c) for c in np.unique(y)]
+    peers = [t for t in preds if t != "homl"]
+    ratios: dict[str, list[float]] = {t: [] for t in peers}
+    for _ in range(RESAMPLES):
+        rows = np.concatenate([rng.choice(g, len(g)) for g in groups])
+        homl = error(task, score(task, y[rows], preds["homl"][rows])["score"])
+        for t in peers:
+            peer = error(task, score(task, y[rows], preds[t][rows])["score"])
+            ratios[t].append(homl / peer if peer > 0 else (1.0 if homl == 0 else np.inf))
+    return {t: {"homl_at_least": float(np.mean(np.array(r) <= 1)), "ratio_p5": float(np.percentile(r, 5)),
+                "ratio_p95": float(np.percentile(r, 95))} for t, r in ratios.items()}
+
+
 def error(task: str, score: float) -> float:
     """The score as an error, lower better: RMSE and log loss as they are, 1 - ROC AUC."""
     return 1 - score if task == "binary" else score
@@ -275,6 +297,14 @@ def report(rows: list[dict], tools: list[str], budget: float) -> str:
               "| set | " + " | ".join(tools) + " |", "|" + "---|" * (len(tools) + 1)]
     lines += [f"| {r['set']} | " + " | ".join(fmt(ratios[t][i], 3) for t in tools) + " |" for i, r in enumerate(rows)]
     lines.append("| **mean** | " + " | ".join(f"**{fmt(float(np.nanmean(ratios[t])), 3)}**" for t in tools) + " |")
+    compared = [(r, t, x) for r in rows for t, x in r["res"].items() if "homl_at_least" in x]
+    if compared:
+        lines += ["", f"homl against each peer on {RESAMPLES:,} bootstrap resamples of the test rows (within each "
+                  "class for classification): the share of resamples where homl scores at least as well, and "
+                  "the 5th to 95th percentile of homl's error over the peer's:", "",
+                  "| set | peer | homl at least as good | homl's error / peer's |", "|---|---|---|---|"]
+        lines += [f"| {r['set']} | {t} | {x['homl_at_least']:.0%} | {x['ratio_p5']:.3f} to {x['ratio_p95']:.3f} |"
+                  for r, t, x in compared]
     lines += ["", f"Seconds are the fit call's own time; ⚠ marks a fit over {OVERRUN:.0%} of the "
               f"{budget:g} s budget.", "",
               "| set | tool | version | model | score | accuracy | fit s | predict s | process wall s | error |",
@@ -319,15 +349,19 @@ def main() -> None:
             train.to_parquet(files["train"], index=False)
             test_x.to_parquet(files["test"], index=False)
             res: dict[str, dict] = {}
+            preds: dict[str, np.ndarray] = {}
             for tool in tools:
                 print(f"[{name}] {tool}: {len(train)} train / {len(test_x)} test rows, "
                       f"{args.budget:g} s ...", file=sys.stderr, flush=True)
                 res[tool] = run_tool(tool, spec, files, args.budget, work, presets)
                 if "pred" in res[tool]:
-                    res[tool].update(score(spec.task, y_test, res[tool].pop("pred")))
+                    preds[tool] = np.asarray(res[tool].pop("pred"), dtype=float)
+                    res[tool].update(score(spec.task, y_test, preds[tool]))
                 else:
                     print(f"  {tool} failed: {res[tool].get('error')}", file=sys.stderr)
             scores = {t: r["score"] for t, r in res.items() if "score" in r}
+            for tool, against in resampled(spec.task, y_test, preds).items():
+                res[tool].update(against)
             rows.append({"set": name, "task": spec.task, "res": res, "winner": winner(spec.task, scores),
                          "metric": METRICS[spec.task]})
 
