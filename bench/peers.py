@@ -13,9 +13,11 @@ log loss (and accuracy of the likeliest class) for multiclass ones.
 Results go to stdout and to bench/results/peers-<budget>s.{md,csv}.
 
 ``--sets unseen`` runs tables from neither this repository nor ../shared: the ones
-statsmodels and scikit-learn bundle, and three that scikit-learn generates (the project builds for such tables, it is not
-tuned on them). ``--tools`` may add ``histgb``: a default scikit-learn
-HistGradientBoosting, the baseline every tool should beat.
+statsmodels and scikit-learn bundle, and three that scikit-learn generates (the project
+builds for such tables, it is not tuned on them). ``--tools`` may add ``histgb``: a default
+scikit-learn HistGradientBoosting, the baseline every tool should beat. Beside each set's
+scores, homl against each peer on bootstrap resamples of the test rows says how much of a
+difference the test set's size can make.
 """
 
 from __future__ import annotations
