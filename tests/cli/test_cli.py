@@ -291,6 +291,7 @@ def _complete_trials(db: Path) -> set[tuple[str, int, float]]:
     return {(name, int(number), value) for name, number, value in rows}
 
 
+@pytest.mark.slow  # a minute-long run killed and resumed: .ci/run runs it after the default suite
 def test_killed_search_resumes_and_keeps_finished_trials(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
     n = 3000
