@@ -74,6 +74,7 @@ def _parts(folder: Path) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p) for p in sorted(folder.glob("part-*.parquet"))], ignore_index=True)
 
 
+@pytest.mark.slow  # about 20 s on a two-node cluster: .ci/run runs it after the default suite
 def test_predictions_follow_input_order_on_both_nodes(cluster, inputs, tmp_path, monkeypatch):
     import ray
     from ray.data import DataContext
@@ -132,6 +133,7 @@ def test_bad_input_is_refused_before_any_work(cluster, inputs, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # about 20 s on a two-node cluster: .ci/run runs it after the default suite
 def test_the_command_line_predicts_on_the_cluster_and_refuses_bad_input_in_one_line(cluster, inputs, tmp_path):
     model, files, rows = inputs
     command = [sys.executable, "-m", "homl", "predict-batch", str(model)]
