@@ -305,6 +305,9 @@ class _Converter:
             raise NotConvertible("free-text columns (TF-IDF) have no exact ONNX form")
         raise NotConvertible(f"the text step {type(step).__name__} has no ONNX form yet")
 
+    def _TextStatistics(self, step: Any, data: Matrix) -> Matrix:
+        raise NotConvertible("free-text columns (their counts of characters, words and symbols) have no ONNX form yet")
+
     # homl's numeric steps
     def _ClipToRange(self, step: Any, data: Matrix) -> Matrix:
         empty = step.min_ > step.max_

@@ -1,7 +1,7 @@
 """Preparation layer: turn typed table columns into features a model can learn from."""
 
 from ._builder import TablePreprocessor, days_repeat, find_lat_lon, heavy_tailed
-from ._transformers import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures
+from ._transformers import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures, TextStatistics
 
 __all__ = [
     "ClipToRange",
@@ -11,6 +11,7 @@ __all__ = [
     "LogTransform",
     "RatioFeatures",
     "TablePreprocessor",
+    "TextStatistics",
     "days_repeat",
     "find_lat_lon",
     "heavy_tailed",

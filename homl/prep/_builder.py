@@ -18,7 +18,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from homl._estimator import Transformer, fitting
 
-from ._transformers import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures
+from ._transformers import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures, TextStatistics
 
 _LAT = re.compile(r"^(lat|latitude)$|(^|[_\W])lat(itude)?($|[_\W])", re.I)
 _LON = re.compile(r"^(lon|lng|long|longitude)$|(^|[_\W])(lon|lng|longitude)($|[_\W])", re.I)
@@ -81,7 +81,8 @@ class TablePreprocessor(Transformer):
     - ``cluster_features``: with k > 0, each row's distance to the centres of k k-means
       clusters of the (imputed, standardised) numeric columns: clustering as preparation, the
       book's chapter 9 (0, the default, adds none).
-    - ``text_features``: TF-IDF vocabulary size for each free-text column.
+    - ``text_features``: TF-IDF vocabulary size for each free-text column (beside its counts of
+      characters, words, capitals, digits and symbols: see ``TextStatistics``).
     - ``target_type``: "continuous", "binary", "multiclass" or "auto", for the steps that
       learn from the target (target encoding, neighbour targets).
 
@@ -257,6 +258,8 @@ fitting, if it was one).
         if repeated and (y is not None or self.categorical == "native"):
             encoder = self._many_levels_encoder(y, codes=self.categorical == "native")
             parts.append(("date_value", make_pipeline(DateValues(), encoder), repeated))
+        if texts:
+            parts.append(("text_stats", make_pipeline(TextStatistics(), *self._scaler()), texts))
         for column in texts:
             vectorizer = TfidfVectorizer(
                 max_features=self.text_features, ngram_range=(1, 2), min_df=2, sublinear_tf=True

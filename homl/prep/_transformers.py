@@ -153,6 +153,39 @@ class DateValues(Transformer):
         return tags
 
 
+class TextStatistics(Transformer):
+    """Counts that describe each text: characters, words, the share of capitals, digits and symbols.
+
+    A text says things its words do not: a long name may carry a title or a spouse's name, a
+    message in capitals shouts, a code of digits differs from a code of letters. Missing text
+    counts as empty.
+    """
+
+    _input_check = _DATES  # text of any array type, missing values allowed
+    PARTS = ("chars", "words", "capitals", "digits", "symbols")
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        frame = pd.DataFrame(X)
+        parts = []
+        for column in frame.columns:
+            text = frame[column].where(frame[column].notna(), "").astype(str)
+            chars = text.str.len()
+            parts += [chars, text.str.split().str.len(), text.str.count(r"[A-Z]") / chars.clip(lower=1),
+                      text.str.count(r"[0-9]"), text.str.count(r"[^\w\s]")]
+        return np.column_stack([np.asarray(p, dtype=float) for p in parts])
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self)
+        return np.asarray([f"{column}_{part}" for column in _check_feature_names_in(self, input_features)
+                           for part in self.PARTS], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        return tags
+
+
 def _dates(X: np.ndarray) -> pd.DataFrame:
     """Each column read as dates; what cannot be read is missing (NaT).
 

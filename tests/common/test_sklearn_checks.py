@@ -16,7 +16,16 @@ from xgboost import XGBClassifier
 
 from homl.data import SchemaCoercer
 from homl.models import ClippedOutput, EarlyStopping, LabelEncoded, LayeredStack, RowCap, Segmenter
-from homl.prep import ClipToRange, DateParts, DateValues, GeoFeatures, LogTransform, RatioFeatures, TablePreprocessor
+from homl.prep import (
+    ClipToRange,
+    DateParts,
+    DateValues,
+    GeoFeatures,
+    LogTransform,
+    RatioFeatures,
+    TablePreprocessor,
+    TextStatistics,
+)
 
 _TWO_COLUMNS = "takes exactly two columns, latitude and longitude; the check gives it another number of columns"
 _DAYS_AS_TEXT = ("gives each date as text, a category for the encoder after it; "
@@ -42,7 +51,7 @@ EXPECTED_FAILURES = {
 
 _SMALL = {"min_rows": 20, "min_held_out": 5}
 ESTIMATORS = [
-    LogTransform(), RatioFeatures(), ClipToRange(), DateParts(), DateValues(), GeoFeatures(n_clusters=3),
+    LogTransform(), RatioFeatures(), ClipToRange(), DateParts(), DateValues(), TextStatistics(), GeoFeatures(n_clusters=3),
     TablePreprocessor(), SchemaCoercer(),
     RowCap(Ridge(), max_rows=100), RowCap(LogisticRegression(), max_rows=100), LabelEncoded(LogisticRegression()),
     ClippedOutput(Ridge()),
@@ -80,7 +89,8 @@ def test_parameter_errors_name_the_parameter_the_value_and_what_was_expected():
         RowCap(Ridge(), max_rows=0).fit(table[["x"]], [1.0, 2.0, 3.0])
 
 
-@pytest.mark.parametrize("transformer", [LogTransform(), RatioFeatures(), ClipToRange(), DateParts(), DateValues()],
+@pytest.mark.parametrize("transformer", [LogTransform(), RatioFeatures(), ClipToRange(), DateParts(), DateValues(),
+                                         TextStatistics()],
                          ids=lambda t: type(t).__name__)
 def test_transformers_refuse_another_width_and_follow_input_features(transformer):
     train = pd.DataFrame({"a": ["2024-01-01", "2024-02-01"], "b": ["2024-03-01", "2024-04-01"]})

@@ -16,6 +16,7 @@ from homl.prep import (
     LogTransform,
     RatioFeatures,
     TablePreprocessor,
+    TextStatistics,
     days_repeat,
     find_lat_lon,
 )
@@ -111,6 +112,31 @@ def test_log_ratio_and_date_parts():
     assert values[0, 0] == 2021 and values[0, 1] == 3 and np.isnan(values[2, 0])
 
 
+def test_text_statistics_count_characters_words_capitals_digits_and_symbols():
+    texts = pd.DataFrame({"name": ["Lam, Mr. Ali", None, "AB 12"], "code": ["x", "PC 17483", ""]})
+    stats = TextStatistics().fit(texts)
+    out = stats.transform(texts)
+    assert list(stats.get_feature_names_out()[:5]) == ["name_chars", "name_words", "name_capitals", "name_digits",
+                                                        "name_symbols"]
+    np.testing.assert_allclose(out[0, :5], [12, 3, 3 / 12, 0, 2])  # "," and "."
+    np.testing.assert_allclose(out[1, :5], [0, 0, 0, 0, 0])  # missing text counts as empty
+    np.testing.assert_allclose(out[2, 5:], [0, 0, 0, 0, 0])
+    np.testing.assert_allclose(out[1, 5:], [8, 2, 2 / 8, 5, 0])
+
+
+def test_a_model_learns_what_a_texts_length_says():
+    """Random words, the class set by how many: no single word tells it, the word count does."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(500)]
+    counts = rng.integers(1, 9, 600)
+    frame = pd.DataFrame({"note": [" ".join(rng.choice(words, k)) for k in counts]})
+    prep = TablePreprocessor(columns={"note": "text"}, target_type="binary")
+    auc = cross_val_score(make_pipeline(prep, LogisticRegression()), frame, counts > 4, cv=5, scoring="roc_auc")
+    assert auc.mean() > 0.95
+
+
 @pytest.mark.parametrize("categorical", ["auto", "onehot", "ordinal", "target"])
 def test_table_preprocessor_outputs_named_finite_features(categorical):
     rng = np.random.default_rng(0)
@@ -131,6 +157,7 @@ def test_table_preprocessor_outputs_named_finite_features(categorical):
     assert out.shape == (n, len(names)) and np.all(np.isfinite(out))
     assert any(n.startswith("geo__") for n in names) and any(n.startswith("log__") for n in names)
     assert any("_per_" in n for n in names) and any(n.startswith("text_note__") for n in names)
+    assert "text_stats__note_words" in names
     assert np.all(np.isfinite(prep.transform(frame.head(5))))
     assert find_lat_lon(frame, ["income", "lat", "lon"]) == ("lat", "lon")
 
