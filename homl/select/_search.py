@@ -84,10 +84,12 @@ class Search:
         seed: int,
         progress: Progress,
         executor: Executor | None = None,
+        reserve: list[tuple[ModelSpec, Evaluation]] | None = None,
     ):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        self.storage, self.seed = storage, seed
         self.build, self.space_for, self.folds = build, space_for, folds
         self.workdir, self.progress = workdir, progress
         self.executor = executor or LocalExecutor()
@@ -102,26 +104,35 @@ class Search:
         self.misjudged: dict[str, deque[float]] = {}
         self.stale: dict[str, int] = {}  # finished or pruned trials in a row none better than the best
         self.specs: dict[str, ModelSpec] = {}
-        for i, (spec, default) in enumerate(families):
-            study = optuna.create_study(
-                study_name=spec.name,
-                storage=storage,
-                load_if_exists=True,
-                direction="minimize",
-                sampler=optuna.samplers.TPESampler(seed=seed + i, n_startup_trials=6, multivariate=True),
-                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
-            )
-            self._fail_interrupted(study)
-            space = space_for(spec)
-            if not study.trials:
-                for config in spec.seeds:
-                    study.enqueue_trial({k: v for k, v in config.items() if k in space})
-            self.studies[spec.name] = study
-            self.all_studies[spec.name] = study
-            self.specs[spec.name] = spec
-            self.default_time[spec.name] = default.fit_time
-            self.size_defaults[spec.name] = size_defaults(build(spec, {}))
-            self.best[spec.name] = self._restore_best(study, spec) or default
+        #: Families searched next, in order, each when a search ends with nothing better to find.
+        self.reserve = list(reserve or [])
+        for spec, default in families:
+            self._open(spec, default)
+
+    def _open(self, spec: ModelSpec, default: Evaluation) -> None:
+        """Start (or resume) the study of one family, its seeds first."""
+        import optuna
+
+        study = optuna.create_study(
+            study_name=spec.name,
+            storage=self.storage,
+            load_if_exists=True,
+            direction="minimize",
+            sampler=optuna.samplers.TPESampler(seed=self.seed + len(self.all_studies), n_startup_trials=6,
+                                               multivariate=True),
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0),
+        )
+        self._fail_interrupted(study)
+        space = self.space_for(spec)
+        if not study.trials:
+            for config in spec.seeds:
+                study.enqueue_trial({k: v for k, v in config.items() if k in space})
+        self.studies[spec.name] = study
+        self.all_studies[spec.name] = study
+        self.specs[spec.name] = spec
+        self.default_time[spec.name] = default.fit_time
+        self.size_defaults[spec.name] = size_defaults(self.build(spec, {}))
+        self.best[spec.name] = self._restore_best(study, spec) or default
 
     @property
     def n_trials(self) -> int:
@@ -299,4 +310,9 @@ class Search:
         self.stale[name] = 0 if better else self.stale.get(name, 0) + 1
         if self.stale[name] >= STALE_TRIALS and name in self.studies:
             self.studies.pop(name)
-            self.progress.note(f"{name}: no better configuration in {STALE_TRIALS} trials; its search ends")
+            note = f"{name}: no better configuration in {STALE_TRIALS} trials; its search ends"
+            if self.reserve:  # the time it leaves goes to the next family of the short-list
+                spec, default = self.reserve.pop(0)
+                self._open(spec, default)
+                note += f", {spec.name}'s begins"
+            self.progress.note(note)

@@ -505,14 +505,17 @@ def _groups_of(frame: pd.DataFrame, group_by: str) -> np.ndarray | None:
 
 
 def _tune(ranked, build, folds, task, context, storage, workdir, seed, progress, deadline_for, executor=None):
-    """Fine-tune the best ``TUNED_FAMILIES`` families that have something to tune: each family's
-    best, the next-best trials (for the ensembles) and the studies."""
-    families = [(zoo.get_spec(e.name), e) for e in ranked if _space(e.name, task, context)][:TUNED_FAMILIES]
+    """Fine-tune the best ``TUNED_FAMILIES`` families that have something to tune (the next ones
+    in turn as their searches find nothing better): each family's best, the next-best trials
+    (for the ensembles) and the studies."""
+    tunable = [(zoo.get_spec(e.name), e) for e in ranked if _space(e.name, task, context)]
+    families = tunable[:TUNED_FAMILIES]
     if not families:
         return [], [], {}
     search = select.Search(
         families, build, lambda spec: _space(spec.name, task, context), folds,
         storage=storage, workdir=workdir, seed=seed, progress=progress, executor=executor,
+        reserve=tunable[TUNED_FAMILIES:],
     )
     # The finish must fit after the search: its cost grows with the models found so far (the
     # winner may be an ensemble of every tuned family's best).

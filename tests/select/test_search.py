@@ -82,6 +82,25 @@ def test_a_family_whose_trials_stop_improving_leaves_and_the_search_ends_before_
     assert any(f"no better configuration in {STALE_TRIALS} trials" in note for note in search.progress.notes)
 
 
+def test_the_time_a_family_leaves_goes_to_the_next_family_of_the_short_list(monkeypatch):
+    import time
+
+    from homl.select import _search
+
+    monkeypatch.setattr(_search, "STALE_TRIALS", 5)
+    spec, default, build, folds = _setup(n=120)
+    lasso = get_spec("lasso")
+    reserve = [(lasso, cross_validate("lasso", build(lasso, {}), folds))]
+    search = Search([(spec, default)], build, lambda s: tunable_space(s, "regression"), folds, storage=None,
+                    workdir=None, seed=0, progress=Progress(), reserve=list(reserve))
+    deadline = time.monotonic() + 120
+    search.run(lambda: deadline)
+    assert time.monotonic() < deadline and not search.studies and not search.reserve
+    assert list(search.all_studies) == ["ridge", "lasso"] and len(search.all_studies["lasso"].trials) >= 5
+    assert any("ridge: no better configuration in 5 trials; its search ends, lasso's begins" in note
+               for note in search.progress.notes), search.progress.notes
+
+
 def test_a_family_too_slow_for_the_time_left_leaves_and_says_so():
     import time
 
