@@ -20,8 +20,8 @@ from homl._estimator import Transformer, fitting
 
 #: Numbers in, numbers out; missing and infinite values are the transformers' to handle.
 _NUMBERS = {"dtype": np.float64, "ensure_all_finite": False}
-#: Dates or date strings, of any array type.
-_DATES = {"dtype": None, "ensure_all_finite": False}
+#: Dates, date strings or text, of any array type and dtype (missing values are the transformer's to handle).
+_ANY_VALUES = {"dtype": None, "ensure_all_finite": False}
 
 
 class _Numeric(Transformer):
@@ -93,7 +93,7 @@ class ClipToRange(_Numeric):
 class DateParts(Transformer):
     """Year, month, day, weekday, day of year, hour (when times vary) and days since 1970."""
 
-    _input_check = _DATES
+    _input_check = _ANY_VALUES
 
     def _fit(self, X: np.ndarray, y: Any) -> None:
         frame = _dates(X)
@@ -134,7 +134,7 @@ class DateValues(Transformer):
     that day. Days never seen in training fall back to the encoder's unknown value.
     """
 
-    _input_check = _DATES
+    _input_check = _ANY_VALUES
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
         frame = _dates(X)
@@ -161,7 +161,7 @@ class TextStatistics(Transformer):
     counts as empty.
     """
 
-    _input_check = _DATES  # text of any array type, missing values allowed
+    _input_check = _ANY_VALUES
     PARTS = ("chars", "words", "capitals", "digits", "symbols")
 
     def _transform(self, X: np.ndarray) -> np.ndarray:
