@@ -15,6 +15,9 @@ class IntRange:
     def suggest(self, trial: Any, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high, log=self.log)
 
+    def __contains__(self, value: Any) -> bool:
+        return self.low <= value <= self.high
+
 
 @dataclass(frozen=True)
 class FloatRange:
@@ -25,6 +28,9 @@ class FloatRange:
     def suggest(self, trial: Any, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, log=self.log)
 
+    def __contains__(self, value: Any) -> bool:
+        return self.low <= value <= self.high
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -32,6 +38,9 @@ class Choice:
 
     def suggest(self, trial: Any, name: str) -> Any:
         return trial.suggest_categorical(name, list(self.options))
+
+    def __contains__(self, value: Any) -> bool:
+        return value in self.options
 
 
 Space = dict[str, IntRange | FloatRange | Choice]

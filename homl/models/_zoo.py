@@ -264,6 +264,11 @@ _LIGHTGBM_SPACE: Space = {
     "subsample_freq": Choice((1,)),
 }
 
+#: Where days repeat, each date as a category LightGBM splits on itself: the rows of one day
+#: share its weather and events, and a split learns the days alike from the day's other rows
+#: (seed options on the preparation apply only where the table offers them all).
+_DAYS_NATIVE = {"prep:categorical": "native", "prep:date_values": True}
+
 #: In short-list order: the families most often best or most useful to an ensemble first
 #: (LightGBM leads: quick and usually strong; then the quick linear baselines, the other
 #: boosters and the forests), the variants and the slow kernel SVM last, so a small budget
@@ -274,9 +279,9 @@ SPECS: tuple[ModelSpec, ...] = (
         space=_LIGHTGBM_SPACE,
         seeds=(  # the quicker first: a small budget may allow only one
             {"learning_rate": 0.05, "n_estimators": MAX_TREES, "num_leaves": 31, "min_child_samples": 20,
-             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0},
+             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.8, "reg_lambda": 1.0, **_DAYS_NATIVE},
             {"learning_rate": 0.03, "n_estimators": MAX_TREES, "num_leaves": 63, "min_child_samples": 10,
-             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.6, "reg_lambda": 1.0},
+             "subsample": 0.8, "subsample_freq": 1, "colsample_bytree": 0.6, "reg_lambda": 1.0, **_DAYS_NATIVE},
         ),
     ),
     ModelSpec(

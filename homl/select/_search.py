@@ -65,6 +65,18 @@ def cost_ratio(params: dict[str, Any], defaults: dict[str, float]) -> float:
     return max(ratio, 0.2)
 
 
+def seed_params(config: dict[str, Any], space: Space) -> dict[str, Any]:
+    """The parameters of a seed configuration this ``space`` searches.
+
+    Its options on the preparation (``prep:...``) go together: they apply only where the
+    space offers every one of them, with these values (a date as a category only where days
+    repeat, and where categories may be native).
+    """
+    prep = [name for name in config if name.startswith("prep:")]
+    together = all(name in space and config[name] in space[name] for name in prep)
+    return {k: v for k, v in config.items() if k in space and (together or not k.startswith("prep:"))}
+
+
 class Search:
     """Interleaved searches over several families until a deadline.
 
@@ -126,7 +138,7 @@ class Search:
         space = self.space_for(spec)
         if not study.trials:
             for config in spec.seeds:
-                study.enqueue_trial({k: v for k, v in config.items() if k in space})
+                study.enqueue_trial(seed_params(config, space))
         self.studies[spec.name] = study
         self.all_studies[spec.name] = study
         self.specs[spec.name] = spec

@@ -275,7 +275,8 @@ def fit(
         "data_sha256": data_sha256, "target": target, "task": task, "metric": metric_.name, "seed": seed,
         "split": folds_how, **({"prep": fixed_prep} if fixed_prep else {}),
     }, progress)
-    context = _context(rows.X_train, schema, rows.y_train if task == "regression" else None)
+    context = _context(rows.X_train, schema, rows.y_train if task == "regression" else None,
+                       by_time=strategy.kind == "time")
     context["fixed_prep"] = fixed_prep
     context["exportable"] = exportable
     build = _builder(task, schema, seed, _threads(len(rows.X_train), context["n_features"], progress), strategy.kind,
@@ -630,8 +631,12 @@ def _threads(n_rows: int, n_features: int, progress: Progress) -> int | None:
     return threads
 
 
-def _context(X: pd.DataFrame, schema: hdata.Schema, y: np.ndarray | None = None) -> dict[str, Any]:
-    """What the search spaces depend on: the table's kinds of columns, and a regression target ``y``."""
+def _context(X: pd.DataFrame, schema: hdata.Schema, y: np.ndarray | None = None,
+             by_time: bool = False) -> dict[str, Any]:
+    """What the search spaces depend on: the table's kinds of columns, and a regression target ``y``.
+
+    Rows split ``by_time`` never see a later day in training: days that repeat are no
+    categories to learn then."""
     from homl.prep import days_repeat, find_lat_lon, heavy_tailed
 
     numeric = schema.names("numeric")
@@ -642,7 +647,7 @@ def _context(X: pd.DataFrame, schema: hdata.Schema, y: np.ndarray | None = None)
         "has_geo": find_lat_lon(X, numeric) is not None,
         "has_heavy": len(heavy_tailed(X, numeric)) >= 2,
         "has_categorical": bool(categorical),
-        "has_repeated_dates": any(days_repeat(X[c]) for c in schema.names("datetime")),
+        "has_repeated_dates": not by_time and any(days_repeat(X[c]) for c in schema.names("datetime")),
         "n_features": n_features,
         "target_space": {} if y is None else zoo.target_space(y),
     }

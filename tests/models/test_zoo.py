@@ -36,8 +36,10 @@ def test_every_declared_dimension_reaches_the_estimator(spec):
     for task in spec.tasks:
         reached |= set(tunable_space(spec, task))
     assert reached == set(spec.space)
+    offered = prep_space(spec, True, True, True, has_repeated_dates=True)
     for seed in spec.seeds:
-        assert set(seed) <= set(spec.space)
+        assert {name for name in seed if not name.startswith("prep:")} <= set(spec.space)
+        assert all(name in offered and value in offered[name] for name, value in seed.items() if name.startswith("prep:"))
 
 
 def test_candidates_follow_the_task_and_refuse_unknown_families():

@@ -7,9 +7,9 @@ import pytest
 from homl._progress import Progress
 from homl.data import SplitStrategy, infer_schema
 from homl.metrics import get_metric
-from homl.models import build_pipeline, get_spec, tunable_space
+from homl.models import Choice, FloatRange, build_pipeline, get_spec, tunable_space
 from homl.select import Search, cross_validate, make_folds
-from homl.select._search import RUNNERS_UP
+from homl.select._search import RUNNERS_UP, seed_params
 
 pytest.importorskip("optuna")
 
@@ -124,3 +124,15 @@ def test_estimates_of_a_trials_time_follow_the_trials_measured():
     search.run(lambda: np.inf if search.n_trials < 3 else -np.inf)
     measured = [t.user_attrs["fit_time"] for t in search.all_studies["ridge"].trials]
     assert min(measured) <= search._estimate("ridge", {}) <= max(measured)
+
+
+def test_a_seeds_preparation_options_apply_together_and_only_where_the_space_offers_them():
+    seed = {"learning_rate": 0.05, "prep:categorical": "native", "prep:date_values": True}
+    rate = {"learning_rate": FloatRange(0.02, 0.3, log=True)}
+    dates = {**rate, "prep:categorical": Choice(("auto", "native")), "prep:date_values": Choice((False, True))}
+    assert seed_params(seed, dates) == seed
+    # No repeated days: no date values, and the categories stay as the table's other trials have them.
+    assert seed_params(seed, {**rate, "prep:categorical": Choice(("auto", "native"))}) == {"learning_rate": 0.05}
+    # Native categories left out (an exportable model): neither option applies.
+    assert seed_params(seed, {**dates, "prep:categorical": Choice(("auto", "onehot"))}) == {"learning_rate": 0.05}
+    assert seed_params({"num_leaves": 31}, rate) == {}  # a parameter the space does not search

@@ -641,6 +641,19 @@ def test_fixed_preparation_reaches_every_model_and_is_recorded() -> None:
     assert "prep:categorical" not in space and "prep:geo_clusters" in space  # the search leaves it as given
 
 
+def test_days_that_repeat_are_categories_to_search_unless_rows_are_split_by_time() -> None:
+    from homl.data import infer_schema
+    from homl.tasks.tabular import _context, _space
+
+    hours = pd.date_range("2024-01-01", periods=24 * 20, freq="h")
+    frame = pd.DataFrame({"when": hours, "temp": np.arange(len(hours)) % 24})
+    schema = infer_schema(frame)
+    shuffled = _context(frame, schema)
+    assert shuffled["has_repeated_dates"] and "prep:date_values" in _space("lightgbm", "regression", shuffled)
+    by_time = _context(frame, schema, by_time=True)  # every later day is new to the model
+    assert not by_time["has_repeated_dates"] and "prep:date_values" not in _space("lightgbm", "regression", by_time)
+
+
 def test_fixed_native_categories_reach_only_the_families_that_split_on_categories() -> None:
     frame = regression_frame(400)
     frame["level"] = [f"common{i % 20}" for i in range(len(frame))]
