@@ -97,9 +97,16 @@ def _scoring_seconds(time_limit: float) -> float:
     return 0.03 * time_limit + 1.5
 
 
-def _refit_seconds_left(end: float, time_limit: float) -> float:
-    """Seconds the refits may still take, with the finish's margin on their estimates."""
-    return (end - time.monotonic() - _scoring_seconds(time_limit)) / SAFETY
+def _closing_seconds(time_limit: float) -> float:
+    """Seconds the finish keeps after its last refit: the reference rows' predictions, the result."""
+    return 0.01 * time_limit + 1.0
+
+
+def _refit_seconds_left(end: float, time_limit: float, scored: bool = False) -> float:
+    """Seconds the refits may still take, with the finish's margin on their estimates; once the
+    test rows are ``scored``, only the closing steps are kept after them."""
+    kept = _closing_seconds(time_limit) if scored else _scoring_seconds(time_limit)
+    return (end - time.monotonic() - kept) / SAFETY
 
 
 def _has_boosters(winner: select.Evaluation) -> bool:
@@ -239,7 +246,7 @@ def finish(winner, build, task: str, metric: Metric, rows: TrainTest, budget: Bu
     if all_rows:
         # Timed from the refit just measured: the rounds grow as far as the time left allows.
         growth_all = _growth_within(fit_seconds, winner, folds, (on_train, growth), on_all,
-                                    _refit_seconds_left(end, time_limit))
+                                    _refit_seconds_left(end, time_limit, scored=True))
         if growth_all < growth and time.monotonic() + _scaled(
                 fit_seconds, winner, folds, (on_train, growth), (on_all, growth)) <= end + 0.05 * time_limit:
             growth_all = growth  # no fewer rounds than the model just tested, while that fits

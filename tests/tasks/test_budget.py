@@ -17,7 +17,17 @@ from sklearn.preprocessing import StandardScaler
 from homl._progress import Progress
 from homl.metrics import get_metric
 from homl.select import BOOSTER_FIXED_SHARE, Evaluation, Folds, cost_ratio, refit_time, rounds_growth, size_defaults
-from homl.tasks._finish import SAFETY, _growth_within, _scaled, affordable, reserve_for_finish, rounds_growths
+from homl.tasks._finish import (
+    SAFETY,
+    _closing_seconds,
+    _growth_within,
+    _refit_seconds_left,
+    _scaled,
+    _scoring_seconds,
+    affordable,
+    reserve_for_finish,
+    rounds_growths,
+)
 from homl.tasks._settings import REPORT_SECONDS, REPORT_SHARE, Budget, report_seconds
 
 
@@ -84,6 +94,14 @@ def test_the_rounds_grow_as_far_as_the_time_left_allows() -> None:
     assert half == pytest.approx([1.5, 2.0])
     assert rounds_growths(booster, on, rows, 5, seconds=(kept + full) / 2) == pytest.approx([1.0, 1.0])
     assert rounds_growths(candidate("forest", 1.0), on, rows, 1, seconds=1e6) == [1.0, 1.0]
+
+
+def test_once_the_test_rows_are_scored_the_last_refit_keeps_only_the_closing_seconds() -> None:
+    end = time.monotonic() + 60.0
+    before, after = _refit_seconds_left(end, 60.0), _refit_seconds_left(end, 60.0, scored=True)
+    assert _closing_seconds(60.0) < _scoring_seconds(60.0)
+    assert after - before == pytest.approx((_scoring_seconds(60.0) - _closing_seconds(60.0)) / SAFETY, abs=0.01)
+    assert 0 < after < 60.0 / SAFETY
 
 
 def test_the_refit_on_all_rows_grows_its_rounds_as_far_as_the_measured_refit_says_they_fit() -> None:
