@@ -78,18 +78,26 @@ def _layered_stack(model: Any) -> Any:
 
 
 def reserve_for_finish(
-    finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float
+    finalists: list[select.Evaluation], folds: select.Folds, n_train: int, n_final: int, time_limit: float,
+    bagging: bool = False,
 ) -> float:
     """Seconds to keep for the finish: refits of the dearest likely winner, an ensemble of all
     the ``finalists`` (twice if refitted on all rows), plus the test score, its bootstrap
-    interval and the save (a few seconds, more for long runs). Nothing is kept for bagging,
-    nor for the boosters' rounds grown with the rows (see :func:`rounds_growths`): the finish
-    bags and grows them only when the time is already there (a reserve for them cost the
-    search more than they gained)."""
+    interval and the save (a few seconds, more for long runs). With ``bagging`` (the fold
+    models kept), the bags instead where they cost at most ``BAG_SHARE`` of the time limit:
+    the bag on the training rows reuses the fold models, so the bag on all rows is the cost;
+    on a small table an average of fold models beats one refit by far more than a few more
+    trials gain. Nothing is kept for the boosters' rounds grown with the rows (see
+    :func:`rounds_growths`): the finish grows them only when the time is already there (a
+    reserve for them cost the search more than they gained)."""
     def refits(rows: int) -> float:
         return sum(select.refit_time(f, rows, folds) for f in finalists)
 
-    return SAFETY * (refits(n_train) + refits(n_final) * (n_final > n_train)) + _scoring_seconds(time_limit)
+    fits = refits(n_train) + refits(n_final) * (n_final > n_train)
+    bags = bag_seconds(finalists, folds, n_train, n_final, reused=True)
+    if bagging and SAFETY * bags <= BAG_SHARE * time_limit:
+        fits = max(fits, bags)
+    return SAFETY * fits + _scoring_seconds(time_limit)
 
 
 def _scoring_seconds(time_limit: float) -> float:

@@ -18,6 +18,8 @@ from homl._progress import Progress
 from homl.metrics import get_metric
 from homl.select import BOOSTER_FIXED_SHARE, Evaluation, Folds, cost_ratio, refit_time, rounds_growth, size_defaults
 from homl.tasks._finish import (
+    BAG_FOLDS,
+    BAG_SHARE,
     SAFETY,
     _closing_seconds,
     _growth_within,
@@ -137,6 +139,20 @@ def test_reserve_for_the_finish_covers_both_refits_of_every_finalist() -> None:
     # No refit on all rows (no test rows added): only the one on the training rows.
     assert reserve_for_finish(finalists, on, 600, 600, 100) == pytest.approx(SAFETY * on_train + fixed)
     assert reserve_for_finish([], on, 600, 800, 100) == pytest.approx(fixed)
+
+
+def test_reserve_for_the_finish_covers_the_bag_on_all_rows_where_it_is_cheap() -> None:
+    on = folds()
+    finalists = [candidate("a", 2.0), candidate("b", 1.0)]
+    refits = 2.0 * 2 + 1.0 * 2 + (2.0 + 1.0) * 800 / 300
+    bag_on_all = BAG_FOLDS * (2.0 + 1.0) * 640 / 300  # each of the bag's fits on 4/5 of the 800 rows
+    long = 1000  # the bag's 32 s are within BAG_SHARE of 1,000 s, not of 100 s
+    assert SAFETY * bag_on_all <= BAG_SHARE * long and SAFETY * bag_on_all > BAG_SHARE * 100
+    assert reserve_for_finish(finalists, on, 600, 800, long, bagging=True) == pytest.approx(
+        SAFETY * bag_on_all + 0.03 * long + 1.5)
+    assert reserve_for_finish(finalists, on, 600, 800, long) == pytest.approx(SAFETY * refits + 0.03 * long + 1.5)
+    assert reserve_for_finish(finalists, on, 600, 800, 100, bagging=True) == pytest.approx(
+        SAFETY * refits + 0.03 * 100 + 1.5)
 
 
 def test_affordable_passes_over_a_winner_whose_refit_no_longer_fits() -> None:
