@@ -85,9 +85,9 @@ def reserve_for_finish(
     the ``finalists`` (twice if refitted on all rows), plus the test score, its bootstrap
     interval and the save (a few seconds, more for long runs). With ``bagging`` (the fold
     models kept), the bags instead where they cost at most ``BAG_SHARE`` of the time limit:
-    the bag on the training rows reuses the fold models, so the bag on all rows is the cost;
-    on a small table an average of fold models beats one refit by far more than a few more
-    trials gain. Nothing is kept for the boosters' rounds grown with the rows (see
+    the bag on the training rows reuses the fold models, so the bag on all rows is the cost
+    (on a small table an average of fold models scores better than one refit; the few trials
+    that time would have run gain less). Nothing is kept for the boosters' rounds grown with the rows (see
     :func:`rounds_growths`): the finish grows them only when the time is already there (a
     reserve for them cost the search more than they gained)."""
     def refits(rows: int) -> float:
