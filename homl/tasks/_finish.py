@@ -87,17 +87,23 @@ def reserve_for_finish(
     models kept), the bags instead where they cost at most ``BAG_SHARE`` of the time limit:
     the bag on the training rows reuses the fold models, so the bag on all rows is the cost
     (on a small table an average of fold models scores better than one refit; the few trials
-    that time would have run gain less). Nothing is kept for the boosters' rounds grown with the rows (see
-    :func:`rounds_growths`): the finish grows them only when the time is already there (a
-    reserve for them cost the search more than they gained)."""
+    that time would have run gain less). Nothing is kept for the boosters' rounds grown with
+    the rows (see :func:`rounds_growths`): the finish grows them only when the time is already
+    there (a reserve for them cost the search more than they gained)."""
     def refits(rows: int) -> float:
         return sum(select.refit_time(f, rows, folds) for f in finalists)
 
     fits = refits(n_train) + refits(n_final) * (n_final > n_train)
-    bags = bag_seconds(finalists, folds, n_train, n_final, reused=True)
-    if bagging and SAFETY * bags <= BAG_SHARE * time_limit:
-        fits = max(fits, bags)
+    if bagging:
+        bags = bag_seconds(finalists, folds, n_train, n_final, reused=True)
+        if _bag_affordable(bags, time_limit):
+            fits = max(fits, bags)
     return SAFETY * fits + _scoring_seconds(time_limit)
+
+
+def _bag_affordable(seconds: float, time_limit: float) -> bool:
+    """Whether bags estimated at ``seconds`` stay, with the finish's margin, within ``BAG_SHARE`` of the time limit."""
+    return SAFETY * seconds <= BAG_SHARE * time_limit
 
 
 def _scoring_seconds(time_limit: float) -> float:
@@ -323,8 +329,9 @@ def _bagging(winner, folds, rows: TrainTest, budget: Budget, searching: SearchSe
     if not searching.bagging or folds is None:
         return None
     n_final = rows.n_final if searching.refit_full else len(rows.X_train)
-    seconds = SAFETY * bag_seconds([winner], folds, len(rows.X_train), n_final, reused)
-    if seconds > BAG_SHARE * budget.time_limit or time.monotonic() + seconds > budget.fit_end:
+    estimate = bag_seconds([winner], folds, len(rows.X_train), n_final, reused)
+    seconds = SAFETY * estimate
+    if not _bag_affordable(estimate, budget.time_limit) or time.monotonic() + seconds > budget.fit_end:
         progress.note(f"final model not bagged: {BAG_FOLDS} fits (about {seconds:.0f} s) would cost too much of the budget")
         return None
     how = ("on the training rows, the cross-validation fold models" if reused

@@ -305,13 +305,13 @@ def fit(
 
     # 6. Fine-tune the best few families (preparation options included).
     n_final = rows.n_final if refit_full else len(rows.X_train)
-    bags = folds.keep_models  # the finish may bag: the fold models are kept for it
     tuned, runners, studies = [], [], {}
     if tune:
         tuned, runners, studies = _tune(
             ranked, build, folds, task, context, storage, workdir, seed, progress,
             deadline_for=lambda finalists: budget.fit_end - reserve_for_finish(
-                finalists, folds, len(rows.X_train), n_final, time_limit, bagging=bags), executor=executor,
+                finalists, folds, len(rows.X_train), n_final, time_limit, bagging=folds.keep_models),
+            executor=executor,
         )
     ray_summary = _ray_done(executor, progress)
     candidates = _unique([*tuned, *ranked])
@@ -329,7 +329,7 @@ def fit(
             candidates, folds, progress, build, task, runners=runners,
             layers=not exportable and len(sample) == len(rows.y_train) >= LAYERED_MIN_ROWS,
             deadline=budget.fit_end - reserve_for_finish([best], folds, len(rows.X_train), n_final, time_limit,
-                                                         bagging=bags))
+                                                         bagging=folds.keep_models))
     candidates.sort(key=lambda e: metric_.loss(e.mean))
     folds.prepared.clear()  # no more cross-validation: let go of the prepared rows
 
