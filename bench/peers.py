@@ -3,7 +3,7 @@
     .venv/bin/python bench/peers.py --budget 60 [--sets housing,titanic] [--tools homl,flaml]
 
 Every tool gets the same raw training table, the same budget and seed, and the
-same test rows (20 %, seed 42, stratified: on the target for classification, on
+same test rows (20 %, seed 42 or ``--split-seed``, stratified: on the target for classification, on
 10 target quantile bins for regression, on the book's income categories for
 housing). Each tool runs as a subprocess in its own virtual environment
 (``bench/.venvs/<tool>``, made by bench/setup_peers.sh; homl uses this
@@ -145,8 +145,8 @@ SHARED = tuple(SETS)
 SETS.update(UNSEEN)
 
 
-def prepare(name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """Load a set and split it: (train with target, test features, test target).
+def prepare(name: str, spec: Spec, split_seed: int = SEED) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Load a set and split it with ``split_seed``: (train with target, test features, test target).
 
     Binary targets are encoded 0/1 with 1 = the minority class (>50K, Yes, fraud...);
     multiclass targets 0..K-1, in the sorted order of the classes.
@@ -166,7 +166,7 @@ def prepare(name: str, spec: Spec) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarr
         strata = pd.cut(df["median_income"], [0.0, 1.5, 3.0, 4.5, 6.0, np.inf], labels=False)
     else:
         strata = pd.qcut(df[spec.target], 10, labels=False, duplicates="drop")
-    train, test = train_test_split(df, test_size=0.2, random_state=SEED, stratify=strata)
+    train, test = train_test_split(df, test_size=0.2, random_state=split_seed, stratify=strata)
     return train, test.drop(columns=[spec.target]), test[spec.target].to_numpy()
 
 
@@ -333,6 +333,9 @@ def main() -> None:
     ap.add_argument("--autogluon-presets", help="AutoGluon presets (default: its default below 300 s, "
                     "best_quality from 300 s)")
     ap.add_argument("--tag", default="", help="suffix of the result files (peers-<budget>s<tag>.md)")
+    ap.add_argument("--split-seed", type=int, default=SEED,
+                    help=f"seed of the test split (default {SEED}, the split of every committed result); the tools "
+                    f"keep seed {SEED}. Another split tells a change's effect from the luck of one split's test rows")
     args = ap.parse_args()
     groups = {"shared": SHARED, "unseen": tuple(UNSEEN)}
     names = [n for s in args.sets.split(",") if s.strip() for n in groups.get(s.strip(), (s.strip(),))]
@@ -347,7 +350,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="homl-peers-") as tmp:
         for name in names:
             spec = SETS[name]
-            train, test_x, y_test = prepare(name, spec)
+            train, test_x, y_test = prepare(name, spec, args.split_seed)
             work = Path(tmp) / name
             work.mkdir()
             files = {"train": work / "train.parquet", "test": work / "test.parquet"}
@@ -376,8 +379,10 @@ def main() -> None:
     stem = f"peers-{args.budget:g}s{args.tag}"
     header = (f"# homl vs peers, {args.budget:g} s budget\n\n{time.strftime('%Y-%m-%d')}, "
               f"{os.cpu_count()} CPUs, seed {SEED}, 20 % test split"
+              + (f" drawn with seed {args.split_seed}" if args.split_seed != SEED else "")
               + (f", AutoGluon presets {presets}" if "autogluon" in tools else "") + ". "
-              f"Command: `bench/peers.py --budget {args.budget:g} --sets {','.join(names)} --tools {','.join(tools)}`\n\n")
+              f"Command: `bench/peers.py --budget {args.budget:g} --sets {','.join(names)} --tools {','.join(tools)}"
+              + (f" --split-seed {args.split_seed}" if args.split_seed != SEED else "") + "`\n\n")
     (RESULTS / f"{stem}.md").write_text(header + table + "\n")
     pd.DataFrame([{"set": r["set"], "task": r["task"], "metric": r["metric"], "tool": t, "winner": r["winner"],
                    **{k: v for k, v in x.items() if k != "tool"}}
