@@ -334,7 +334,7 @@ def main() -> None:
                     "best_quality from 300 s)")
     ap.add_argument("--tag", default="", help="suffix of the result files (peers-<budget>s<tag>.md)")
     ap.add_argument("--split-seed", type=int, default=SEED,
-                    help=f"seed of the test split (default {SEED}, the split of every committed result); the tools "
+                    help=f"seed of the test split (default {SEED}, the split the results are compared on); the tools "
                     f"keep seed {SEED}. Another split tells a change's effect from the luck of one split's test rows")
     args = ap.parse_args()
     groups = {"shared": SHARED, "unseen": tuple(UNSEEN)}
